@@ -1,0 +1,1 @@
+"""Evaluation dataset and tooling for the outlook-qa chatbot."""

@@ -1,0 +1,120 @@
+"""``python -m qa``: ask, retrieve, index and status from the command line."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from qa.config import BACKENDS, Settings
+from qa.errors import QAError
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--corpus-dir", type=Path, help="documents (env QA_CORPUS_DIR)")
+    parser.add_argument("--index-dir", type=Path, help="the index (env QA_INDEX_DIR)")
+    parser.add_argument("--chroma-url", help="a Chroma server to use (env QA_CHROMA_URL)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m qa",
+        description="Grounded, cited answers from the documents in corpus/.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    ask = sub.add_parser("ask", help="answer a question with citations")
+    ask.add_argument("question")
+    ask.add_argument("--json", action="store_true", help="print the Answer as JSON")
+    ask.add_argument("--backend", choices=BACKENDS, help="answer backend (env QA_ANSWER_BACKEND)")
+    ask.add_argument("-k", type=int, help="passages to retrieve (env QA_TOP_K)")
+    ask.add_argument(
+        "--history", type=Path,
+        help="JSON file with earlier [question, answer] turns, oldest first",
+    )
+    _common(ask)
+
+    ret = sub.add_parser("retrieve", help="show the passages retrieved for a query")
+    ret.add_argument("query")
+    ret.add_argument("-k", type=int, default=5, help="number of passages (default 5)")
+    ret.add_argument("--json", action="store_true", help="print passages as JSON")
+    _common(ret)
+
+    idx = sub.add_parser("index", help="build or update the index from the corpus")
+    idx.add_argument("--rebuild", action="store_true", help="rebuild from scratch")
+    idx.add_argument("--quiet", action="store_true", help="no progress bar")
+    _common(idx)
+
+    status = sub.add_parser("status", help="what the index holds")
+    _common(status)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
+    try:
+        return _run(args)
+    except QAError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+def _run(args: argparse.Namespace) -> int:
+    import qa
+
+    settings = Settings.from_env(
+        corpus_dir=args.corpus_dir, index_dir=args.index_dir, chroma_url=args.chroma_url,
+        answer_backend=getattr(args, "backend", None),
+    )
+    if args.command == "ask":
+        history = _read_history(args.history) if args.history else None
+        answer = qa.ask(args.question, history, k=args.k, settings=settings)
+        if args.json:
+            print(json.dumps(asdict(answer), indent=2, ensure_ascii=False))
+        else:
+            print(answer.text)
+            if answer.notice:
+                print(f"\nnote: {answer.notice}")
+            for i, c in enumerate(answer.citations, start=1):
+                where = f" — {c.section}" if c.section else ""
+                print(f"\n[{i}] {c.title}{where} ({c.source}:{c.start}-{c.end})\n    “{c.quote}”")
+        return 0
+    if args.command == "retrieve":
+        passages = qa.retrieve(args.query, k=args.k, settings=settings)
+        if args.json:
+            print(json.dumps([asdict(p) for p in passages], indent=2, ensure_ascii=False))
+        for i, p in enumerate(passages, start=1):
+            if not args.json:
+                where = f" — {p.section}" if p.section else ""
+                print(f"[{i}] {p.score:.4f} {p.source}:{p.start}-{p.end}{where}\n    {p.text}\n")
+        return 0
+    if args.command == "index":
+        report = qa.reindex(settings, full=args.rebuild, progress=not args.quiet)
+        print(report.summary())
+        return 0
+    if args.command == "status":
+        info = qa.corpus_info(settings)
+        print(f"{len(info.documents)} documents, {info.chunks} chunks, indexed {info.indexed_at}")
+        for d in info.documents:
+            print(f"  {d.source}: {d.title} ({d.chunks} chunks)")
+        for source, reason in info.skipped:
+            print(f"  skipped {source}: {reason}")
+        return 0
+    raise AssertionError(args.command)
+
+
+def _read_history(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        from qa.errors import QuestionError
+
+        raise QuestionError(f"cannot read history from {path}: {exc}") from exc

@@ -1,0 +1,27 @@
+"""Errors a user can cause; each message says what to do next."""
+
+from __future__ import annotations
+
+
+class QAError(Exception):
+    """Base of every error the public API raises on purpose."""
+
+
+class QuestionError(QAError):
+    """The question or its history is not usable (empty, malformed)."""
+
+
+class ConfigError(QAError):
+    """A setting is missing or invalid."""
+
+
+class CorpusError(QAError):
+    """The corpus directory is missing or holds no usable document."""
+
+
+class IndexBuildError(QAError):
+    """The index could not be built, read or repaired."""
+
+
+class BackendError(QAError):
+    """An answer backend (an LLM server) failed or is misconfigured."""

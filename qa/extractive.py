@@ -1,0 +1,150 @@
+"""The default answer backend: the best one to three source sentences, each cited, or an
+abstention when the retrieved passages do not support an answer.
+
+Sentences are scored by the cosine similarity of their stored embedding to the query, the share
+of the question's words they contain (IDF-weighted), and the rank of their passage. The answer
+abstains when the best support is weak, or when a name, number or date the question hinges on
+appears in none of the retrieved passages.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from qa.lexical import stem, tokenize
+from qa.models import Citation
+
+MIN_SIMILARITY = 0.38  # below this the best sentence does not answer the question
+MIN_SUPPORT = 0.42  # combined score floor
+ANSWER_POOL = 5  # passages whose sentences may be quoted
+MAX_SENTENCES = 3
+MAX_ANSWER_CHARS = 420
+_NUMBER = re.compile(r"\b\d[\d,.]*\b")
+_CAPITALISED = re.compile(r"\b[A-Z][\w’'-]*[A-Za-z0-9]\b|\b[A-Z]\b")
+_QUOTED = re.compile(r"[\"“]([^\"”]{3,60})[\"”]")
+GENERIC_CAPITALS = frozenset(
+    """what who whom whose when where why how which is are was were do does did can could would
+    should will the a an and in on of for to according i if please tell explain describe give list
+    summarize summarise name is does has have did according per as by with about from s""".split()
+)
+
+
+@dataclass(frozen=True)
+class ScoredSentence:
+    chunk_id: str
+    rank: int  # rank of its passage in retrieval
+    start: int
+    end: int
+    text: str
+    similarity: float
+    overlap: float
+    score: float
+
+
+def hinge_terms(question: str) -> list[str]:
+    """Names, numbers, dates and quoted phrases the question turns on."""
+    terms: list[str] = []
+    for m in _QUOTED.finditer(question):
+        terms.append(m.group(1))
+    for m in _NUMBER.finditer(question):
+        value = m.group().rstrip(".,")
+        if value:
+            terms.append(value)
+    words = list(_CAPITALISED.finditer(question))
+    for m in words:
+        word = m.group().strip("’'-")
+        if m.start() == 0 or word.lower() in GENERIC_CAPITALS or len(word) < 2:
+            continue
+        terms.append(word)
+    seen: list[str] = []
+    for t in terms:
+        if t not in seen:
+            seen.append(t)
+    return seen
+
+
+def term_present(term: str, haystack: str) -> bool:
+    """Case-insensitive presence, tolerant of inflection ("Korean" matches "Korea")."""
+    low = term.lower()
+    if low in haystack:
+        return True
+    if re.fullmatch(r"[\d,.]+", low):
+        return low.replace(",", "") in haystack.replace(",", "")
+    words = low.split()
+    return all(_word_present(w, haystack) for w in words)
+
+
+def _word_present(word: str, haystack: str) -> bool:
+    word = word.replace("’", "'").removesuffix("'s")
+    root = stem(word)
+    if len(root) >= 4 and root[: max(4, len(root) - 1)] in haystack:
+        return True
+    return len(word) >= 5 and word[: max(4, len(word) - 2)] in haystack
+
+
+def missing_terms(question: str, haystack: str) -> list[str]:
+    return [t for t in hinge_terms(question) if not term_present(t, haystack)]
+
+
+def score_sentences(
+    query: str,
+    vector: np.ndarray,
+    sentences: list[tuple[str, int, int, int, str, np.ndarray]],
+    idf: dict[str, float],
+) -> list[ScoredSentence]:
+    """Score (chunk id, rank, start, end, text, vector) tuples, best first."""
+    q_tokens = set(tokenize(query))
+    weight = {t: idf.get(t, 1.0) for t in q_tokens}
+    total = sum(weight.values()) or 1.0
+    scored = []
+    for chunk_id, rank, start, end, text, svec in sentences:
+        sim = float(np.dot(vector, svec))
+        s_tokens = set(tokenize(text))
+        overlap = sum(w for t, w in weight.items() if t in s_tokens) / total
+        length_penalty = 0.05 if len(text) < 40 else 0.0
+        score = 0.7 * sim + 0.3 * overlap + 0.04 / (rank + 1) - length_penalty
+        scored.append(ScoredSentence(chunk_id, rank, start, end, text, sim, overlap, score))
+    scored.sort(key=lambda s: -s.score)
+    return scored
+
+
+def choose(scored: list[ScoredSentence]) -> list[ScoredSentence]:
+    """The best sentence, plus up to two close runners-up that add something new."""
+    if not scored:
+        return []
+    best = scored[0]
+    chosen = [best]
+    length = len(best.text)
+    for cand in scored[1:]:
+        if len(chosen) >= MAX_SENTENCES:
+            break
+        if cand.score < best.score - 0.06 or cand.similarity < MIN_SIMILARITY:
+            break
+        if length + len(cand.text) > MAX_ANSWER_CHARS:
+            continue
+        if any(_overlaps(cand, c) or _redundant(cand, c) for c in chosen):
+            continue
+        chosen.append(cand)
+        length += len(cand.text)
+    return chosen
+
+
+def _overlaps(a: ScoredSentence, b: ScoredSentence) -> bool:
+    return a.start < b.end and b.start < a.end
+
+
+def _redundant(a: ScoredSentence, b: ScoredSentence) -> bool:
+    ta, tb = set(tokenize(a.text)), set(tokenize(b.text))
+    return bool(ta and tb) and len(ta & tb) / min(len(ta), len(tb)) > 0.7
+
+
+def format_answer(parts: list[tuple[str, Citation]]) -> str:
+    """``sentence [1] sentence [2]``: each sentence followed by its marker."""
+    return " ".join(f"{text} [{i}]" for i, (text, _) in enumerate(parts, start=1))
+
+
+def supported(best: ScoredSentence) -> bool:
+    return best.similarity >= MIN_SIMILARITY and best.score >= MIN_SUPPORT * 0.7 + 0.0

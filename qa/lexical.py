@@ -1,0 +1,71 @@
+"""BM25 over chunk texts (bm25s), built once per index revision, never per query."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+
+import numpy as np
+
+_TOKEN = re.compile(r"[a-z0-9]+(?:[.'’][a-z0-9]+)*")
+STOPWORDS = frozenset(
+    """a about above after again against all am an and any are as at be because been before being
+    below between both but by can could did do does doing down during each few for from further had
+    has have having he her here hers herself him himself his how i if in into is it its itself just
+    me more most my myself no nor not now of off on once only or other our ours ourselves out over
+    own same she should so some such than that the their theirs them themselves then there these
+    they this those through to too under until up very was we were what when where which while who
+    whom why will with would you your yours yourself yourselves according say says said
+    tell""".split()
+)
+
+
+def stem(word: str) -> str:
+    """A light suffix stripper: enough to match "sanctions"/"sanction", "ceasefires"."""
+    word = word.replace("’", "'")
+    if word.endswith("'s"):
+        word = word[:-2]
+    for suffix, keep in (("ies", "y"), ("sses", "ss"), ("ing", ""), ("ed", ""), ("s", "")):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            if suffix == "s" and word.endswith(("ss", "us", "is")):
+                break
+            return word[: -len(suffix)] + keep
+    return word
+
+
+def tokenize(text: str) -> list[str]:
+    return [stem(t) for t in _TOKEN.findall(text.lower()) if t not in STOPWORDS]
+
+
+class LexicalIndex:
+    """BM25 scores over a fixed list of chunk ids."""
+
+    def __init__(self, ids: Sequence[str], texts: Sequence[str]) -> None:
+        import bm25s
+
+        self.ids = list(ids)
+        self._bm25 = bm25s.BM25()
+        corpus_tokens = [tokenize(t) or ["\x00empty"] for t in texts]
+        if corpus_tokens:
+            self._bm25.index(corpus_tokens, show_progress=False)
+        self._vocab = set(self._bm25.vocab_dict) if corpus_tokens else set()
+        df: dict[str, int] = {}
+        for tokens in corpus_tokens:
+            for t in set(tokens):
+                df[t] = df.get(t, 0) + 1
+        n = max(1, len(corpus_tokens))
+        self.idf = {t: math.log(1 + (n - c + 0.5) / (c + 0.5)) for t, c in df.items()}
+
+    def search(self, query: str, n: int) -> list[tuple[str, float]]:
+        """Best ``n`` (chunk id, BM25 score), best first; empty when no query word is known."""
+        tokens = [t for t in tokenize(query) if t in self._vocab]
+        if not tokens or not self.ids:
+            return []
+        n = min(n, len(self.ids))
+        docs, scores = self._bm25.retrieve([tokens], k=n, show_progress=False, n_threads=1)
+        out = []
+        for idx, score in zip(np.asarray(docs[0]), np.asarray(scores[0]), strict=True):
+            if score > 0:
+                out.append((self.ids[int(idx)], float(score)))
+        return out

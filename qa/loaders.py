@@ -1,0 +1,328 @@
+"""Find corpus documents, read them safely and turn each into clean paragraphs.
+
+The *source text* of a document is what offsets point into: the file decoded as UTF-8 for text
+formats (another encoding only when UTF-8 fails, with a warning), and the text pypdf extracts for a
+PDF (pages joined by a blank line). ``source_text`` returns it, so anyone can check a citation.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import json
+import logging
+import os
+import re
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+from pathlib import Path
+
+from qa.cleaning import CleanDocument, Line, Paragraph, build_paragraph, clean_lines, split_lines
+from qa.errors import CorpusError
+from qa.models import DocumentMeta
+
+log = logging.getLogger(__name__)
+
+TEXT_SUFFIXES = {".txt": "text", ".md": "markdown", ".markdown": "markdown", ".html": "html",
+                 ".htm": "html", ".pdf": "pdf"}
+META_SUFFIX = ".meta.json"
+MAX_FILE_BYTES = 20 * 1024 * 1024  # larger files are skipped with a warning
+
+
+class SkippedDocument(Exception):
+    """A corpus file that cannot be indexed; the message says why."""
+
+
+@dataclass
+class LoadedDocument:
+    """A document read from the corpus: source text, metadata and clean paragraphs."""
+
+    source: str  # path relative to the corpus directory, with forward slashes
+    meta: DocumentMeta
+    text: str  # the source text offsets point into
+    paragraphs: list[Paragraph]
+    sha256: str
+    warnings: list[str] = field(default_factory=list)
+
+
+def discover(corpus_dir: Path) -> tuple[list[Path], list[tuple[str, str]]]:
+    """Indexable files under ``corpus_dir`` and (file, reason) for those passed over."""
+    if not corpus_dir.is_dir():
+        raise CorpusError(
+            f"corpus directory {corpus_dir} does not exist; create it or set QA_CORPUS_DIR"
+        )
+    found: list[Path] = []
+    skipped: list[tuple[str, str]] = []
+    seen_dirs: set[tuple[int, int]] = set()
+    for root, dirs, files in os.walk(corpus_dir, followlinks=True):
+        st = os.stat(root)
+        key = (st.st_dev, st.st_ino)
+        if key in seen_dirs:  # a symlink loop: do not walk the same directory twice
+            skipped.append((_rel(Path(root), corpus_dir), "symlink loop (directory seen before)"))
+            dirs[:] = []
+            continue
+        seen_dirs.add(key)
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in sorted(files):
+            path = Path(root) / name
+            if name.startswith(".") or name.endswith(META_SUFFIX) or name.lower() == "readme.md":
+                continue
+            if path.suffix.lower() not in TEXT_SUFFIXES:
+                skipped.append((_rel(path, corpus_dir), f"unsupported file type {path.suffix!r}"))
+                continue
+            found.append(path)
+    return found, skipped
+
+
+def _rel(path: Path, corpus_dir: Path) -> str:
+    return path.relative_to(corpus_dir).as_posix()
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    meta = sidecar_path(path)
+    if meta.is_file():  # metadata edits change the document's chunks (title, sections)
+        digest.update(meta.read_bytes())
+    return digest.hexdigest()
+
+
+def sidecar_path(path: Path) -> Path:
+    return path.with_name(path.name + META_SUFFIX)
+
+
+def read_sidecar(path: Path) -> dict[str, object]:
+    meta = sidecar_path(path)
+    if not meta.is_file():
+        return {}
+    try:
+        data = json.loads(meta.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise SkippedDocument(f"metadata {meta.name} is not valid JSON: {exc}") from exc
+    if not isinstance(data, dict):
+        raise SkippedDocument(f"metadata {meta.name} must hold a JSON object")
+    return data
+
+
+def decode(data: bytes, name: str, warnings: list[str]) -> str:
+    """UTF-8, else a legacy single-byte encoding with a warning; binary data is refused."""
+    if b"\x00" in data[:8192]:
+        raise SkippedDocument("binary content (NUL bytes) in a text file")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        text = data.decode("cp1252", errors="replace")
+        bad = text.count("\ufffd")
+        if bad > max(10, len(text) // 100):
+            raise SkippedDocument(f"not UTF-8 and not readable text ({exc.reason})") from exc
+        warnings.append(f"{name}: not valid UTF-8 ({exc.reason} at byte {exc.start}); "
+                        "read as Windows-1252, offsets refer to that reading")
+        return text
+
+
+def load_document(path: Path, corpus_dir: Path) -> LoadedDocument:
+    """Read and clean one file; raise ``SkippedDocument`` with the reason when it cannot be."""
+    source = _rel(path, corpus_dir)
+    kind = TEXT_SUFFIXES.get(path.suffix.lower())
+    if kind is None:
+        raise SkippedDocument(f"unsupported file type {path.suffix!r}")
+    try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise SkippedDocument(
+                f"{size / 1e6:.0f} MB is over the {MAX_FILE_BYTES / 1e6:.0f} MB limit; split it"
+            )
+        data = path.read_bytes()
+    except FileNotFoundError as exc:
+        raise SkippedDocument("file disappeared while indexing") from exc
+    except OSError as exc:
+        raise SkippedDocument(f"cannot read: {exc.strerror or exc}") from exc
+    if not data.strip():
+        raise SkippedDocument("empty file")
+    sidecar = read_sidecar(path)
+    warnings: list[str] = []
+    digest = hashlib.sha256(data)
+    if sidecar_path(path).is_file():
+        digest.update(sidecar_path(path).read_bytes())
+    sidecar_title = sidecar.get("title")
+    title_hint = str(sidecar_title) if sidecar_title else None
+    if kind == "pdf":
+        text = pdf_text(data)
+        cleaned = clean_lines(split_lines(text), title=title_hint, markdown=False)
+    elif kind == "html":
+        text = decode(data, source, warnings)
+        cleaned = clean_html(text)
+    else:
+        text = decode(data, source, warnings)
+        cleaned = clean_lines(split_lines(text), title=title_hint, markdown=kind == "markdown")
+    if not any(p.text for p in cleaned.paragraphs):
+        raise SkippedDocument("no readable text after cleaning")
+    meta = _metadata(path, sidecar, cleaned)
+    return LoadedDocument(
+        source=source,
+        meta=meta,
+        text=text,
+        paragraphs=cleaned.paragraphs,
+        sha256=digest.hexdigest(),
+        warnings=warnings,
+    )
+
+
+def _metadata(path: Path, sidecar: dict[str, object], cleaned: CleanDocument) -> DocumentMeta:
+    header = cleaned.header
+
+    def pick(*keys: str) -> str | None:
+        for key in keys:
+            value = sidecar.get(key) or header.get(key)
+            if value:
+                return str(value)
+        return None
+
+    title = pick("title") or _first_words(cleaned) or path.stem
+    sections = sidecar.get("sections")
+    return DocumentMeta(
+        title=title,
+        author=pick("author", "issued_by", "author_issuer"),
+        publisher=pick("publisher", "issued_by"),
+        date=pick("date"),
+        url=pick("url", "source_url", "official_page"),
+        sections=tuple(str(s) for s in sections) if isinstance(sections, list)
+        else tuple(cleaned.headings),
+    )
+
+
+def _first_words(cleaned: CleanDocument) -> str | None:
+    for p in cleaned.paragraphs:
+        if p.text:
+            return p.text[:80]
+    return None
+
+
+def source_text(path: Path) -> str:
+    """The text that a document's offsets point into (see the module docstring)."""
+    data = path.read_bytes()
+    if path.suffix.lower() == ".pdf":
+        return pdf_text(data)
+    return decode(data, path.name, [])
+
+
+def pdf_text(data: bytes) -> str:
+    """Text of a PDF, pages joined by a blank line; a broken PDF is skipped, not fatal."""
+    import io
+
+    try:
+        from pypdf import PdfReader
+        from pypdf.errors import PyPdfError
+
+        reader = PdfReader(io.BytesIO(data))
+        pages = [page.extract_text() or "" for page in reader.pages]
+    except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, OSError) as exc:
+        raise SkippedDocument(f"corrupt or unreadable PDF ({type(exc).__name__}: {exc})") from exc
+    return "\n\n".join(pages)
+
+
+# --- HTML ---------------------------------------------------------------------------------
+
+_BLOCK_TAGS = {"p", "div", "section", "article", "li", "ul", "ol", "table", "tr", "td", "th",
+               "br", "blockquote", "pre", "header", "footer", "main", "nav", "dd", "dt", "hr"}
+_HEADING_TAGS = {"h1", "h2", "h3", "h4", "h5", "h6"}
+_SKIP_TAGS = {"script", "style", "noscript", "template", "head", "svg"}
+
+
+class _HTMLText(HTMLParser):
+    """Collects text pieces with raw offsets, split into paragraphs at block tags."""
+
+    def __init__(self, raw: str) -> None:
+        super().__init__(convert_charrefs=False)
+        self.raw = raw
+        self.line_starts = [0] + [m.end() for m in re.finditer(r"\r\n|\r|\n", raw)]
+        self.blocks: list[tuple[str, list[tuple[str, int]]]] = []  # (kind, pieces)
+        self.pieces: list[tuple[str, int]] = []
+        self.kind = "p"
+        self.skip = 0
+        self.title: str | None = None
+        self.in_title = False
+
+    def _offset(self) -> int:
+        line, col = self.getpos()
+        return self.line_starts[line - 1] + col
+
+    def _flush(self) -> None:
+        if self.pieces:
+            self.blocks.append((self.kind, self.pieces))
+        self.pieces = []
+        self.kind = "p"
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "title":
+            self.in_title = True
+        if tag in _SKIP_TAGS:
+            self.skip += 1
+        elif tag in _BLOCK_TAGS or tag in _HEADING_TAGS:
+            self._flush()
+            if tag in _HEADING_TAGS:
+                self.kind = "h"
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "title":
+            self.in_title = False
+        if tag in _SKIP_TAGS:
+            self.skip = max(0, self.skip - 1)
+        elif tag in _BLOCK_TAGS or tag in _HEADING_TAGS:
+            self._flush()
+
+    def handle_data(self, data: str) -> None:
+        if self.in_title:
+            self.title = (self.title or "") + data
+            return
+        if self.skip:
+            return
+        self.pieces.append((data, self._offset()))
+
+    def _ref(self, text: str) -> None:
+        if self.skip or self.in_title:
+            return
+        start = self._offset()
+        # The decoded character stands at the entity's first raw character.
+        self.pieces.append((text, start))
+
+    def handle_entityref(self, name: str) -> None:
+        self._ref(html.unescape(f"&{name};")[:1])
+
+    def handle_charref(self, name: str) -> None:
+        self._ref(html.unescape(f"&#{name};")[:1])
+
+
+def clean_html(raw: str) -> CleanDocument:
+    """Paragraphs of an HTML page; headings become sections, scripts and styles are dropped."""
+    parser = _HTMLText(raw)
+    parser.feed(raw)
+    parser.close()
+    parser._flush()
+    paragraphs: list[Paragraph] = []
+    section: str | None = None
+    headings: list[str] = []
+    for kind, pieces in parser.blocks:
+        para = _html_paragraph(pieces)
+        if not para.text:
+            continue
+        if kind == "h":
+            section = para.text
+            headings.append(section)
+            continue
+        para.section = section
+        paragraphs.append(para)
+    header = {"title": parser.title.strip()} if parser.title and parser.title.strip() else {}
+    return CleanDocument(paragraphs=paragraphs, header=header, headings=headings)
+
+
+def _html_paragraph(pieces: list[tuple[str, int]]) -> Paragraph:
+    # Entity pieces are one decoded character long; build_paragraph maps characters one to one,
+    # which is exactly right for plain data and puts an entity at its raw start.
+    return build_paragraph(pieces, strip_markup=False, joined=False)
+
+
+def lines_of(text: str) -> list[Line]:
+    return split_lines(text)

@@ -1,0 +1,134 @@
+"""Check a question and its history, spot injected instructions, resolve follow-ups.
+
+A follow-up ("What did he write?", "and the turnout?") is rewritten into a self-contained
+retrieval query by carrying over the earlier question and the names in the earlier answer.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from qa.errors import QuestionError
+
+_INJECTION = re.compile(
+    r"""(
+      \b(ignore|disregard|forget|override|bypass)\b[^.?!]{0,40}\b(instruction|instructions|rules|
+        prompt|guidelines|context|sources|documents|above|previous|prior|everything)\b
+    | \byou\s+are\s+now\b | \bact\s+as\b | \bpretend\s+(to\s+be|you)\b | \bjailbreak\b
+    | \b(system|developer)\s+(prompt|message|mode)\b | \bnew\s+instructions?\b
+    | \b(reply|respond|answer)\s+(only\s+)?with\b[^.?!]{0,60}
+    | \b(answer|reply\s+to)\s+every\s+question\b | \bfrom\s+now\s+on\b
+    | \b(print|reveal|show|output|repeat)\s+(your|the)\s+(system\s+)?(prompt|instructions)\b
+    | \bdo\s+not\s+(cite|use\s+the\s+sources)\b | \bwithout\s+(citations|sources)\b
+    | <\s*/?\s*(script|system|im_start|img)\b | \[\s*INST\s*\] | \#\#\#\s*(system|instruction)
+    )""",
+    re.IGNORECASE | re.VERBOSE,
+)
+_ANAPHORA = re.compile(
+    r"\b(he|him|his|she|her|hers|they|them|their|it|its|that|this|those|these|there|"
+    r"the\s+(former|latter|same|report|author|book|plan|envoy|document))\b",
+    re.IGNORECASE,
+)
+_ELLIPTIC_START = re.compile(r"^\s*(and|also|what\s+about|how\s+about|and\s+what|or|but)\b", re.I)
+_NAME = re.compile(r"\b[A-Z][a-z]+(?:[ -][A-Z][a-z]+)*\b")
+_QUESTION_WORDS = frozenset(
+    "what who whom whose when where why how which is are was were do does did can could "
+    "would should will the a an and in on of according".split()
+)
+
+
+@dataclass(frozen=True)
+class PreparedQuestion:
+    """A validated question and the query used to retrieve for it."""
+
+    question: str  # as asked (cleaned of control characters, maybe truncated)
+    query: str  # self-contained retrieval query
+    injected: bool
+    notice: str | None = None
+
+
+def clean_question(question: Any, max_chars: int) -> tuple[str, str | None]:
+    """Validate and normalise a question; long ones are cut with a notice, not refused."""
+    if not isinstance(question, str):
+        raise QuestionError(f"the question must be text, not {type(question).__name__}")
+    text = "".join(
+        " " if unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") else ch for ch in question
+    )
+    text = " ".join(text.split())
+    if not text:
+        raise QuestionError("the question is empty; type a question about the documents")
+    if not any(ch.isalnum() for ch in text):
+        raise QuestionError("the question has no words; type a question about the documents")
+    notice = None
+    if len(text) > max_chars:
+        text = text[:max_chars].rsplit(" ", 1)[0] or text[:max_chars]
+        notice = (
+            f"Your question was {len(question):,} characters long; only the first "
+            f"{len(text):,} were used."
+        )
+    return text, notice
+
+
+def check_history(history: Any) -> list[tuple[str, str]]:
+    """Earlier turns as (question, answer) text pairs; anything else is a ``QuestionError``."""
+    if history is None:
+        return []
+    if isinstance(history, (str, bytes)) or not isinstance(history, Sequence):
+        raise QuestionError("history must be a list of (question, answer) pairs, oldest first")
+    turns = []
+    for i, turn in enumerate(history):
+        if isinstance(turn, dict):
+            turn = (turn.get("question"), turn.get("answer"))
+        if not isinstance(turn, (list, tuple)) or len(turn) != 2:
+            raise QuestionError(f"history turn {i + 1} must be a (question, answer) pair")
+        q, a = turn
+        a = getattr(a, "text", a)  # an Answer from an earlier call is fine
+        if not isinstance(q, str) or not isinstance(a, str):
+            raise QuestionError(f"history turn {i + 1} must hold two strings")
+        turns.append((q, a))
+    return turns
+
+
+def looks_injected(text: str) -> bool:
+    return bool(_INJECTION.search(text))
+
+
+def needs_context(question: str) -> bool:
+    """True for questions that only make sense with the earlier turns."""
+    words = re.findall(r"[A-Za-z0-9']+", question)
+    content = [w for w in words if w.lower() not in _QUESTION_WORDS]
+    return bool(
+        _ANAPHORA.search(question) or _ELLIPTIC_START.search(question) or len(content) <= 2
+    )
+
+
+def condense(question: str, history: list[tuple[str, str]]) -> str:
+    """A self-contained query: the question plus what the last turn was about."""
+    if not history or not needs_context(question):
+        return question
+    last_q, last_a = history[-1]
+    names = []
+    for name in _NAME.findall(_strip_markers(last_a)):
+        if name.lower() not in _QUESTION_WORDS and name not in names and name not in question:
+            names.append(name)
+    context = " ".join([_strip_markers(last_q)] + names[:4])
+    return f"{question} ({context})"
+
+
+def _strip_markers(text: str) -> str:
+    return re.sub(r"\[\d+\]", "", text)
+
+
+def prepare(question: Any, history: Any, max_chars: int) -> PreparedQuestion:
+    text, notice = clean_question(question, max_chars)
+    turns = check_history(history)
+    return PreparedQuestion(
+        question=text,
+        query=condense(text, turns),
+        injected=looks_injected(text),
+        notice=notice,
+    )

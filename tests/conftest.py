@@ -1,0 +1,66 @@
+"""Shared fixtures: the real model, a real Chroma index of the corpus in a temp dir.
+
+No test touches the repository's ``index/``: an autouse fixture points ``QA_INDEX_DIR`` at a
+temporary directory, and the session index is built once from a copy of ``corpus/``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
+os.environ["ANONYMIZED_TELEMETRY"] = "False"
+
+REPO = Path(__file__).resolve().parents[1]
+CORPUS = REPO / "corpus"
+PRIMARY = "sejong-outlook-russia-2025.txt"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_paths(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every path setting points into a temp dir unless a test says otherwise."""
+    base = tmp_path_factory.getbasetemp()
+    monkeypatch.setenv("QA_INDEX_DIR", str(base / "autouse-index"))
+    monkeypatch.setenv("QA_CORPUS_DIR", str(base / "session-corpus"))
+    for var in ("QA_CHROMA_URL", "QA_ANSWER_BACKEND", "QA_LLM_MODEL", "QA_OPENAI_BASE_URL"):
+        monkeypatch.delenv(var, raising=False)
+
+
+@pytest.fixture(scope="session")
+def session_corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of the project's corpus (read-only by convention)."""
+    dest = tmp_path_factory.getbasetemp() / "session-corpus"
+    if not dest.exists():
+        shutil.copytree(CORPUS, dest)
+    return dest
+
+
+@pytest.fixture(scope="session")
+def settings(session_corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    """Settings whose index of the full corpus is built once for the session."""
+    from qa import Settings, reindex
+
+    s = Settings.from_env(
+        env={}, corpus_dir=session_corpus,
+        index_dir=tmp_path_factory.getbasetemp() / "session-index",
+    )
+    reindex(s, progress=False)
+    yield s
+
+
+def make_corpus(root: Path, files: dict[str, str]) -> Path:
+    """Write a small corpus of text files (name -> content) under ``root``."""
+    root.mkdir(parents=True, exist_ok=True)
+    for name, text in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    return root
