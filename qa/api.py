@@ -11,6 +11,8 @@ from qa.engine import Engine, get_engine
 from qa.errors import QuestionError
 from qa.extractive import (
     ANSWER_POOL,
+    answer_kind,
+    fits_kind,
     choose,
     format_answer,
     missing_terms,
@@ -157,6 +159,15 @@ def extractive_answer(
         [(s.chunk_id, rank[s.chunk_id], s.start, s.end, s.text, s.vector) for s in stored],
         engine.lexical.idf,
     )
+    kind = answer_kind(prepared.question)
+    typed = [s for s in scored if fits_kind(kind, s.text, prepared.question)]
+    if kind and scored and (not typed or typed[0].score < scored[0].score - 0.12):
+        what = {"date": "date", "name": "name"}.get(kind, "figure")
+        return abstention(
+            prepared, passages,
+            f"The sources do not say: the passages found give no {what} that answers this.",
+        )
+    scored = typed
     if not scored or not supported(scored[0]):
         return abstention(
             prepared, passages,

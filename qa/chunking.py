@@ -81,7 +81,10 @@ def _split_long(text: str, start: int, end: int, limit: int) -> Iterator[tuple[i
             cut = window.rfind(" ")
         if cut <= 0:
             cut = limit - 1
-        yield start, start + cut + 1
+        piece_end = start + cut + 1
+        while piece_end > start + 1 and text[piece_end - 1] == " ":
+            piece_end -= 1  # a piece never ends in the space it was cut at
+        yield start, piece_end
         start = start + cut + 1
         while start < end and text[start] == " ":
             start += 1

@@ -249,7 +249,7 @@ def _take_trailing_headings(lines: list[Line]) -> tuple[list[str], list[Line]]:
     if len(run) < 2 or any(len(ln.text) > 160 for ln in run):
         return [], lines
     headings = [m.group(1) for ln in run if (m := _TRAILING_HEADING.match(ln.text))]
-    return headings, lines[:first] + lines[last + 1 :]
+    return headings, lines[:first] + [_blank(ln) for ln in run] + lines[last + 1 :]
 
 
 def _norm(text: str) -> str:
@@ -257,7 +257,7 @@ def _norm(text: str) -> str:
 
 
 def _drop_repeated_lines(lines: list[Line], title: str | None) -> list[Line]:
-    """Drop title lines and truncated copies of later lines (capture artefacts)."""
+    """Blank out title lines and truncated copies of later lines (capture artefacts)."""
     norm_title = _norm(title) if title else None
     norms = [_norm(ln.text) for ln in lines]
     kept = []
@@ -275,6 +275,12 @@ def _drop_repeated_lines(lines: list[Line], title: str | None) -> list[Line]:
             continue
         kept.append(ln)
     return kept
+
+
+def _blank(line: Line) -> Line:
+    """A dropped line still ends the paragraph it sat in, so no clean paragraph ever spans
+    raw text that cleaning removed (offsets stay exact)."""
+    return Line("", line.start)
 
 
 def _has_wrapped_paragraphs(lines: list[Line]) -> bool:

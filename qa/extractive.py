@@ -16,11 +16,13 @@ import numpy as np
 
 from qa.lexical import stem, tokenize
 from qa.models import Citation
+from qa.questions import METONYMS
 
 MIN_SIMILARITY = 0.38  # below this the best sentence does not answer the question
 MIN_SUPPORT = 0.42  # combined score floor
 ANSWER_POOL = 5  # passages whose sentences may be quoted
 MAX_SENTENCES = 3
+CLOSE_MARGIN = 0.08  # runners-up this close to the best sentence join the answer
 MAX_ANSWER_CHARS = 420
 _NUMBER = re.compile(r"\b\d[\d,.]*\b")
 _CAPITALISED = re.compile(r"\b[A-Z][\w’'-]*[A-Za-z0-9]\b|\b[A-Z]\b")
@@ -68,17 +70,24 @@ def hinge_terms(question: str) -> list[str]:
 
 def term_present(term: str, haystack: str) -> bool:
     """Case-insensitive presence, tolerant of inflection ("Korean" matches "Korea")."""
-    low = term.lower()
+    low = term.lower().replace("’", "'")
     if low in haystack:
         return True
     if re.fullmatch(r"[\d,.]+", low):
         return low.replace(",", "") in haystack.replace(",", "")
-    words = low.split()
+    words = [w for w in re.split(r"[\s/-]+", low) if w]
     return all(_word_present(w, haystack) for w in words)
 
 
 def _word_present(word: str, haystack: str) -> bool:
-    word = word.replace("’", "'").removesuffix("'s")
+    word = word.removesuffix("'s").strip("'")
+    if not word:
+        return True
+    alias = METONYMS.get(word)
+    if alias and alias.lower().removeprefix("the ") in haystack:
+        return True
+    if re.search(rf"(?<![a-z0-9]){re.escape(word)}(?![a-z0-9])", haystack):
+        return True
     root = stem(word)
     if len(root) >= 4 and root[: max(4, len(root) - 1)] in haystack:
         return True
@@ -121,7 +130,7 @@ def choose(scored: list[ScoredSentence]) -> list[ScoredSentence]:
     for cand in scored[1:]:
         if len(chosen) >= MAX_SENTENCES:
             break
-        if cand.score < best.score - 0.06 or cand.similarity < MIN_SIMILARITY:
+        if cand.score < best.score - CLOSE_MARGIN or cand.similarity < MIN_SIMILARITY:
             break
         if length + len(cand.text) > MAX_ANSWER_CHARS:
             continue
@@ -148,3 +157,72 @@ def format_answer(parts: list[tuple[str, Citation]]) -> str:
 
 def supported(best: ScoredSentence) -> bool:
     return best.similarity >= MIN_SIMILARITY and best.score >= MIN_SUPPORT * 0.7 + 0.0
+
+
+# --- expected answer type: a "how many" question needs a number the question lacks ---------
+
+_NUMBER_Q = re.compile(
+    r"\bhow\s+(many|much)\b|\bby\s+how\s+much\b|\bwhat\s+(share|percentage|percent|proportion|"
+    r"number|amount|rate|figure|sum|total)\b|\bhow\s+(large|big|high|low)\s+(was|is|were|are)\b",
+    re.IGNORECASE,
+)
+_DATE_Q = re.compile(
+    r"^\s*(since\s+)?when\b|\bwhat\s+(exact\s+)?(date|day|month|year)\b|"
+    r"\b(in\s+|on\s+)?which\s+(exact\s+)?(year|month|day|date)\b",
+    re.IGNORECASE,
+)
+_COUNTED = re.compile(r"\bhow\s+(?:many|much)\s+((?:[\w’'-]+\s+){0,3})", re.IGNORECASE)
+NUMBER_WORDS = frozenset(
+    """one two three four five six seven eight nine ten eleven twelve fifteen twenty thirty forty
+    fifty hundred hundreds thousand thousands million millions billion billions trillion dozen
+    dozens half third quarter twice double triple percent several""".split()
+)
+DATE_WORDS = frozenset(
+    """january february march april may june july august september october november december
+    spring summer autumn fall winter century decade""".split()
+)
+_FIGURE = re.compile(r"\d")
+_YEAR = re.compile(r"\b(1[89]\d\d|20\d\d)s?\b")
+
+
+_NAME_Q = re.compile(
+    r"\bwhat\s+(is|was)\s+the\s+(title|name)\s+of\b|\bwhat\s+(is|was)\s+\w+(\s+\w+)?\s+called\b",
+    re.IGNORECASE,
+)
+_TITLE_LIKE = re.compile(r"[\"“‘][^\"”’]{3,}[\"”’]|\*[^*]{3,}\*|(?:\b[A-Z][\w’'-]+\s+){2,}[A-Z]")
+
+
+def answer_kind(question: str) -> str | None:
+    """"number", "date" or "name" when the question asks for one, else None."""
+    if _NAME_Q.search(question):
+        return "name"
+    if _DATE_Q.search(question):
+        return "date"
+    if _NUMBER_Q.search(question):
+        return "number"
+    return None
+
+
+def fits_kind(kind: str | None, sentence: str, question: str) -> bool:
+    """Does the sentence hold a figure (or date) of the kind asked, beyond those in the question?"""
+    if kind is None:
+        return True
+    q_low = question.lower()
+    if kind == "name":  # a quoted or capitalised name the question does not already give
+        return any(m.group().lower() not in q_low for m in _TITLE_LIKE.finditer(sentence))
+    words = set(re.findall(r"[a-z]+", sentence.lower()))
+    if kind == "date":
+        years = {m.group(1) for m in _YEAR.finditer(sentence)} - set(_YEAR.findall(question))
+        return bool(years) or bool((words & DATE_WORDS) - set(re.findall(r"[a-z]+", q_low)))
+    figures = [
+        t for t in re.findall(r"[\d][\d,.]*%?", sentence)
+        if t.strip(".,") not in q_low and not _YEAR.fullmatch(t.strip(".,"))  # a year is no count
+    ]
+    if not (figures or (words & NUMBER_WORDS)):
+        return False
+    counted = _COUNTED.search(question)
+    if counted:
+        nouns = [w for w in tokenize(counted.group(1)) if len(w) > 2]
+        if nouns and not any(_word_present(n, sentence.lower()) for n in nouns):
+            return False
+    return True

@@ -7,12 +7,14 @@ PDF (pages joined by a blank line). ``source_text`` returns it, so anyone can ch
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import html
 import json
 import logging
 import os
 import re
+import stat
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
@@ -46,7 +48,11 @@ class LoadedDocument:
 
 
 def discover(corpus_dir: Path) -> tuple[list[Path], list[tuple[str, str]]]:
-    """Indexable files under ``corpus_dir`` and (file, reason) for those passed over."""
+    """Indexable files under ``corpus_dir`` and (file, reason) for those passed over.
+
+    Only regular files are returned: broken or looping symlinks, sockets and unreadable
+    directories are reported here, so later stages never trip over them.
+    """
     if not corpus_dir.is_dir():
         raise CorpusError(
             f"corpus directory {corpus_dir} does not exist; create it or set QA_CORPUS_DIR"
@@ -54,8 +60,18 @@ def discover(corpus_dir: Path) -> tuple[list[Path], list[tuple[str, str]]]:
     found: list[Path] = []
     skipped: list[tuple[str, str]] = []
     seen_dirs: set[tuple[int, int]] = set()
-    for root, dirs, files in os.walk(corpus_dir, followlinks=True):
-        st = os.stat(root)
+
+    def unreadable(exc: OSError) -> None:
+        where = Path(exc.filename) if exc.filename else corpus_dir
+        skipped.append((_rel(where, corpus_dir), f"cannot read directory: {exc.strerror}"))
+
+    for root, dirs, files in os.walk(corpus_dir, followlinks=True, onerror=unreadable):
+        try:
+            st = os.stat(root)
+        except OSError as exc:
+            skipped.append((_rel(Path(root), corpus_dir), f"cannot read: {exc.strerror}"))
+            dirs[:] = []
+            continue
         key = (st.st_dev, st.st_ino)
         if key in seen_dirs:  # a symlink loop: do not walk the same directory twice
             skipped.append((_rel(Path(root), corpus_dir), "symlink loop (directory seen before)"))
@@ -70,8 +86,25 @@ def discover(corpus_dir: Path) -> tuple[list[Path], list[tuple[str, str]]]:
             if path.suffix.lower() not in TEXT_SUFFIXES:
                 skipped.append((_rel(path, corpus_dir), f"unsupported file type {path.suffix!r}"))
                 continue
+            reason = _not_a_file(path)
+            if reason:
+                skipped.append((_rel(path, corpus_dir), reason))
+                continue
             found.append(path)
     return found, skipped
+
+
+def _not_a_file(path: Path) -> str | None:
+    """Why ``path`` cannot be read as a regular file, or None when it can."""
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return "broken symlink or file removed while scanning"
+    except OSError as exc:  # ELOOP for a symlink pointing at itself
+        return f"cannot read: {exc.strerror or exc}"
+    if not stat.S_ISREG(st.st_mode):
+        return "not a regular file"
+    return None
 
 
 def _rel(path: Path, corpus_dir: Path) -> str:
@@ -83,9 +116,9 @@ def file_sha256(path: Path) -> str:
     with path.open("rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
             digest.update(block)
-    meta = sidecar_path(path)
-    if meta.is_file():  # metadata edits change the document's chunks (title, sections)
-        digest.update(meta.read_bytes())
+    # Metadata edits change the document's chunks (title, sections).
+    with contextlib.suppress(OSError):
+        digest.update(sidecar_path(path).read_bytes())
     return digest.hexdigest()
 
 
@@ -93,25 +126,56 @@ def sidecar_path(path: Path) -> Path:
     return path.with_name(path.name + META_SUFFIX)
 
 
-def read_sidecar(path: Path) -> dict[str, object]:
+_META_STRINGS = ("title", "author", "issued_by", "author_issuer", "publisher", "date", "url",
+                 "source_url", "official_page", "series")
+
+
+def read_sidecar(path: Path, warnings: list[str] | None = None) -> dict[str, object]:
+    """The document's ``.meta.json``; a broken one is ignored with a warning, never fatal
+    (the document is still indexed, with metadata from its own header)."""
+    warnings = [] if warnings is None else warnings
     meta = sidecar_path(path)
-    if not meta.is_file():
+    try:
+        raw = meta.read_bytes()
+    except FileNotFoundError:
+        return {}
+    except OSError as exc:
+        warnings.append(f"{meta.name}: cannot read ({exc.strerror}); metadata ignored")
         return {}
     try:
-        data = json.loads(meta.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise SkippedDocument(f"metadata {meta.name} is not valid JSON: {exc}") from exc
+        data = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        warnings.append(f"{meta.name}: not valid JSON ({exc}); metadata ignored")
+        return {}
     if not isinstance(data, dict):
-        raise SkippedDocument(f"metadata {meta.name} must hold a JSON object")
-    return data
+        warnings.append(f"{meta.name}: must hold a JSON object; metadata ignored")
+        return {}
+    clean: dict[str, object] = {}
+    for key, value in data.items():
+        if key in _META_STRINGS and value is not None and not isinstance(value, str):
+            warnings.append(f"{meta.name}: field {key!r} is not text; ignored")
+            continue
+        if key == "sections" and not (
+            isinstance(value, list) and all(isinstance(v, str) for v in value)
+        ):
+            warnings.append(f"{meta.name}: 'sections' must be a list of text; ignored")
+            continue
+        clean[key] = value
+    return clean
 
 
 def decode(data: bytes, name: str, warnings: list[str]) -> str:
-    """UTF-8, else a legacy single-byte encoding with a warning; binary data is refused."""
+    """UTF-8 (or UTF-16 with a BOM), else a legacy single-byte encoding with a warning;
+    binary data is refused."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError as exc:
+            raise SkippedDocument(f"broken UTF-16 text ({exc.reason})") from exc
     if b"\x00" in data[:8192]:
         raise SkippedDocument("binary content (NUL bytes) in a text file")
     try:
-        return data.decode("utf-8")
+        text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         text = data.decode("cp1252", errors="replace")
         bad = text.count("\ufffd")
@@ -119,7 +183,11 @@ def decode(data: bytes, name: str, warnings: list[str]) -> str:
             raise SkippedDocument(f"not UTF-8 and not readable text ({exc.reason})") from exc
         warnings.append(f"{name}: not valid UTF-8 ({exc.reason} at byte {exc.start}); "
                         "read as Windows-1252, offsets refer to that reading")
-        return text
+    head = text[:8192]
+    controls = sum(1 for ch in head if ord(ch) < 32 and ch not in "\t\n\r\f\v")
+    if controls > max(8, len(head) // 20):
+        raise SkippedDocument("binary content (control characters) in a text file")
+    return text
 
 
 def load_document(path: Path, corpus_dir: Path) -> LoadedDocument:
@@ -132,7 +200,8 @@ def load_document(path: Path, corpus_dir: Path) -> LoadedDocument:
         size = path.stat().st_size
         if size > MAX_FILE_BYTES:
             raise SkippedDocument(
-                f"{size / 1e6:.0f} MB is over the {MAX_FILE_BYTES / 1e6:.0f} MB limit; split it"
+                f"{size / 2**20:.0f} MiB is over the {MAX_FILE_BYTES / 2**20:.0f} MiB limit; "
+                "split it into smaller files"
             )
         data = path.read_bytes()
     except FileNotFoundError as exc:
@@ -141,10 +210,11 @@ def load_document(path: Path, corpus_dir: Path) -> LoadedDocument:
         raise SkippedDocument(f"cannot read: {exc.strerror or exc}") from exc
     if not data.strip():
         raise SkippedDocument("empty file")
-    sidecar = read_sidecar(path)
     warnings: list[str] = []
+    sidecar = read_sidecar(path, warnings)
+    warnings = [f"{source}: {w}" for w in warnings]
     digest = hashlib.sha256(data)
-    if sidecar_path(path).is_file():
+    with contextlib.suppress(OSError):
         digest.update(sidecar_path(path).read_bytes())
     sidecar_title = sidecar.get("title")
     title_hint = str(sidecar_title) if sidecar_title else None
@@ -212,13 +282,17 @@ def pdf_text(data: bytes) -> str:
     """Text of a PDF, pages joined by a blank line; a broken PDF is skipped, not fatal."""
     import io
 
+    logging.getLogger("pypdf").setLevel(logging.ERROR)  # its repair chatter is not ours
     try:
         from pypdf import PdfReader
-        from pypdf.errors import PyPdfError
 
         reader = PdfReader(io.BytesIO(data))
+        if reader.is_encrypted:
+            raise SkippedDocument("encrypted PDF; save an unencrypted copy")
         pages = [page.extract_text() or "" for page in reader.pages]
-    except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, OSError) as exc:
+    except SkippedDocument:
+        raise
+    except Exception as exc:  # pypdf raises many types (and RecursionError) on broken files
         raise SkippedDocument(f"corrupt or unreadable PDF ({type(exc).__name__}: {exc})") from exc
     return "\n\n".join(pages)
 

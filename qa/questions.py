@@ -18,7 +18,16 @@ _INJECTION = re.compile(
     r"""(
       \b(ignore|disregard|forget|override|bypass)\b[^.?!]{0,40}\b(instruction|instructions|rules|
         prompt|guidelines|context|sources|documents|above|previous|prior|everything)\b
-    | \byou\s+are\s+now\b | \bact\s+as\b | \bpretend\s+(to\s+be|you)\b | \bjailbreak\b
+    | \byou\s+are\s+now\b | \bpretend\b | \bjailbreak\b | \broleplay\b
+    | \bact\s+as\s+(if|though|an?\s+(ai|assistant|chatbot|model|unrestricted|different|\w+\s+
+        spokes(man|woman|person)))\b
+    | \b(as\s+your\s+(administrator|admin|developer|creator|owner))\b
+    | \b(system|admin)\s+override\b | \bsources\s+are\s+disabled\b
+    | \b(invent|make\s+up|fabricate)\b[^.?!]{0,30}\b(figures|facts|numbers|answer|sources)\b
+    | \bfrom\s+your\s+own\s+knowledge\b | \b(hidden|secret)\s+instructions\b
+    | \b(api|secret)\s+keys?\b | </\s*(context|system|passage|document)\s*>
+    | \brepeat\s+the\s+(text|words|lines|message)\s+above\b
+    | \bdo\s+what\s+(the|that)\s+(line|text|document)\s+says\b
     | \b(system|developer)\s+(prompt|message|mode)\b | \bnew\s+instructions?\b
     | \b(reply|respond|answer)\s+(only\s+)?with\b[^.?!]{0,60}
     | \b(answer|reply\s+to)\s+every\s+question\b | \bfrom\s+now\s+on\b
@@ -123,12 +132,32 @@ def _strip_markers(text: str) -> str:
     return re.sub(r"\[\d+\]", "", text)
 
 
+# Capitals and seats of government stand for their countries ("Moscow" for Russia); the
+# retrieval query names both, since documents usually name the country.
+METONYMS = {
+    "moscow": "Russia", "kremlin": "Russia", "washington": "the U.S.", "kyiv": "Ukraine",
+    "kiev": "Ukraine", "seoul": "South Korea", "pyongyang": "North Korea", "beijing": "China",
+    "tokyo": "Japan", "brussels": "the EU", "america": "the U.S.", "american": "U.S.",
+    "americans": "the U.S.", "united states": "the U.S.",
+}
+
+
+def expand_aliases(query: str) -> str:
+    """Append the country a capital stands for, once each."""
+    low = query.lower()
+    extra = []
+    for alias, country in METONYMS.items():
+        if re.search(rf"\b{alias}\b", low) and country.lower() not in low and country not in extra:
+            extra.append(country)
+    return f"{query} ({', '.join(extra)})" if extra else query
+
+
 def prepare(question: Any, history: Any, max_chars: int) -> PreparedQuestion:
     text, notice = clean_question(question, max_chars)
     turns = check_history(history)
     return PreparedQuestion(
         question=text,
-        query=condense(text, turns),
+        query=expand_aliases(condense(text, turns)),
         injected=looks_injected(text),
         notice=notice,
     )
