@@ -12,8 +12,8 @@ from qa.errors import QuestionError
 from qa.extractive import (
     ANSWER_POOL,
     answer_kind,
-    fits_kind,
     choose,
+    fits_kind,
     format_answer,
     missing_terms,
     score_sentences,

@@ -115,17 +115,27 @@ def needs_context(question: str) -> bool:
     )
 
 
+_PERSONAL = re.compile(r"\b(he|him|she|her)\b", re.IGNORECASE)
+_POSSESSIVE = re.compile(r"\b(his|hers)\b", re.IGNORECASE)
+
+
 def condense(question: str, history: list[tuple[str, str]]) -> str:
-    """A self-contained query: the question plus what the last turn was about."""
+    """A self-contained query: pronouns replaced by the person last talked about, and the
+    topic of the last question carried over when the new one leans on it."""
     if not history or not needs_context(question):
         return question
-    last_q, last_a = history[-1]
-    names = []
-    for name in _NAME.findall(_strip_markers(last_a)):
-        if name.lower() not in _QUESTION_WORDS and name not in names and name not in question:
-            names.append(name)
-    context = " ".join([_strip_markers(last_q)] + names[:4])
-    return f"{question} ({context})"
+    last_q, last_a = (_strip_markers(t) for t in history[-1])
+    names = [n for n in _NAME.findall(last_q) + _NAME.findall(last_a)
+             if n.lower() not in _QUESTION_WORDS and n.split()[0].lower() not in _QUESTION_WORDS]
+    person = next((n for n in names if " " in n), names[0] if names else None)
+    query = question
+    if person and (_PERSONAL.search(question) or _POSSESSIVE.search(question)):
+        query = _PERSONAL.sub(person, query)
+        query = _POSSESSIVE.sub(f"{person}'s", query)
+        if not _ANAPHORA.search(query) and not _ELLIPTIC_START.search(query):
+            return query
+    topic = [w for w in re.findall(r"[\w’'-]+", last_q) if w.lower() not in _QUESTION_WORDS]
+    return f"{query} ({' '.join(topic[:10])})"
 
 
 def _strip_markers(text: str) -> str:

@@ -1,0 +1,102 @@
+"""Incremental sync: only what changed is re-embedded; settings changes rebuild."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import qa
+from qa.chunking import ChunkSettings, chunk_document, split_sentences
+from qa.loaders import load_document
+from tests.conftest import make_corpus
+
+DOC_A = (
+    "The U.S. Senate voted on the bill. Growth reached 87.3% in 2024.\n\n"
+    "Germany's GDP was $5.31 trillion, according to Dr. J. R. Smith of the U.N. agency. "
+    'He said "the outlook is stable." Then he left.\n'
+)
+DOC_B = "# Overview\n\nThe Black Sea talks took place in Riyadh.\n\n## Outcomes\n\nNavigation is safe.\n"
+DOC_C = "Kellogg proposed freezing the front lines at their current positions.\n"
+
+
+def _settings(tmp_path: Path) -> qa.Settings:
+    corpus = make_corpus(tmp_path / "corpus", {"a.txt": DOC_A, "b.md": DOC_B})
+    return qa.Settings.from_env(env={}, corpus_dir=corpus, index_dir=tmp_path / "index")
+
+
+def _chunk_ids(settings: qa.Settings) -> dict[str, set[str]]:
+    out: dict[str, set[str]] = {}
+    for p in qa.retrieve("the", k=50, settings=settings):
+        out.setdefault(p.source, set()).add(p.chunk_id)
+    return out
+
+
+@pytest.mark.slow
+def test_touching_one_file_reembeds_only_its_chunks(tmp_path: Path) -> None:
+    settings = _settings(tmp_path)
+    first = qa.reindex(settings, progress=False)
+    assert first.rebuilt and first.documents == 2
+    unchanged = qa.reindex(settings, progress=False)
+    assert unchanged.added == 0 and unchanged.changed_sources == []
+
+    path = settings.corpus_dir / "a.txt"
+    path.write_text(DOC_A + "\nA new closing sentence was added.\n", encoding="utf-8")
+    report = qa.reindex(settings, progress=False)
+    assert report.changed_sources == ["a.txt"]
+    assert not report.rebuilt
+    assert 0 < report.added <= 2  # only the new or changed chunks of a.txt
+    info = qa.corpus_info(settings)
+    assert {d.source for d in info.documents} == {"a.txt", "b.md"}
+
+    (settings.corpus_dir / "c.txt").write_text(DOC_C, encoding="utf-8")
+    answer = qa.ask("What did Kellogg propose about the front lines?", settings=settings)
+    assert not answer.abstained and answer.citations[0].source == "c.txt"
+
+    (settings.corpus_dir / "c.txt").unlink()
+    report = qa.reindex(settings, progress=False)
+    assert report.removed_sources == ["c.txt"] and report.deleted > 0
+    assert all(p.source != "c.txt" for p in qa.retrieve("Kellogg front lines", k=10,
+                                                         settings=settings))
+
+
+@pytest.mark.slow
+def test_changed_chunk_setting_triggers_a_full_rebuild(tmp_path: Path) -> None:
+    settings = _settings(tmp_path)
+    qa.reindex(settings, progress=False)
+    report = qa.reindex(settings.with_(chunk_chars=300), progress=False)
+    assert report.rebuilt
+
+
+@pytest.mark.slow
+def test_index_builds_itself_on_first_ask(tmp_path: Path) -> None:
+    settings = _settings(tmp_path)
+    answer = qa.ask("Where did the Black Sea talks take place?", settings=settings)
+    assert not answer.abstained and "Riyadh" in answer.text
+    assert answer.citations[0].section == "Overview"
+
+
+def test_abbreviations_and_numbers_survive_sentence_splitting() -> None:
+    text = " ".join(DOC_A.split())
+    sentences = [text[s:e] for s, e in split_sentences(text)]
+    assert sentences == [
+        "The U.S. Senate voted on the bill.",
+        "Growth reached 87.3% in 2024.",
+        "Germany's GDP was $5.31 trillion, according to Dr. J. R. Smith of the U.N. agency.",
+        'He said "the outlook is stable."',
+        "Then he left.",
+    ]
+
+
+def test_chunks_map_back_to_raw_offsets(tmp_path: Path) -> None:
+    corpus = make_corpus(tmp_path / "c", {"a.txt": DOC_A, "b.md": DOC_B})
+    for name in ("a.txt", "b.md"):
+        doc = load_document(corpus / name, corpus)
+        chunks = chunk_document(doc, ChunkSettings(max_chars=80))
+        assert chunks
+        for chunk in chunks:
+            raw = doc.text[chunk.start : chunk.end]
+            assert " ".join(raw.split()) == chunk.text
+            assert len(chunk.id) == 32
+        if name == "b.md":
+            assert [c.section for c in chunks] == ["Overview", "Outcomes"]
