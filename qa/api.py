@@ -25,6 +25,8 @@ from qa.retrieval import Candidate
 
 log = logging.getLogger(__name__)
 
+TYPE_MARGIN = 0.12  # a typed sentence this much weaker than the best one is no answer
+
 INJECTION_REPLY = (
     "The sources do not answer this. I answer questions only from the documents and do not "
     "follow instructions given inside a question."
@@ -137,10 +139,10 @@ def extractive_answer(
         return abstention(prepared, passages, INJECTION_REPLY)
     if not candidates:
         return abstention(prepared, passages, "The sources do not say; nothing in them matches.")
-    haystack = " ".join(c.text for c in candidates[:10]).lower()
-    haystack += " " + " ".join(
-        str(d.get("title", "")) + " " + str(d.get("author", ""))
-        for d in engine.documents().values()
+    # Names of the documents, their issuers and sections count as mentioned too.
+    haystack = " ".join(
+        [f"{c.text} {c.metadata.get('section', '')}" for c in candidates[:10]]
+        + [f"{d.get('title', '')} {d.get('author', '')}" for d in engine.documents().values()]
     ).lower()
     missing = missing_terms(prepared.question, haystack)
     if missing:
@@ -161,7 +163,7 @@ def extractive_answer(
     )
     kind = answer_kind(prepared.question)
     typed = [s for s in scored if fits_kind(kind, s.text, prepared.question)]
-    if kind and scored and (not typed or typed[0].score < scored[0].score - 0.12):
+    if kind and scored and (not typed or typed[0].score < scored[0].score - TYPE_MARGIN):
         what = {"date": "date", "name": "name"}.get(kind, "figure")
         return abstention(
             prepared, passages,

@@ -58,7 +58,12 @@ def hinge_terms(question: str) -> list[str]:
     words = list(_CAPITALISED.finditer(question))
     for m in words:
         word = m.group().strip("’'-")
-        if m.start() == 0 or word.lower() in GENERIC_CAPITALS or len(word) < 2:
+        if (
+            m.start() == 0
+            or word.lower() in GENERIC_CAPITALS
+            or len(word) < 2
+            or re.fullmatch(r"I['’]\w+", word)  # I've, I'm
+        ):
             continue
         terms.append(word)
     seen: list[str] = []
