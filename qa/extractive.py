@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -103,6 +104,12 @@ def missing_terms(question: str, haystack: str) -> list[str]:
     return [t for t in hinge_terms(question) if not term_present(t, haystack)]
 
 
+@lru_cache(maxsize=65536)
+def _sentence_tokens(text: str) -> frozenset[str]:
+    """Tokens of a stored sentence; sentences recur across questions, so this is cached."""
+    return frozenset(tokenize(text))
+
+
 def score_sentences(
     query: str,
     vector: np.ndarray,
@@ -116,7 +123,7 @@ def score_sentences(
     scored = []
     for chunk_id, rank, start, end, text, svec in sentences:
         sim = float(np.dot(vector, svec))
-        s_tokens = set(tokenize(text))
+        s_tokens = _sentence_tokens(text)
         overlap = sum(w for t, w in weight.items() if t in s_tokens) / total
         length_penalty = 0.05 if len(text) < 40 else 0.0
         score = 0.7 * sim + 0.3 * overlap + 0.04 / (rank + 1) - length_penalty
@@ -151,7 +158,7 @@ def _overlaps(a: ScoredSentence, b: ScoredSentence) -> bool:
 
 
 def _redundant(a: ScoredSentence, b: ScoredSentence) -> bool:
-    ta, tb = set(tokenize(a.text)), set(tokenize(b.text))
+    ta, tb = _sentence_tokens(a.text), _sentence_tokens(b.text)
     return bool(ta and tb) and len(ta & tb) / min(len(ta), len(tb)) > 0.7
 
 

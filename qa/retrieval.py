@@ -46,7 +46,7 @@ def build_chain(engine: Engine) -> Runnable[dict[str, Any], list[Candidate]]:
 
     def sentences(inp: dict[str, Any]) -> list[tuple[str, float]]:
         best: dict[str, float] = {}
-        for chunk_id, sim in engine.store.query_sentences(inp["vector"], 2 * inp.get("pool", POOL)):
+        for chunk_id, sim in engine.store.query_sentences(inp["vector"], inp.get("pool", POOL)):
             best[chunk_id] = max(sim, best.get(chunk_id, -1.0))
         return sorted(best.items(), key=lambda kv: -kv[1])
 
