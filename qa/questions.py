@@ -115,6 +115,12 @@ def needs_context(question: str) -> bool:
     )
 
 
+# Names that are never the "he" or "she" of a follow-up.
+_PLACES = frozenset(
+    """russia ukraine korea china japan india europe america nato eu un congress kremlin
+    moscow washington kyiv seoul pyongyang beijing germany poland crimea donbas kursk
+    south korea north korea united states european union white house""".split()
+) | {"south korea", "north korea", "united states", "european union", "white house"}
 _PERSONAL = re.compile(r"\b(he|him|she|her)\b", re.IGNORECASE)
 _POSSESSIVE = re.compile(r"\b(his|hers)\b", re.IGNORECASE)
 
@@ -127,7 +133,8 @@ def condense(question: str, history: list[tuple[str, str]]) -> str:
     last_q, last_a = (_strip_markers(t) for t in history[-1])
     names = [n for n in _NAME.findall(last_q) + _NAME.findall(last_a)
              if n.lower() not in _QUESTION_WORDS and n.split()[0].lower() not in _QUESTION_WORDS]
-    person = next((n for n in names if " " in n), names[0] if names else None)
+    people = [n for n in names if n.lower() not in _PLACES]
+    person = next((n for n in people if " " in n), people[0] if people else None)
     query = question
     if person and (_PERSONAL.search(question) or _POSSESSIVE.search(question)):
         query = _PERSONAL.sub(person, query)
