@@ -25,6 +25,10 @@ ABBREVIATIONS = frozenset(
     stat pub p.l a.m p.m art sec secs ch cf al approx dept est fig op para pp pres sr ave
     col lt maj sgt capt adm cmdr rev hon amb""".split()
 )
+SENTENCE_STARTERS = frozenset(
+    "the this that these those it its in however but and as a an for on at if when while we "
+    "they he she there thus therefore moreover furthermore meanwhile first second third".split()
+)
 _BOUNDARY = re.compile(r"[.!?]+[\"'”’)\]]*\s+(?=[\"'“‘(\[]?[A-Z0-9§])")
 _TOKEN_BEFORE = re.compile(r"(\S+)$")
 
@@ -35,7 +39,7 @@ class ChunkSettings:
 
     max_chars: int = 500
     min_paragraph_chars: int = 160  # shorter paragraphs are merged with their neighbours
-    version: int = 3  # bump when the rules change
+    version: int = 5  # bump when the rules change
 
     def fingerprint(self) -> str:
         return f"sentence-chunker/v{self.version}/max{self.max_chars}/min{self.min_paragraph_chars}"
@@ -50,7 +54,8 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
         mark = m.start()
         before = _TOKEN_BEFORE.search(text, max(0, mark - 40), mark + 1)
         token = before.group(1) if before else ""
-        if _is_abbreviation(token):
+        following = text[end : end + 12].split(" ", 1)[0]
+        if _is_abbreviation(token, following):
             continue
         spans.append((start, len(text[:end].rstrip())))
         start = end
@@ -59,15 +64,17 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
     return [(s, e) for s, e in spans if e > s]
 
 
-def _is_abbreviation(token: str) -> bool:
+def _is_abbreviation(token: str, following: str = "") -> bool:
     word = token.lstrip("\"'“‘([").rstrip(".!?\"'”’)]")
     if not word or token.rstrip("\"'”’)]").endswith(("!", "?")):
+        return False
+    if re.search(r"[\"'”’)\]]\W*$", token):  # "(Position A). The": a closed clause ends
         return False
     low = word.lower()
     if low in ABBREVIATIONS:
         return True
-    if len(word) == 1 and word.isupper():  # an initial: "Donald J. Trump"
-        return True
+    if len(word) == 1 and word.isupper():  # an initial ("Donald J. Trump"), not "Plan B. The"
+        return following.strip("\"'“‘(").lower() not in SENTENCE_STARTERS
     # Dotted acronyms such as "U.S", "D.C", "U.S.C"
     return bool(re.fullmatch(r"(?:[A-Za-z]\.)+[A-Za-z]?", word + "."))
 

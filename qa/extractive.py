@@ -21,12 +21,15 @@ from qa.questions import METONYMS
 
 MIN_SIMILARITY = 0.38  # below this the best sentence does not answer the question
 MIN_SUPPORT = 0.42  # combined score floor
+FULL_OVERLAP = 0.95  # a sentence holding (nearly) every question word ...
+MIN_SIMILARITY_FULL_OVERLAP = 0.25  # ... needs less semantic similarity
 ANSWER_POOL = 5  # passages whose sentences may be quoted
 MAX_SENTENCES = 3
 CLOSE_MARGIN = 0.16
 MAX_ANSWER_CHARS = 420
 _NUMBER = re.compile(r"\b\d[\d,.]*\b")
 _CAPITALISED = re.compile(r"\b[A-Z][\w’'-]*[A-Za-z0-9]\b|\b[A-Z]\b")
+_STRUCTURE_REF = re.compile(r"\b(section|part|chapter|paragraph|block|position|no\.?)\s*$", re.I)
 _QUOTED = re.compile(r"[\"“]([^\"”]{3,60})[\"”]")
 GENERIC_CAPITALS = frozenset(
     """what who whom whose when where why how which is are was were do does did can could would
@@ -54,7 +57,7 @@ def hinge_terms(question: str) -> list[str]:
         terms.append(m.group(1))
     for m in _NUMBER.finditer(question):
         value = m.group().rstrip(".,")
-        if value:
+        if value and not _STRUCTURE_REF.search(question[: m.start()]):
             terms.append(value)
     words = list(_CAPITALISED.finditer(question))
     for m in words:
@@ -82,7 +85,18 @@ def term_present(term: str, haystack: str) -> bool:
     if re.fullmatch(r"[\d,.]+", low):
         return low.replace(",", "") in haystack.replace(",", "")
     words = [w for w in re.split(r"[\s/-]+", low) if w]
-    return all(_word_present(w, haystack) for w in words)
+    if all(_word_present(w, haystack) for w in words):
+        return True
+    return _acronym_present(term, haystack)
+
+
+def _acronym_present(term: str, haystack: str) -> bool:
+    """An all-caps term ("MAGA") spelled out in the text ("Make America Great Again")."""
+    letters = term.strip("’'s").replace(".", "")
+    if not (2 <= len(letters) <= 8 and letters.isalpha() and letters.isupper()):
+        return False
+    pattern = r"\b" + r"\W+".join(f"{c.lower()}[\\w’'-]*" for c in letters) + r"\b"
+    return re.search(pattern, haystack) is not None
 
 
 def _word_present(word: str, haystack: str) -> bool:
@@ -168,7 +182,11 @@ def format_answer(parts: list[tuple[str, Citation]]) -> str:
 
 
 def supported(best: ScoredSentence) -> bool:
-    return best.similarity >= MIN_SIMILARITY and best.score >= MIN_SUPPORT * 0.7 + 0.0
+    """Strong enough to answer: semantically close, or holding every word of a short question
+    whose embedding says little ("What is Position A?")."""
+    if best.overlap >= FULL_OVERLAP and best.similarity >= MIN_SIMILARITY_FULL_OVERLAP:
+        return True
+    return best.similarity >= MIN_SIMILARITY and best.score >= MIN_SUPPORT * 0.7
 
 
 # --- expected answer type: a "how many" question needs a number the question lacks ---------

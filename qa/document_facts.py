@@ -1,0 +1,76 @@
+"""Questions about a document itself (who wrote it, when it appeared, who published it).
+
+The answer comes from the document's metadata, but only when the value also appears verbatim in
+the document's text, so it can be cited with offsets like any other answer.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Any
+
+_FIELD_QUESTIONS = {
+    "author": re.compile(
+        r"\bwho\s+(wrote|authored|is\s+the\s+author|was\s+the\s+author)\b|\bauthor\s+of\b|"
+        r"\bwritten\s+by\b|\bwho\s+is\s+the\s+writer\b",
+        re.IGNORECASE,
+    ),
+    "date": re.compile(
+        r"\bwhen\s+(was|were|did)\b[^?]{0,60}\b(published|released|written|issued|dated|"
+        r"come\s+out|appear|delivered|given|signed|held)\b|\b(publication|release)\s+date\b|\bwhat\s+date\b[^?]{0,40}\b"
+        r"(published|dated|issued)\b",
+        re.IGNORECASE,
+    ),
+    "publisher": re.compile(
+        r"\bwho\s+(published|issued|released)\b|\bpublisher\b|\bwhich\s+(institute|institution|"
+        r"organi[sz]ation|think\s+tank)\b[^?]{0,40}\b(publish|issue|release)",
+        re.IGNORECASE,
+    ),
+}
+_DATE_FORMATS = ("%B %d, %Y", "%B %-d, %Y", "%d %B %Y", "%-d %B %Y", "%Y-%m-%d", "%b. %d, %Y")
+
+
+def asked_field(question: str) -> str | None:
+    """Which metadata field the question asks for, if it asks about the document itself."""
+    for name, pattern in _FIELD_QUESTIONS.items():
+        if pattern.search(question):
+            return name
+    return None
+
+
+def locate(field: str, value: str, text: str) -> tuple[int, int] | None:
+    """Offsets of the first verbatim appearance of a metadata value in the text."""
+    for variant in _variants(field, value):
+        i = text.find(variant)
+        if i >= 0:
+            return i, i + len(variant)
+    return None
+
+
+def _variants(field: str, value: str) -> list[str]:
+    value = value.strip()
+    out = [value]
+    if field == "date":
+        m = re.fullmatch(r"(\d{4})-(\d{2})-(\d{2})", value)
+        if m:
+            d = date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+            out += [d.strftime(f) for f in _DATE_FORMATS]
+    else:
+        head = re.split(r"[,;(|]", value)[0].strip()
+        out += [head, head.removeprefix("The ").strip()]
+    return [v for v in dict.fromkeys(out) if len(v) >= 4]
+
+
+def named_document(question: str, documents: dict[str, Any]) -> str | None:
+    """The document whose title (or file name) shares the most words with the question."""
+    from qa.lexical import tokenize
+
+    asked = set(tokenize(question))
+    best, best_score = None, 0
+    for source, doc in documents.items():
+        words = set(tokenize(f"{doc.get('title', '')} {source.replace('_', ' ')}"))
+        score = len(asked & words)
+        if score > best_score:
+            best, best_score = source, score
+    return best
