@@ -89,7 +89,9 @@ def ask_stream(
     if settings.answer_backend != "extractive":
         from qa.generative import generate_stream
 
-        yield from generate_stream(engine, settings, prepared, candidates, passages)
+        yield from generate_stream(
+            engine, settings, prepared, candidates, passages, history=history
+        )
         return
     answer = extractive_answer(engine, prepared, candidates, passages)
     yield from stream_text(answer)
