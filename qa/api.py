@@ -24,7 +24,7 @@ from qa.extractive import (
 from qa.loaders import SkippedDocument
 from qa.loaders import read_sidecar as _read_sidecar
 from qa.models import Answer, Citation, Passage, StreamEvent
-from qa.questions import PreparedQuestion, prepare
+from qa.questions import PreparedQuestion, check_history, prepare
 from qa.retrieval import Candidate
 
 log = logging.getLogger(__name__)
@@ -90,7 +90,7 @@ def ask_stream(
         from qa.generative import generate_stream
 
         yield from generate_stream(
-            engine, settings, prepared, candidates, passages, history=history
+            engine, settings, prepared, candidates, passages, history=check_history(history)
         )
         return
     answer = extractive_answer(engine, prepared, candidates, passages)
