@@ -30,6 +30,10 @@ MAX_ANSWER_CHARS = 420
 _NUMBER = re.compile(r"\b\d[\d,.]*\b")
 _CAPITALISED = re.compile(r"\b[A-Z][\w’'-]*[A-Za-z0-9]\b|\b[A-Z]\b")
 _STRUCTURE_REF = re.compile(r"\b(section|part|chapter|paragraph|block|position|no\.?)\s*$", re.I)
+_LABEL = re.compile(
+    r"\b(?:Position|Plan|Option|Scenario|Article|Section|Phase|Stage|Type|Group|Annex|Table|"
+    r"Figure|Title|Chapter)\s+(?:[A-Z]|[IVX]{1,4}|\d{1,3})\b"
+)
 _QUOTED = re.compile(r"[\"“]([^\"”]{3,60})[\"”]")
 GENERIC_CAPITALS = frozenset(
     """what who whom whose when where why how which is are was were do does did can could would
@@ -55,6 +59,7 @@ def hinge_terms(question: str) -> list[str]:
     terms: list[str] = []
     for m in _QUOTED.finditer(question):
         terms.append(m.group(1))
+    terms.extend(m.group() for m in _LABEL.finditer(question))
     for m in _NUMBER.finditer(question):
         value = m.group().rstrip(".,")
         if value and not _STRUCTURE_REF.search(question[: m.start()]):
@@ -80,6 +85,8 @@ def hinge_terms(question: str) -> list[str]:
 def term_present(term: str, haystack: str) -> bool:
     """Case-insensitive presence, tolerant of inflection ("Korean" matches "Korea")."""
     low = term.lower().replace("’", "'")
+    if _LABEL.fullmatch(term):  # "Position A" must not match "position above"
+        return re.search(rf"\b{re.escape(low)}\b", haystack) is not None
     if low in haystack:
         return True
     if re.fullmatch(r"[\d,.]+", low):
@@ -132,6 +139,7 @@ def score_sentences(
 ) -> list[ScoredSentence]:
     """Score (chunk id, rank, start, end, text, vector) tuples, best first."""
     q_tokens = set(tokenize(query))
+    labels = [m.group() for m in _LABEL.finditer(query)]
     weight = {t: idf.get(t, 1.0) for t in q_tokens}
     total = sum(weight.values()) or 1.0
     scored = []
@@ -140,7 +148,11 @@ def score_sentences(
         s_tokens = _sentence_tokens(text)
         overlap = sum(w for t, w in weight.items() if t in s_tokens) / total
         length_penalty = 0.05 if len(text) < 40 else 0.0
-        score = 0.7 * sim + 0.3 * overlap + 0.04 / (rank + 1) - length_penalty
+        # A labelled item the question names ("Position A") must be the one the sentence names.
+        label_bonus = 0.1 if labels and any(
+            re.search(rf"\b{re.escape(lab)}\b", text) for lab in labels
+        ) else 0.0
+        score = 0.7 * sim + 0.3 * overlap + 0.04 / (rank + 1) - length_penalty + label_bonus
         scored.append(ScoredSentence(chunk_id, rank, start, end, text, sim, overlap, score))
     scored.sort(key=lambda s: -s.score)
     return scored
