@@ -110,9 +110,12 @@ def needs_context(question: str) -> bool:
     """True for questions that only make sense with the earlier turns."""
     words = re.findall(r"[A-Za-z0-9']+", question)
     content = [w for w in words if w.lower() not in _QUESTION_WORDS]
-    return bool(
-        _ANAPHORA.search(question) or _ELLIPTIC_START.search(question) or len(content) <= 2
+    # A short question naming something new ("the population of Peru?") stands on its own.
+    names_something = any(w[:1].isupper() for w in content[1:]) or any(
+        w[:1].isupper() for w in content[:1] if w.lower() not in _QUESTION_WORDS
     )
+    short_and_bare = len(content) <= 2 and not names_something
+    return bool(_ANAPHORA.search(question) or _ELLIPTIC_START.search(question) or short_and_bare)
 
 
 # Names that are never the "he" or "she" of a follow-up.
