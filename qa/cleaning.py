@@ -62,12 +62,13 @@ class CleanDocument:
 
 
 def split_lines(raw: str) -> list[Line]:
-    """Lines with their raw offsets; ``\\r\\n``, ``\\r`` and ``\\n`` all end a line."""
+    """Lines with their raw offsets; ``\\r\\n``, ``\\r`` and ``\\n`` each end one line."""
     lines = []
-    for m in re.finditer(r"[^\r\n]*", raw):
-        if m.start() == m.end() and m.start() > 0 and raw[m.start() - 1] not in "\r\n":
-            continue
-        lines.append(Line(m.group(), m.start()))
+    pos = 0
+    for m in re.finditer(r"\r\n|\r|\n", raw):
+        lines.append(Line(raw[pos : m.start()], pos))
+        pos = m.end()
+    lines.append(Line(raw[pos:], pos))
     return lines
 
 
@@ -267,11 +268,13 @@ def _drop_repeated_lines(lines: list[Line], title: str | None) -> list[Line]:
             kept.append(ln)
             continue
         if norm_title and (n == norm_title or (len(n) > 20 and n.strip("[] ") == norm_title)):
+            kept.append(_blank(ln))
             continue
         if len(n) >= 40 and any(
             j != i and len(norms[j]) > len(n) and norms[j].startswith(n)
             for j in range(i + 1, min(len(lines), i + 40))
         ):
+            kept.append(_blank(ln))
             continue
         kept.append(ln)
     return kept

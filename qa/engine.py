@@ -1,8 +1,10 @@
 """The loaded state behind the public API: store, lexical index and caches, one per index.
 
 An engine is opened once per process for a given settings object and reopened only when the
-index changes (a new generation or revision), so the model, the BM25 index and the chunk records
-are never rebuilt per question.
+index changes (a new generation, build or revision), so the model, the BM25 index and the chunk
+records are never rebuilt per question. Opening checks the index (counts, revision marker, one
+probe query); an index that fails is rebuilt once, then the question goes on. While another
+process writes a new index, questions keep being answered from the one already open.
 """
 
 from __future__ import annotations
@@ -14,10 +16,11 @@ from typing import Any
 
 from qa.config import Settings
 from qa.embeddings import Embedder, LangChainEmbeddings, shared_embedder
-from qa.errors import IndexBuildError
+from qa.errors import CorpusError, IndexBuildError, QAError
 from qa.indexing import (
     IndexLocation,
     IndexReport,
+    is_complete,
     is_stale,
     open_store,
     read_live_manifest,
@@ -50,15 +53,32 @@ class Engine:
             ids.append(chunk_id)
             texts.append(text)
             self._records[chunk_id] = (str(metadata.get("text", text)), metadata)
+        self._check(len(ids))
         self.lexical = LexicalIndex(ids, texts)
         self._sources: dict[str, tuple[int, str]] = {}
         from qa.retrieval import build_chain
 
         self.chain = build_chain(self)
 
+    def _check(self, count: int) -> None:
+        """Refuse an index whose collections disagree with its manifest or cannot be searched."""
+        expected = sum(int(d.get("chunks", 0)) for d in self.documents().values())
+        if count != expected:
+            raise IndexBuildError(f"index holds {count} chunks, its manifest {expected}")
+        if not self.settings.chroma_url:
+            marker = self.store.read_manifest() or {}
+            if (marker.get("revision"), marker.get("build")) != (
+                self.manifest.get("revision"), self.manifest.get("build")
+            ):
+                raise IndexBuildError("index revision marker disagrees with its manifest")
+        if count:
+            probe = self.embedder.encode_query("index check")
+            self.store.query_chunks(probe, 1)
+            self.store.query_sentences(probe, 1)
+
     @property
-    def key(self) -> tuple[str, int]:
-        return str(self.generation), int(self.manifest.get("revision", 0))
+    def key(self) -> tuple[str, str, int]:
+        return engine_key(self.generation, self.manifest)
 
     def remember(self, chunk_id: str, text: str, metadata: dict[str, Any]) -> None:
         self._records.setdefault(chunk_id, (str(metadata.get("text", text)), metadata))
@@ -73,11 +93,19 @@ class Engine:
     def source_text(self, source: str) -> str:
         """The text offsets of ``source`` point into (cached while the file is unchanged)."""
         path = self.settings.corpus_dir / source
-        mtime = path.stat().st_mtime_ns
-        cached = self._sources.get(source)
-        if cached and cached[0] == mtime:
-            return cached[1]
-        text = read_source_text(path)
+        try:
+            mtime = path.stat().st_mtime_ns
+            cached = self._sources.get(source)
+            if cached and cached[0] == mtime:
+                return cached[1]
+            text = read_source_text(path)
+        except (OSError, QAError, ValueError) as exc:  # removed or broken since indexing
+            cached = self._sources.get(source)
+            if cached:
+                return cached[1]
+            raise CorpusError(
+                f"{source} changed or vanished while answering; ask again ({exc})"
+            ) from exc
         self._sources[source] = (mtime, text)
         return text
 
@@ -94,31 +122,78 @@ def _cache_key(settings: Settings) -> tuple[Any, ...]:
     )
 
 
+def engine_key(generation: Path, manifest: dict[str, Any]) -> tuple[str, str, int]:
+    return str(generation), str(manifest.get("build", "")), int(manifest.get("revision", 0))
+
+
 def get_engine(settings: Settings, *, ensure_fresh: bool = True) -> Engine:
-    """The engine for ``settings``, building or updating the index first when it is stale."""
+    """The engine for ``settings``, building or updating the index first when it is stale.
+
+    When another process is writing the index, the engine already open (or the live index)
+    keeps answering; only a process with no usable index at all waits for the writer.
+    """
     key = _cache_key(settings)
+    engine = _engines.get(key)
+    manifest = read_live_manifest(settings)
+    if ensure_fresh and is_stale(settings, manifest):
+        usable = engine is not None or is_complete(manifest, settings)
+        report = sync_index(settings, progress=False, wait=not usable)
+        if report is not None:
+            _log_report(report)
+        manifest = read_live_manifest(settings)
+    if not is_complete(manifest, settings):
+        if engine is not None:
+            return engine  # a writer is mid-way; the open index is still whole
+        raise IndexBuildError(
+            f"no index in {settings.index_dir}; run `python -m qa index` to build it"
+        )
+    assert manifest is not None
+    try:
+        return _open(settings, key, manifest)
+    except QAError:
+        raise
+    except Exception as exc:  # corrupt Chroma files surface as many exception types
+        log.warning("the index cannot be used (%s: %s); rebuilding it", type(exc).__name__, exc)
+    report = sync_index(settings, progress=False, repair_build=str(manifest.get("build", "")))
+    if report is not None:
+        _log_report(report)
+    manifest = read_live_manifest(settings)
+    if not is_complete(manifest, settings):
+        raise IndexBuildError(f"the index in {settings.index_dir} could not be repaired")
+    assert manifest is not None
+    try:
+        return _open(settings, key, manifest)
+    except Exception as exc:
+        raise IndexBuildError(
+            f"the index in {settings.index_dir} is unusable even after a rebuild: {exc}"
+        ) from exc
+
+
+def _open(settings: Settings, key: tuple[Any, ...], manifest: dict[str, Any]) -> Engine:
+    """The cached engine when it matches the live index, else a newly opened one."""
+    generation = IndexLocation(settings).current()
+    if generation is None:
+        raise IndexBuildError(f"the index in {settings.index_dir} disappeared; ask again")
     with _engines_lock:
         engine = _engines.get(key)
-        manifest = read_live_manifest(settings)
-        if ensure_fresh and is_stale(settings, manifest):
-            report = sync_index(settings, progress=False)
-            _log_report(report)
-            manifest = read_live_manifest(settings)
-        if manifest is None:
-            raise IndexBuildError(
-                f"no index in {settings.index_dir}; run `python -m qa index` to build it"
-            )
-        generation = IndexLocation(settings).current()
-        assert generation is not None
-        if engine is None or engine.key != (str(generation), int(manifest.get("revision", 0))):
-            engine = Engine(settings, generation, manifest)
+        if engine is None or engine.key != engine_key(generation, manifest):
+            try:
+                engine = Engine(settings, generation, manifest)
+            except IndexBuildError as exc:
+                raise _Unusable(str(exc)) from exc
             _engines[key] = engine
         return engine
 
 
+class _Unusable(Exception):
+    """The index opened but failed its checks: repair it (not a user error)."""
+
+
 def rebuild(settings: Settings, *, full: bool = False, progress: bool = True) -> IndexReport:
     """Sync the index now (``full`` rebuilds from scratch); the next question reloads."""
-    return sync_index(settings, rebuild=full, progress=progress)
+    report = sync_index(settings, rebuild=full, progress=progress)
+    assert report is not None  # waiting for the lock always yields a report
+    return report
 
 
 def _log_report(report: IndexReport) -> None:

@@ -30,6 +30,8 @@ MAX_ANSWER_CHARS = 420
 _NUMBER = re.compile(r"\b\d[\d,.]*\b")
 _CAPITALISED = re.compile(r"\b[A-Z][\w’'-]*[A-Za-z0-9]\b|\b[A-Z]\b")
 _STRUCTURE_REF = re.compile(r"\b(section|part|chapter|paragraph|block|position|no\.?)\s*$", re.I)
+_MARKER = re.compile(r"\[(\d+)\]")
+_MARKER_AS_TEXT = r"(\1)"
 _LABEL = re.compile(
     r"\b(?:Position|Plan|Option|Scenario|Article|Section|Phase|Stage|Type|Group|Annex|Table|"
     r"Figure|Title|Chapter)\s+(?:[A-Z]|[IVX]{1,4}|\d{1,3})\b"
@@ -190,7 +192,11 @@ def _redundant(a: ScoredSentence, b: ScoredSentence) -> bool:
 
 def format_answer(parts: list[tuple[str, Citation]]) -> str:
     """``sentence [1] sentence [2]``: each sentence followed by its marker."""
-    return " ".join(f"{text} [{i}]" for i, (text, _) in enumerate(parts, start=1))
+    # A bracketed number inside a quoted sentence would read as one of our markers.
+    return " ".join(
+        f"{_MARKER.sub(_MARKER_AS_TEXT, text)} [{i}]"
+        for i, (text, _) in enumerate(parts, start=1)
+    )
 
 
 def supported(best: ScoredSentence) -> bool:

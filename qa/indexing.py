@@ -1,10 +1,19 @@
 """Keep the index in step with the corpus: only changed documents are re-embedded.
 
 The sync is LangChain's ``index()`` (incremental cleanup, ``source`` as the source id, sha256
-keys) with a persistent ``SQLRecordManager``; a manifest of document hashes and settings, kept
-beside the collections, tells which files changed without reading them all. A changed model or
-chunking setting, a missing or unreadable index, or ``--rebuild`` builds a new generation beside
-the live one and swaps a pointer file atomically, so readers never see a half-built index.
+keys) with a persistent ``SQLRecordManager``; a manifest of document hashes, file stats and
+settings tells which files changed without reading them all.
+
+Crash safety (local mode): the live generation is never written. An update copies it to a new
+generation directory, applies the changes there, writes the manifest last, and swaps the
+``CURRENT`` pointer with an atomic rename; a rebuild starts from an empty generation. A process
+killed at any point leaves the old index live and a directory without a complete manifest,
+which the next writer deletes. Readers keep answering from the generation they opened.
+
+Server mode (``QA_CHROMA_URL``): the collections and the full manifest live on the Chroma
+server, so every process using it agrees on what is indexed. Writes go to the live collections,
+so the manifest is first marked incomplete; a writer that dies leaves it so, and the next sync
+rebuilds. One writer at a time per index directory (an ``fcntl`` lock).
 """
 
 from __future__ import annotations
@@ -15,6 +24,7 @@ import json
 import logging
 import os
 import shutil
+import sqlite3
 import sys
 import time
 import uuid
@@ -30,14 +40,16 @@ from qa.chunking import ChunkSettings, chunk_document
 from qa.config import Settings
 from qa.embeddings import MODEL_NAME, LangChainEmbeddings, shared_embedder
 from qa.errors import IndexBuildError
-from qa.loaders import SkippedDocument, discover, file_sha256, load_document
+from qa.loaders import SkippedDocument, discover, file_sha256, load_document, sidecar_path
 from qa.models import Chunk
+from qa.questions import looks_injected
 from qa.store import ChromaStore, chroma_client
 
 log = logging.getLogger(__name__)
 
-MANIFEST_VERSION = 2
-EMBED_FORMAT = "section-prefix/v1"  # how a chunk's text is presented to the model
+MANIFEST_VERSION = 3
+KEEP_GENERATIONS = 3  # the live one and two before it (readers may still hold them)
+EMBED_FORMAT = "section-prefix/v1;quotable/v1"  # how chunks and sentences are presented
 
 
 @dataclass
@@ -53,10 +65,12 @@ class IndexReport:
     skipped: list[tuple[str, str]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     rebuilt: bool = False
+    repaired: str | None = None  # why the live index was unusable, when it was
     seconds: float = 0.0
 
     def summary(self) -> str:
-        lines = [
+        lines = [f"repaired: {self.repaired}"] if self.repaired else []
+        lines += [
             f"indexed {self.documents} documents, {self.chunks} chunks "
             f"({self.added} embedded, {self.deleted} removed"
             f"{', full rebuild' if self.rebuilt else ''}) in {self.seconds:.1f}s"
@@ -65,8 +79,9 @@ class IndexReport:
             lines.append("updated: " + ", ".join(self.changed_sources))
         if self.removed_sources:
             lines.append("removed: " + ", ".join(self.removed_sources))
-        for source, reason in self.skipped:
-            lines.append(f"skipped {source}: {reason}")
+        if self.skipped:
+            lines.append(f"skipped {len(self.skipped)} file(s):")
+            lines.extend(f"  {source}: {reason}" for source, reason in self.skipped)
         lines.extend(f"warning: {w}" for w in self.warnings)
         return "\n".join(lines)
 
@@ -95,8 +110,8 @@ def embed_text(chunk_text: str, section: str | None) -> str:
 class IndexLocation:
     """The index directory: generations of Chroma data, a CURRENT pointer, a writer lock.
 
-    In server mode (``QA_CHROMA_URL``) the collections live on the server and only the record
-    manager and lock stay in the index directory.
+    In server mode (``QA_CHROMA_URL``) the collections and the manifest live on the server; the
+    record manager and the lock stay in a fixed directory under the index directory.
     """
 
     def __init__(self, settings: Settings) -> None:
@@ -108,48 +123,80 @@ class IndexLocation:
     def pointer(self) -> Path:
         return self.root / "CURRENT"
 
+    def server_dir(self) -> Path:
+        return self.root / "server" / _safe_name(self.server or "")
+
     def current(self) -> Path | None:
         """The live generation directory, or None when there is none."""
         if self.server:
-            return self.root / "server" / _safe_name(self.server)
+            return self.server_dir()
         try:
             name = self.pointer.read_text(encoding="utf-8").strip()
         except (FileNotFoundError, NotADirectoryError, UnicodeDecodeError):
             return None
         path = self.root / name
-        return path if name and path.is_dir() else None
+        return path if name.startswith("gen-") and path.is_dir() else None
 
-    def new_generation(self) -> Path:
+    def new_generation(self, copy_of: Path | None = None) -> Path:
+        """A fresh generation directory: empty, or a consistent copy of ``copy_of``."""
         if self.server:
-            path = self.root / "server" / _safe_name(self.server)
-            shutil.rmtree(path, ignore_errors=True)
-        else:
-            path = self.root / f"gen-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
-        path.mkdir(parents=True, exist_ok=True)
+            path = self.server_dir()
+            if copy_of is None:
+                shutil.rmtree(path, ignore_errors=True)
+            path.mkdir(parents=True, exist_ok=True)
+            return path
+        path = self.root / f"gen-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
+        path.mkdir(parents=True)
+        if copy_of is not None:
+            _copy_generation(copy_of, path)
         return path
 
     def publish(self, generation: Path) -> None:
-        """Point readers at ``generation`` atomically, then remove generations older than the
-        previous one (a reader may still hold the previous one open)."""
+        """Point readers at ``generation`` atomically, then remove old generations (the
+        newest few stay: a reader may still hold one open)."""
         if self.server:
             return
-        previous = self.current()
         tmp = self.root / f".CURRENT.{os.getpid()}"
         tmp.write_text(generation.name, encoding="utf-8")
+        with open(tmp, "rb") as fh:
+            os.fsync(fh.fileno())
         os.replace(tmp, self.pointer)
-        keep = {generation.name, previous.name if previous else ""}
-        for old in self.root.glob("gen-*"):
-            if old.name not in keep:
+        complete = sorted(
+            (g for g in self.root.glob("gen-*") if _complete_manifest(g)),
+            key=lambda g: g.stat().st_mtime_ns, reverse=True,
+        )
+        for old in complete[KEEP_GENERATIONS:]:
+            if old != generation:
                 shutil.rmtree(old, ignore_errors=True)
 
+    def remove_debris(self) -> list[str]:
+        """Delete what killed writers left: generations without a complete manifest and
+        temporary pointer files. Call only while holding the writer lock."""
+        removed: list[str] = []
+        if self.server or not self.root.is_dir():
+            return removed
+        live = self.current()
+        for path in self.root.glob("gen-*"):
+            if path != live and not _complete_manifest(path):
+                shutil.rmtree(path, ignore_errors=True)
+                removed.append(path.name)
+        for tmp in self.root.glob(".CURRENT.*"):
+            tmp.unlink(missing_ok=True)
+        return removed
+
     @contextlib.contextmanager
-    def writer_lock(self) -> Iterator[None]:
-        """One writer at a time, across processes; a crashed holder's lock dies with it."""
+    def writer_lock(self, *, wait: bool = True) -> Iterator[bool]:
+        """One writer at a time, across processes and threads; a crashed holder's lock dies
+        with it. Yields False (without the lock) when ``wait`` is off and another writer runs."""
         self.root.mkdir(parents=True, exist_ok=True)
         with open(self.root / ".lock", "w") as fh:
-            fcntl.flock(fh, fcntl.LOCK_EX)
             try:
-                yield
+                fcntl.flock(fh, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                yield False
+                return
+            try:
+                yield True
             finally:
                 fcntl.flock(fh, fcntl.LOCK_UN)
 
@@ -158,12 +205,53 @@ def _safe_name(url: str) -> str:
     return "".join(c if c.isalnum() else "_" for c in url)
 
 
+def _complete_manifest(generation: Path) -> bool:
+    return bool((_read_json(generation / "manifest.json") or {}).get("complete"))
+
+
+def _copy_generation(src: Path, dst: Path) -> None:
+    """Copy a generation; SQLite files through the backup API so the copy is consistent."""
+    for path in src.rglob("*"):
+        target = dst / path.relative_to(src)
+        if path.is_dir():
+            target.mkdir(parents=True, exist_ok=True)
+        elif path.name == "manifest.json" or path.name.startswith("."):
+            continue
+        elif path.suffix in (".sqlite", ".sqlite3"):
+            target.parent.mkdir(parents=True, exist_ok=True)
+            source_db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+            target_db = sqlite3.connect(target)
+            try:
+                source_db.backup(target_db)
+            finally:
+                source_db.close()
+                target_db.close()
+        elif not path.name.endswith(("-journal", "-wal", "-shm")):
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(path, target)
+
+
 def open_store(
     settings: Settings, generation: Path, embeddings: LangChainEmbeddings
 ) -> ChromaStore:
     path = None if settings.chroma_url else generation / "chroma"
     client = chroma_client(settings.chroma_url, path)
     return ChromaStore(client, embeddings)
+
+
+_server_stores: dict[str, ChromaStore] = {}
+
+
+def server_store(settings: Settings) -> ChromaStore:
+    """One store per Chroma server URL and process (the manifest is read per question)."""
+    assert settings.chroma_url
+    store = _server_stores.get(settings.chroma_url)
+    if store is None:
+        store = open_store(
+            settings, Path("."), LangChainEmbeddings(shared_embedder(), settings.embed_batch_size)
+        )
+        _server_stores[settings.chroma_url] = store
+    return store
 
 
 def _record_managers(generation: Path) -> tuple[Any, Any]:
@@ -183,12 +271,23 @@ def _record_managers(generation: Path) -> tuple[Any, Any]:
 
 
 def read_live_manifest(settings: Settings) -> dict[str, Any] | None:
-    """The manifest of the live index, or None when there is no usable index."""
-    location = IndexLocation(settings)
-    generation = location.current()
-    if generation is None:
-        return None
-    path = generation / "manifest.json"
+    """The manifest of the live index, or None when there is no index to read.
+
+    Local mode: ``manifest.json`` of the generation ``CURRENT`` names. Server mode: the manifest
+    stored on the Chroma server beside the collections (None when the server is unreachable).
+    """
+    if settings.chroma_url:
+        try:
+            return server_store(settings).read_manifest()
+        except Exception as exc:  # unreachable server: the caller reports a clear error
+            log.warning("cannot read the manifest from %s: %s", settings.chroma_url, exc)
+            _server_stores.pop(settings.chroma_url, None)
+            return None
+    generation = IndexLocation(settings).current()
+    return None if generation is None else _read_json(generation / "manifest.json")
+
+
+def _read_json(path: Path) -> dict[str, Any] | None:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError):
@@ -196,136 +295,256 @@ def read_live_manifest(settings: Settings) -> dict[str, Any] | None:
     return data if isinstance(data, dict) else None
 
 
+def is_complete(manifest: dict[str, Any] | None, settings: Settings) -> bool:
+    """A finished index built with these settings (it may still be stale)."""
+    return bool(
+        manifest
+        and manifest.get("complete")
+        and manifest.get("version") == MANIFEST_VERSION
+        and manifest.get("settings") == settings_fingerprint(settings)
+    )
+
+
+def stat_key(path: Path) -> list[int]:
+    """Size and mtime of a file and of its sidecar: when these hold, the file is unchanged."""
+    st = path.stat()
+    try:
+        meta = sidecar_path(path).stat()
+        side = [meta.st_size, meta.st_mtime_ns]
+    except OSError:
+        side = [-1, -1]
+    return [st.st_size, st.st_mtime_ns, *side]
+
+
 def is_stale(settings: Settings, manifest: dict[str, Any] | None) -> bool:
     """True when the corpus or settings differ from what the manifest records (cheap: stat
-    first, hash only files whose size or mtime moved)."""
-    if manifest is None or not manifest.get("complete"):
+    first, hash only files whose size or mtime moved; skipped files are compared by stat)."""
+    if not is_complete(manifest, settings):
         return True
-    if manifest.get("settings") != settings_fingerprint(settings):
-        return True
+    assert manifest is not None
     files, _ = discover(settings.corpus_dir)
     known: dict[str, Any] = manifest.get("documents", {})
     skipped: dict[str, Any] = manifest.get("skipped_files", {})
-    entry: Any
     current = {p.relative_to(settings.corpus_dir).as_posix(): p for p in files}
     if set(current) != set(known) | set(skipped):
         return True
     for source, path in current.items():
-        entry = known.get(source) or skipped.get(source)
+        entry: dict[str, Any] = known.get(source) or skipped.get(source) or {}
         try:
-            st = path.stat()
+            if entry.get("stat") == stat_key(path):
+                continue
+            if source in skipped or file_sha256(path) != entry.get("sha256"):
+                return True
         except OSError:
-            return True
-        if entry.get("size") == st.st_size and entry.get("mtime_ns") == st.st_mtime_ns:
-            continue
-        if file_sha256(path) != entry.get("sha256"):
-            return True
+            return True  # it vanished or became unreadable: let the sync record why
     return False
 
 
 # --- the sync ---------------------------------------------------------------------------
 
 
-def sync_index(settings: Settings, *, rebuild: bool = False, progress: bool = True) -> IndexReport:
-    """Bring the index up to date with the corpus; see the module docstring."""
+def sync_index(
+    settings: Settings,
+    *,
+    rebuild: bool = False,
+    progress: bool = True,
+    wait: bool = True,
+    repair_build: str | None = None,
+) -> IndexReport | None:
+    """Bring the index up to date with the corpus; see the module docstring.
+
+    ``wait=False`` returns None at once when another writer holds the lock (a reader then keeps
+    answering from the live index). ``repair_build`` rebuilds only if the live index is still
+    the build of that id (another process may have repaired it meanwhile).
+    """
     started = time.perf_counter()
     location = IndexLocation(settings)
-    with location.writer_lock():
+    with location.writer_lock(wait=wait) as locked:
+        if not locked:
+            return None
+        if repair_build is not None:
+            live = read_live_manifest(settings)
+            rebuild = bool(live and live.get("build") == repair_build)
         report = _sync_locked(settings, location, rebuild=rebuild, progress=progress)
     report.seconds = time.perf_counter() - started
     return report
 
 
-def _sync_locked(
-    settings: Settings, location: IndexLocation, *, rebuild: bool, progress: bool
-) -> IndexReport:
-    from langchain_core.indexing import index
+@dataclass
+class _Plan:
+    """What a sync has to do, worked out before anything is written."""
 
-    report = IndexReport()
-    files, skipped_walk = discover(settings.corpus_dir)
-    report.skipped.extend(skipped_walk)
-    fingerprint = settings_fingerprint(settings)
-    manifest = None if rebuild else read_live_manifest(settings)
+    documents: dict[str, Any] = field(default_factory=dict)  # manifest entries after the sync
+    skipped_files: dict[str, Any] = field(default_factory=dict)
+    to_index: list[tuple[str, list[Chunk]]] = field(default_factory=list)
+    to_delete: list[str] = field(default_factory=list)
+
+    @property
+    def writes(self) -> bool:
+        return bool(self.to_index or self.to_delete)
+
+
+def _verify_live(
+    settings: Settings, location: IndexLocation, embeddings: LangChainEmbeddings
+) -> tuple[Path, dict[str, Any]] | str:
+    """The live generation and its manifest when they are whole and agree, else why not."""
+    manifest = read_live_manifest(settings)
     generation = location.current()
-    full = (
-        rebuild
-        or generation is None
-        or manifest is None
-        or manifest.get("settings") != fingerprint
-        or manifest.get("version") != MANIFEST_VERSION
-    )
-    embedder = shared_embedder()
-    embeddings = LangChainEmbeddings(embedder, batch_size=settings.embed_batch_size)
-    store: ChromaStore | None = None
-    if not full:
-        assert generation is not None
-        try:
-            store = open_store(settings, generation, embeddings)
-            store.count()
-            live_revision = (store.read_manifest() or {}).get("revision")
-            if manifest is None or live_revision != manifest.get("revision"):
-                raise IndexBuildError("manifest and collections disagree")
-        except Exception as exc:  # a corrupt or half-written index: rebuild it
-            log.warning("index at %s is unusable (%s); rebuilding", generation, exc)
-            full = True
-            store = None
-    if full:
-        report.rebuilt = True
-        manifest = {"documents": {}, "skipped_files": {}, "revision": 0}
-        generation = location.new_generation()
-        try:
-            store = open_store(settings, generation, embeddings)
-            if settings.chroma_url:
-                store.drop_all()
-                store = open_store(settings, generation, embeddings)
-        except IndexBuildError:
-            raise
-        except Exception as exc:
-            raise IndexBuildError(f"cannot create an index in {generation}: {exc}") from exc
-    assert store is not None and generation is not None and manifest is not None
-    chunk_rm, sentence_rm = _record_managers(generation)
+    if generation is None or manifest is None:
+        return "no index yet" if manifest is None else "index directory missing"
+    if not manifest.get("complete"):
+        return "an earlier update did not finish"
+    if manifest.get("version") != MANIFEST_VERSION or manifest.get(
+        "settings"
+    ) != settings_fingerprint(settings):
+        return "model, chunking or index format changed"
+    if not (generation / "records.sqlite").is_file():
+        return "record manager database missing"
+    try:
+        store = open_store(settings, generation, embeddings)
+        count = store.count()
+        stored = store.read_manifest() or {}
+    except Exception as exc:  # a corrupt Chroma file surfaces as any exception type
+        return f"the Chroma index cannot be read ({type(exc).__name__}: {exc})"
+    expected = sum(int(d.get("chunks", 0)) for d in manifest.get("documents", {}).values())
+    if count != expected:
+        return f"manifest lists {expected} chunks but the collection holds {count}"
+    if (stored.get("revision"), stored.get("build")) != (
+        manifest.get("revision"), manifest.get("build")
+    ):
+        return "manifest and collection revisions disagree"
+    return generation, manifest
 
-    known: dict[str, Any] = dict(manifest.get("documents", {}))
-    new_docs: dict[str, Any] = {}
-    skipped_files: dict[str, Any] = {}
-    to_index: list[tuple[str, list[Chunk]]] = []
+
+def _plan(
+    settings: Settings,
+    files: list[Path],
+    known: dict[str, Any],
+    known_skipped: dict[str, Any],
+    report: IndexReport,
+) -> _Plan:
+    """Read what changed (and only that), chunk it, and record every file's fate."""
+    plan = _Plan()
     for path in files:
         source = path.relative_to(settings.corpus_dir).as_posix()
         try:
-            st = path.stat()
-            entry: Any = known.get(source) or {}
-            if entry.get("size") == st.st_size and entry.get("mtime_ns") == st.st_mtime_ns:
-                new_docs[source] = entry
+            key = stat_key(path)
+            entry: dict[str, Any] = known.get(source) or {}
+            if entry.get("stat") == key:
+                plan.documents[source] = entry
                 continue
-            digest = file_sha256(path)
-            if entry and entry.get("sha256") == digest:
-                new_docs[source] = {**entry, "size": st.st_size, "mtime_ns": st.st_mtime_ns}
+            old_skip = known_skipped.get(source) or {}
+            if old_skip.get("stat") == key:  # still the same bad file: do not read it again
+                plan.skipped_files[source] = old_skip
+                report.skipped.append((source, str(old_skip.get("reason", "skipped before"))))
+                continue
+            if entry and entry.get("sha256") == file_sha256(path):
+                plan.documents[source] = {**entry, "stat": key}
                 continue
             doc = load_document(path, settings.corpus_dir)
             chunks = chunk_document(doc, chunk_settings(settings))
         except SkippedDocument as exc:
             report.skipped.append((source, str(exc)))
-            skipped_files[source] = _stat_entry(path)
+            with contextlib.suppress(OSError):
+                plan.skipped_files[source] = {"stat": stat_key(path), "reason": str(exc)}
             continue
-        except OSError as exc:
-            report.skipped.append((source, f"cannot read: {exc}"))
+        except OSError as exc:  # vanished or unreadable between the scan and now
+            report.skipped.append((source, f"cannot read: {exc.strerror or exc}"))
             continue
         report.warnings.extend(doc.warnings)
-        new_docs[source] = {
-            "sha256": doc.sha256, "size": st.st_size, "mtime_ns": st.st_mtime_ns,
+        plan.documents[source] = {
+            "sha256": doc.sha256, "stat": key,
             "title": doc.meta.title, "chunks": len(chunks), "date": doc.meta.date,
             "author": doc.meta.author, "url": doc.meta.url,
         }
-        to_index.append((source, chunks))
+        plan.to_index.append((source, chunks))
         report.changed_sources.append(source)
+    report.removed_sources = sorted(set(known) - set(plan.documents))
+    plan.to_delete = report.removed_sources  # changed ones are cleaned up by index() itself
+    return plan
 
-    removed = sorted(set(known) - set(new_docs))
-    report.removed_sources = removed
-    total = sum(len(c) + sum(len(x.sentences) for x in c) for _, c in to_index)
+
+def _sync_locked(
+    settings: Settings, location: IndexLocation, *, rebuild: bool, progress: bool
+) -> IndexReport:
+    report = IndexReport()
+    files, skipped_walk = discover(settings.corpus_dir)
+    report.skipped.extend(skipped_walk)
+    location.remove_debris()
+    embeddings = LangChainEmbeddings(shared_embedder(), batch_size=settings.embed_batch_size)
+    live: tuple[Path, dict[str, Any]] | None = None
+    if not rebuild:
+        verdict = _verify_live(settings, location, embeddings)
+        if isinstance(verdict, str):
+            if verdict != "no index yet":
+                report.repaired = verdict
+                log.warning("the live index is unusable (%s); rebuilding it", verdict)
+        else:
+            live = verdict
+    old = live[1] if live else {}
+    plan = _plan(
+        settings, files, old.get("documents", {}), old.get("skipped_files", {}), report
+    )
+    if live is not None and not plan.writes:
+        # Nothing to embed: refresh file stats in place, same build and revision.
+        if plan.documents != old.get("documents") or plan.skipped_files != old.get(
+            "skipped_files"
+        ) or report.skipped != old.get("skipped"):
+            manifest = {**old, "documents": plan.documents, "skipped_files": plan.skipped_files,
+                        "skipped": report.skipped}
+            _write_manifest(settings, live[0], manifest, None)
+        return _finish(report, plan)
+
+    report.rebuilt = live is None
+    revision = int(old.get("revision", 0)) + 1
+    build = str(old.get("build")) if live else uuid.uuid4().hex
+    if settings.chroma_url:
+        generation = location.new_generation(copy_of=live[0] if live else None)
+        store = open_store(settings, generation, embeddings)
+        if live is None:
+            store.drop_all()
+            store = open_store(settings, generation, embeddings)
+        else:  # writes go to the live collections: say so first
+            store.write_manifest({**old, "complete": False, "updating_since": _now()})
+    else:
+        generation = location.new_generation(copy_of=live[0] if live else None)
+        store = open_store(settings, generation, embeddings)
+    chunk_rm, sentence_rm = _record_managers(generation)
+    _apply(settings, plan, store, chunk_rm, sentence_rm, embeddings, report, progress)
+    manifest = {
+        "version": MANIFEST_VERSION,
+        "complete": True,
+        "build": build,
+        "revision": revision,
+        "settings": settings_fingerprint(settings),
+        "corpus_dir": str(settings.corpus_dir),
+        "indexed_at": _now(),
+        "documents": plan.documents,
+        "skipped_files": plan.skipped_files,
+        "skipped": report.skipped,
+    }
+    _write_manifest(settings, generation, manifest, store)
+    location.publish(generation)
+    return _finish(report, plan)
+
+
+def _apply(
+    settings: Settings,
+    plan: _Plan,
+    store: ChromaStore,
+    chunk_rm: Any,
+    sentence_rm: Any,
+    embeddings: LangChainEmbeddings,
+    report: IndexReport,
+    progress: bool,
+) -> None:
+    from langchain_core.indexing import index
+
+    total = sum(len(c) + sum(len(quotable(x)) for x in c) for _, c in plan.to_index)
     bar = _progress(total, progress)
     embeddings.progress = bar
     try:
-        for _source, chunks in to_index:
+        for _source, chunks in plan.to_index:
             result = index(
                 [_chunk_document(c) for c in chunks], chunk_rm, store.chunks,
                 cleanup="incremental", source_id_key="source", key_encoder="sha256",
@@ -334,46 +553,43 @@ def _sync_locked(
             report.added += result["num_added"]
             report.deleted += result["num_deleted"]
             result = index(
-                [_sentence_document(c, i) for c in chunks for i in range(len(c.sentences))],
+                [_sentence_document(c, i) for c in chunks for i in quotable(c)],
                 sentence_rm, store.sentences,
                 cleanup="incremental", source_id_key="source", key_encoder="sha256",
                 batch_size=settings.embed_batch_size,
             )
             report.deleted += result["num_deleted"]
-        for source in removed + [s for s in skipped_files if s in known]:
+        for source in plan.to_delete:
             report.deleted += _delete_source(source, store, chunk_rm, sentence_rm)
+    except Exception as exc:
+        raise IndexBuildError(f"indexing failed ({type(exc).__name__}: {exc}); "
+                              "the previous index is still live") from exc
     finally:
         if bar is not None:
             bar.close()
         embeddings.progress = None
 
-    revision = int(manifest.get("revision", 0)) + 1
-    new_manifest = {
-        "version": MANIFEST_VERSION,
-        "complete": True,
-        "revision": revision,
-        "settings": fingerprint,
-        "corpus_dir": str(settings.corpus_dir),
-        "indexed_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "documents": new_docs,
-        "skipped_files": skipped_files,
-        "skipped": report.skipped,
-    }
-    store.write_manifest({"revision": revision})
-    _write_json(generation / "manifest.json", new_manifest)
-    if report.rebuilt:
-        location.publish(generation)
-    report.documents = len(new_docs)
-    report.chunks = sum(int(d.get("chunks", 0)) for d in new_docs.values())
+
+def _write_manifest(
+    settings: Settings, generation: Path, manifest: dict[str, Any], store: ChromaStore | None
+) -> None:
+    """Local: a revision marker in the store, the manifest file last. Server: all of it in the
+    store (where every process reads it) and a copy on disk for inspection."""
+    if settings.chroma_url:
+        (store or server_store(settings)).write_manifest(manifest)
+    elif store is not None:
+        store.write_manifest({"revision": manifest["revision"], "build": manifest["build"]})
+    _write_json(generation / "manifest.json", manifest)
+
+
+def _finish(report: IndexReport, plan: _Plan) -> IndexReport:
+    report.documents = len(plan.documents)
+    report.chunks = sum(int(d.get("chunks", 0)) for d in plan.documents.values())
     return report
 
 
-def _stat_entry(path: Path) -> dict[str, Any]:
-    try:
-        st = path.stat()
-        return {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "sha256": file_sha256(path)}
-    except OSError:
-        return {}
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def _delete_source(source: str, store: ChromaStore, *managers: Any) -> int:
@@ -395,6 +611,13 @@ def _chunk_document(chunk: Chunk) -> Document:
             "text": chunk.text,
         },
     )
+
+
+def quotable(chunk: Chunk) -> list[int]:
+    """Positions of the sentences an answer may quote: not those phrased as instructions to an
+    assistant ("ignore previous instructions", "<script>", ...). They stay in the chunk, so
+    they can be found and shown as a passage, but an answer never speaks them."""
+    return [i for i, s in enumerate(chunk.sentences) if not looks_injected(s.text)]
 
 
 def _sentence_document(chunk: Chunk, i: int) -> Document:

@@ -16,7 +16,10 @@ DOC_A = (
     "Germany's GDP was $5.31 trillion, according to Dr. J. R. Smith of the U.N. agency. "
     'He said "the outlook is stable." Then he left.\n'
 )
-DOC_B = "# Overview\n\nThe Black Sea talks took place in Riyadh.\n\n## Outcomes\n\nNavigation is safe.\n"
+DOC_B = (
+    "# Overview\n\nThe Black Sea talks took place in Riyadh.\n\n## Outcomes\n\n"
+    "Navigation is safe.\n"
+)
 DOC_C = "Kellogg proposed freezing the front lines at their current positions.\n"
 
 

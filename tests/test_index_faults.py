@@ -1,0 +1,363 @@
+"""Index faults: deleted, half-built (SIGKILL), inconsistent or corrupt indexes are detected and
+rebuilt; updates never write into the live index; concurrent writers and readers stay safe.
+
+Each test uses a small corpus (two short documents) and real subprocesses where a crash or a
+second process is the point.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import qa
+from qa.indexing import IndexLocation, _sync_locked, read_live_manifest
+from tests.conftest import CORPUS, PRIMARY, REPO
+
+pytestmark = pytest.mark.slow
+
+SMALL = [
+    "wh_black_sea_expert_group_outcomes_2025-03-25.md",
+    "crs_IF12760_russia_north_korea_relations.md",
+]
+QUESTION = "What did the United States and Russia agree about the Black Sea?"
+
+
+def _copy(names: list[str], dest: Path) -> Path:
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        for path in CORPUS.glob(name + "*"):
+            shutil.copy(path, dest / path.name)
+    return dest
+
+
+def _env(settings: qa.Settings) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(QA_CORPUS_DIR=str(settings.corpus_dir), QA_INDEX_DIR=str(settings.index_dir),
+               PYTHONPATH=str(REPO), HF_HUB_OFFLINE="1")
+    env.pop("QA_CHROMA_URL", None)
+    return env
+
+
+def _cli(settings: qa.Settings, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "qa", *args], env=_env(settings), cwd=REPO,
+                          capture_output=True, text=True, timeout=300)
+
+
+def _check_answer(answer: qa.Answer, settings: qa.Settings) -> None:
+    assert not answer.abstained, answer.text
+    assert answer.citations
+    for c in answer.citations:
+        assert qa.source_text(c.source, settings=settings)[c.start : c.end] == c.quote
+
+
+def _generations(settings: qa.Settings) -> list[Path]:
+    return sorted(settings.index_dir.glob("gen-*"))
+
+
+@pytest.fixture
+def small(tmp_path: Path) -> qa.Settings:
+    """Two short documents, indexed."""
+    s = qa.Settings.from_env(env={}, corpus_dir=_copy(SMALL, tmp_path / "corpus"),
+                             index_dir=tmp_path / "index")
+    report = qa.reindex(s, progress=False)
+    assert report.documents == 2 and report.rebuilt
+    return s
+
+
+def _kill_when_embedding(settings: qa.Settings, *args: str) -> str:
+    """Run ``python -m qa index ARGS``, SIGKILL it once it is embedding; return its stderr."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "qa", "index", *args], env=_env(settings), cwd=REPO,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )
+    seen = b""
+    assert proc.stderr is not None
+    os.set_blocking(proc.stderr.fileno(), False)
+    deadline = time.monotonic() + 240
+    while b"embedding" not in seen:
+        assert proc.poll() is None, f"indexing ended before it could be killed: {seen!r}"
+        assert time.monotonic() < deadline
+        seen += proc.stderr.read() or b""
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    assert proc.returncode == -signal.SIGKILL
+    return seen.decode(errors="replace")
+
+
+def test_deleted_index_is_rebuilt_on_the_next_question(small: qa.Settings) -> None:
+    shutil.rmtree(small.index_dir)
+    answer = qa.ask(QUESTION, settings=small)
+    _check_answer(answer, small)
+    assert (small.index_dir / "CURRENT").is_file()
+
+
+def test_sigkill_during_rebuild_leaves_the_old_index_answering(small: qa.Settings) -> None:
+    live = IndexLocation(small).current()
+    assert live is not None
+    before = read_live_manifest(small)
+    _kill_when_embedding(small, "--rebuild")
+    # The pointer and the live generation are untouched; the half-built one has no manifest.
+    assert IndexLocation(small).current() == live
+    assert read_live_manifest(small) == before
+    debris = [g for g in _generations(small) if g != live]
+    assert debris and all(not (g / "manifest.json").exists() for g in debris)
+    # A new process answers from the old index without rebuilding it.
+    out = _cli(small, "ask", QUESTION, "--json")
+    assert out.returncode == 0, out.stderr
+    answer = json.loads(out.stdout)
+    assert not answer["abstained"] and answer["citations"]
+    assert IndexLocation(small).current() == live
+    # The next writer removes the debris.
+    report = qa.reindex(small, progress=False)
+    assert report.added == 0
+    assert _generations(small) == [live]
+
+
+def test_sigkill_during_an_incremental_update_is_repaired(small: qa.Settings) -> None:
+    live = IndexLocation(small).current()
+    assert live is not None
+    files = {p: p.stat().st_mtime_ns for p in live.rglob("*") if p.is_file()}
+    shutil.copy(CORPUS / PRIMARY, small.corpus_dir / PRIMARY)  # 69 chunks to embed
+    _kill_when_embedding(small)
+    assert IndexLocation(small).current() == live
+    # The update never wrote into the live generation.
+    assert {p: p.stat().st_mtime_ns for p in live.rglob("*") if p.is_file()} == files
+    # The next question detects the stale index, finishes the update and answers from it.
+    answer = qa.ask("Who was appointed special envoy to manage the war's resolution?",
+                    settings=small)
+    _check_answer(answer, small)
+    assert any(c.source == PRIMARY for c in answer.citations)
+    manifest = read_live_manifest(small)
+    assert manifest is not None and PRIMARY in manifest["documents"]
+    assert IndexLocation(small).current() != live
+    assert all((g / "manifest.json").is_file() for g in _generations(small))
+
+
+def test_incremental_update_builds_beside_the_live_generation(small: qa.Settings) -> None:
+    live = IndexLocation(small).current()
+    assert live is not None
+    before = read_live_manifest(small)
+    assert before is not None
+    (small.corpus_dir / "note.txt").write_text(
+        "The grain corridor note. Ships were inspected at Istanbul before sailing.",
+        encoding="utf-8",
+    )
+    report = qa.reindex(small, progress=False)
+    assert report.changed_sources == ["note.txt"] and not report.rebuilt
+    after = read_live_manifest(small)
+    assert after is not None
+    assert IndexLocation(small).current() != live
+    assert after["build"] == before["build"] and after["revision"] == before["revision"] + 1
+    assert json.loads((live / "manifest.json").read_text()) == before  # old one intact
+    # A no-op sync changes nothing, not even the revision.
+    again = qa.reindex(small, progress=False)
+    assert again.added == 0 and read_live_manifest(small) == after
+    # Removing the file removes its chunks in yet another generation.
+    (small.corpus_dir / "note.txt").unlink()
+    removed = qa.reindex(small, progress=False)
+    assert removed.removed_sources == ["note.txt"] and removed.deleted > 0
+    assert removed.chunks == report.chunks - after["documents"]["note.txt"]["chunks"]
+
+
+def test_manifest_that_disagrees_with_the_collection_is_rebuilt(small: qa.Settings) -> None:
+    live = IndexLocation(small).current()
+    assert live is not None
+    manifest = json.loads((live / "manifest.json").read_text())
+    name = next(iter(manifest["documents"]))
+    manifest["documents"][name]["chunks"] += 5
+    (live / "manifest.json").write_text(json.dumps(manifest))
+    # A question notices (the engine checks counts) and repairs before answering.
+    answer = qa.ask(QUESTION, settings=small)
+    _check_answer(answer, small)
+    repaired = read_live_manifest(small)
+    assert repaired is not None and repaired["build"] != manifest["build"]
+    # The same disagreement seen by `index` is reported as a repair.
+    live = IndexLocation(small).current()
+    assert live is not None
+    data = json.loads((live / "manifest.json").read_text())
+    data["revision"] += 1
+    (live / "manifest.json").write_text(json.dumps(data))
+    out = _cli(small, "index", "--quiet")
+    assert out.returncode == 0, out.stderr
+    assert "repaired: manifest and collection revisions disagree" in out.stdout
+    assert "full rebuild" in out.stdout
+
+
+def test_corrupt_chroma_file_is_detected_and_rebuilt(small: qa.Settings) -> None:
+    live = IndexLocation(small).current()
+    assert live is not None
+    (live / "chroma" / "chroma.sqlite3").write_bytes(b"this is not a database\x00" * 4096)
+    out = _cli(small, "ask", QUESTION, "--json")  # a fresh process: no cached Chroma client
+    assert out.returncode == 0, out.stderr
+    answer = json.loads(out.stdout)
+    assert not answer["abstained"] and answer["citations"]
+    assert "rebuilding" in out.stderr
+    assert IndexLocation(small).current() != live
+
+
+def test_two_indexers_at_once_do_not_corrupt_the_index(tmp_path: Path) -> None:
+    s = qa.Settings.from_env(env={}, corpus_dir=_copy(SMALL, tmp_path / "corpus"),
+                             index_dir=tmp_path / "index")
+    procs = [
+        subprocess.Popen([sys.executable, "-m", "qa", "index", "--quiet"], env=_env(s), cwd=REPO,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for _ in range(2)
+    ]
+    outs = [p.communicate(timeout=300) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], outs
+    summaries = sorted(o[0] for o in outs)
+    # One built the index; the other waited for the lock and found nothing left to do.
+    assert sum("full rebuild" in o for o in summaries) == 1, summaries
+    assert any("(0 embedded, 0 removed)" in o for o in summaries), summaries
+    assert len(_generations(s)) == 1
+    _check_answer(qa.ask(QUESTION, settings=s), s)
+
+
+READER = """
+import json, sys, time
+import qa
+from qa.engine import get_engine
+s = qa.Settings.from_env()
+for line in sys.stdin:
+    if line.strip() == "stop":
+        break
+    a = qa.ask(sys.argv[1], settings=s)
+    ok = all(qa.source_text(c.source, settings=s)[c.start:c.end] == c.quote for c in a.citations)
+    print(json.dumps({"key": list(get_engine(s, ensure_fresh=False).key),
+                      "abstained": a.abstained, "ok": ok}), flush=True)
+"""
+
+
+def test_reader_keeps_answering_while_another_process_publishes(small: qa.Settings) -> None:
+    reader = subprocess.Popen(
+        [sys.executable, "-c", READER, QUESTION], env=_env(small), cwd=REPO, text=True,
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )
+    assert reader.stdin is not None and reader.stdout is not None
+
+    def ask() -> dict[str, object]:
+        assert reader.stdin is not None and reader.stdout is not None
+        reader.stdin.write("ask\n")
+        reader.stdin.flush()
+        line = reader.stdout.readline()
+        assert line, reader.stderr.read() if reader.stderr else ""
+        return dict(json.loads(line))
+
+    try:
+        first = ask()
+        location = IndexLocation(small)
+        with location.writer_lock():  # this process is now the writer
+            (small.corpus_dir / "note.txt").write_text(
+                "A note on shipping. Ships were inspected at Istanbul.", encoding="utf-8"
+            )
+            during = [ask() for _ in range(2)]  # the reader sees a stale index, cannot lock
+            report = _sync_locked(small, location, rebuild=False, progress=False)
+            assert report.changed_sources == ["note.txt"]
+            during.append(ask())  # published, lock still held: the reader may switch now
+        after = ask()
+    finally:
+        if reader.stdin:
+            reader.stdin.write("stop\n")
+            reader.stdin.close()
+        reader.wait(timeout=60)
+    for answer in [first, *during, after]:
+        assert answer["ok"] and not answer["abstained"], answer
+    assert during[0]["key"] == first["key"] and during[1]["key"] == first["key"]
+    assert after["key"] != first["key"]
+    assert after["key"][0] == str(IndexLocation(small).current())
+
+
+# --- server mode: the manifest lives on the Chroma server -------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def chroma_server(tmp_path: Path) -> Iterator[str]:
+    chroma = Path(sys.executable).with_name("chroma")
+    port = _free_port()
+    proc = subprocess.Popen([str(chroma), "run", "--path", str(tmp_path / "server"),
+                             "--port", str(port)], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            assert proc.poll() is None and time.monotonic() < deadline
+            time.sleep(0.2)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def test_server_mode_shares_one_manifest(tmp_path: Path, chroma_server: str) -> None:
+    corpus = _copy(SMALL[:1], tmp_path / "corpus")
+    writer = qa.Settings.from_env(env={}, corpus_dir=corpus, index_dir=tmp_path / "a",
+                                  chroma_url=chroma_server)
+    report = qa.reindex(writer, progress=False)
+    assert report.documents == 1
+    # A second app process (its own index dir) reads the same manifest from the server ...
+    other = writer.with_(index_dir=tmp_path / "b")
+    manifest = read_live_manifest(other)
+    assert manifest is not None and manifest["complete"]
+    assert set(manifest["documents"]) == {SMALL[0]}
+    assert manifest == read_live_manifest(writer)
+    # ... so it answers without building anything itself.
+    _check_answer(qa.ask(QUESTION, settings=other), other)
+    assert not (tmp_path / "b").exists() or not any((tmp_path / "b").rglob("records.sqlite"))
+    # An update by the writer is seen by the other process's next question.
+    (corpus / "note.txt").write_text("Ships were inspected at Istanbul.", encoding="utf-8")
+    qa.reindex(writer, progress=False)
+    seen = read_live_manifest(other)
+    assert seen is not None and "note.txt" in seen["documents"]
+    assert seen["revision"] == manifest["revision"] + 1
+
+
+def test_server_mode_unfinished_update_is_rebuilt(tmp_path: Path, chroma_server: str) -> None:
+    s = qa.Settings.from_env(env={}, corpus_dir=_copy(SMALL[:1], tmp_path / "corpus"),
+                             index_dir=tmp_path / "idx", chroma_url=chroma_server)
+    qa.reindex(s, progress=False)
+    from qa.indexing import server_store
+
+    manifest = read_live_manifest(s)
+    assert manifest is not None
+    server_store(s).write_manifest({**manifest, "complete": False})  # as a killed writer leaves it
+    report = qa.reindex(s, progress=False)
+    assert report.rebuilt and report.repaired == "an earlier update did not finish"
+    fixed = read_live_manifest(s)
+    assert fixed is not None and fixed["complete"] and fixed["build"] != manifest["build"]
+
+
+def test_threads_asking_during_a_sync_are_not_blocked(small: qa.Settings) -> None:
+    """A thread of the same process asks while another holds the writer lock."""
+    qa.ask(QUESTION, settings=small)
+    location = IndexLocation(small)
+    results: list[qa.Answer] = []
+    with location.writer_lock():
+        (small.corpus_dir / "note.txt").write_text("Ships sail.", encoding="utf-8")
+        worker = threading.Thread(target=lambda: results.append(qa.ask(QUESTION, settings=small)))
+        worker.start()
+        worker.join(timeout=120)
+        assert not worker.is_alive()
+    assert results and not results[0].abstained
