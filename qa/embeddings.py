@@ -30,6 +30,9 @@ MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
 DIM = 384
 MAX_TOKENS = 256  # the model's max_seq_length (sentence_bert_config.json)
 _INPUTS = ("input_ids", "attention_mask", "token_type_ids")
+# Texts per model call. On this 2-core CPU 16 encodes 2.4x faster than 64 (less padding, and
+# the activations stay in cache); callers' larger batches are split into calls of this size.
+MODEL_BATCH = 16
 
 
 def model_path() -> Path:
@@ -170,14 +173,16 @@ class Embedder:
         return _TorchModel(self.path)
 
     def encode(self, texts: list[str], *, batch_size: int = 64) -> np.ndarray:
-        """Unit vectors for ``texts``, batched by length so padding stays short."""
+        """Unit vectors for ``texts``, in model calls of similar-length texts so padding stays
+        short (``batch_size`` caps the call size; see ``MODEL_BATCH``)."""
         if not texts:
             return np.zeros((0, DIM), dtype=np.float32)
         model = self.model
+        step = max(1, min(batch_size, MODEL_BATCH))
         order = np.argsort([-len(t) for t in texts], kind="stable")
         out = np.empty((len(texts), DIM), dtype=np.float32)
-        for i in range(0, len(texts), batch_size):
-            rows = order[i : i + batch_size]
+        for i in range(0, len(texts), step):
+            rows = order[i : i + step]
             out[rows] = model.encode([texts[j] for j in rows])
         out /= np.clip(np.linalg.norm(out, axis=1, keepdims=True), 1e-12, None)
         return out

@@ -1,12 +1,24 @@
-"""BM25 over chunk texts (bm25s), built once per index revision, never per query."""
+"""BM25 over chunk texts (bm25s), built once per index revision, never per query.
+
+The index can be saved beside the Chroma data and loaded by the next process, so a cold start
+on a large corpus reads a few arrays instead of every chunk and re-tokenising them.
+"""
 
 from __future__ import annotations
 
+import json
+import logging
 import math
+import os
 import re
-from collections.abc import Sequence
+import shutil
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
 
 import numpy as np
+
+logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs every build at DEBUG
+FORMAT = 1  # bump when tokenisation or the saved layout changes
 
 _TOKEN = re.compile(r"[a-z0-9]+(?:[.'’][a-z0-9]+)*")
 STOPWORDS = frozenset(
@@ -44,6 +56,7 @@ class LexicalIndex:
     def __init__(self, ids: Sequence[str], texts: Sequence[str]) -> None:
         import bm25s
 
+        logging.getLogger("bm25s").setLevel(logging.WARNING)
         self.ids = list(ids)
         self._bm25 = bm25s.BM25()
         corpus_tokens = [tokenize(t) or ["\x00empty"] for t in texts]
@@ -69,3 +82,63 @@ class LexicalIndex:
             if score > 0:
                 out.append((self.ids[int(idx)], float(score)))
         return out
+
+    # --- persistence --------------------------------------------------------------------
+
+    def save(self, path: Path) -> None:
+        """Write the index to directory ``path`` atomically (a reader sees all of it or none)."""
+        path = Path(path)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+        if self.ids:
+            self._bm25.save(str(tmp / "bm25"), show_progress=False)
+        meta = {"format": FORMAT, "ids": self.ids, "idf": self.idf}
+        (tmp / "lexical.json").write_text(json.dumps(meta), encoding="utf-8")
+        try:
+            os.replace(tmp, path)
+        except OSError:  # another process saved it first: theirs is the same index
+            shutil.rmtree(tmp, ignore_errors=True)
+
+    @classmethod
+    def load(cls, path: Path) -> LexicalIndex:
+        """An index saved by ``save``; raises ``OSError``/``ValueError`` when unusable."""
+        import bm25s
+
+        path = Path(path)
+        meta = json.loads((path / "lexical.json").read_text(encoding="utf-8"))
+        if meta.get("format") != FORMAT:
+            raise ValueError(f"lexical index format {meta.get('format')} != {FORMAT}")
+        self = cls.__new__(cls)
+        self.ids = list(meta["ids"])
+        self.idf = {str(k): float(v) for k, v in meta["idf"].items()}
+        if self.ids:
+            self._bm25 = bm25s.BM25.load(str(path / "bm25"), show_progress=False)
+            self._vocab = set(self._bm25.vocab_dict)
+        else:
+            self._bm25 = bm25s.BM25()
+            self._vocab = set()
+        return self
+
+    @classmethod
+    def cached(
+        cls, path: Path, rows: Callable[[], Iterable[tuple[str, str]]], expected: int | None = None
+    ) -> LexicalIndex:
+        """Load the index saved at ``path`` (one per index revision), or build it from
+        ``rows()`` = (chunk id, text) pairs and save it there for the next process. A saved
+        index with a different number of chunks than ``expected`` is rebuilt."""
+        path = Path(path)
+        try:
+            index = cls.load(path)
+            if expected is None or len(index.ids) == expected:
+                return index
+        except (OSError, ValueError, KeyError, TypeError):
+            pass  # missing, partial or old: build it
+        pairs = list(rows())
+        index = cls([i for i, _ in pairs], [t for _, t in pairs])
+        shutil.rmtree(path, ignore_errors=True)
+        try:
+            index.save(path)
+        except OSError:  # a read-only index directory: keep it in memory only
+            pass
+        return index

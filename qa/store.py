@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
+from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +28,7 @@ CHUNKS = "qa_chunks"
 SENTENCES = "qa_sentences"
 META = "qa_manifest"
 _SPACE = {"hnsw": {"space": "cosine"}}
+SENTENCE_CACHE = 4096  # chunks whose stored sentences are kept in memory (about 6 MB)
 
 
 @dataclass(frozen=True)
@@ -79,6 +82,10 @@ class ChromaStore:
 
         self.client = client
         self.embeddings = embeddings
+        # Chunk ids are content hashes, so a chunk's sentences never change under its id: the
+        # answer step's read of them can be cached across questions.
+        self._sentences: OrderedDict[str, list[StoredSentence]] = OrderedDict()
+        self._sentences_lock = threading.Lock()
         self.chunks = Chroma(
             client=client,
             collection_name=CHUNKS,
@@ -134,23 +141,33 @@ class ChromaStore:
         }
 
     def get_sentences(self, chunk_ids: Sequence[str]) -> list[StoredSentence]:
-        if not chunk_ids:
-            return []
-        res: Any = self.sentences._collection.get(
-            where=_in_chunks(chunk_ids),
-            include=["metadatas", "documents", "embeddings"],
-        )
-        out = [
-            StoredSentence(
-                str(m["chunk_id"]), int(m["start"]), int(m["end"]), str(doc),
-                np.asarray(vec, dtype=np.float32),
+        """The stored sentences (with their vectors) of ``chunk_ids``, by chunk then position."""
+        wanted = sorted(set(chunk_ids))
+        with self._sentences_lock:
+            have = {c: self._sentences[c] for c in wanted if c in self._sentences}
+            for chunk_id in have:
+                self._sentences.move_to_end(chunk_id)
+        missing = [c for c in wanted if c not in have]
+        if missing:
+            res: Any = self.sentences._collection.get(
+                where=_in_chunks(missing), include=["metadatas", "documents", "embeddings"]
             )
+            found: dict[str, list[StoredSentence]] = {c: [] for c in missing}
             for m, doc, vec in zip(
                 res["metadatas"], res["documents"], res["embeddings"], strict=True
-            )
-        ]
-        out.sort(key=lambda s: (s.chunk_id, s.start))
-        return out
+            ):
+                found.setdefault(str(m["chunk_id"]), []).append(StoredSentence(
+                    str(m["chunk_id"]), int(m["start"]), int(m["end"]), str(doc),
+                    np.asarray(vec, dtype=np.float32),
+                ))
+            for sentences in found.values():
+                sentences.sort(key=lambda s: s.start)
+            have.update(found)
+            with self._sentences_lock:
+                self._sentences.update(found)
+                while len(self._sentences) > SENTENCE_CACHE:
+                    self._sentences.popitem(last=False)
+        return [s for chunk_id in wanted for s in have.get(chunk_id, [])]
 
     def iter_chunks(self, page: int = 5000) -> Iterator[tuple[str, str, dict[str, Any]]]:
         """Every (chunk id, text, metadata), for building the lexical index."""

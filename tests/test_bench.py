@@ -1,0 +1,129 @@
+"""Smoke tests of the benchmark and the load test: they run and report every figure."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO
+
+pytestmark = pytest.mark.slow
+
+
+def _env(**extra: str) -> dict[str, str]:
+    return {**os.environ, "HF_HUB_OFFLINE": "1", **extra}
+
+
+def test_markov_prose_looks_like_the_corpus() -> None:
+    from evals.bench import Markov, corpus_texts, synthetic_document
+
+    chain = Markov(corpus_texts())
+    sentences = [chain.sentence() for _ in range(200)]
+    words = [len(s.split()) for s in sentences]
+    assert all(s[0].isupper() or s[0].isdigit() or not s[0].isalpha() for s in sentences)
+    assert all(s.endswith((".", "!", "?")) for s in sentences)
+    assert 10 <= sum(words) / len(words) <= 45  # policy prose: long-ish sentences
+    assert len(set(sentences)) > 150  # not a few sentences repeated
+    doc = synthetic_document(0, 20, chain)
+    assert doc.startswith("# ") and "\n## " in doc
+
+
+def test_bench_writes_every_figure(tmp_path: Path) -> None:
+    from evals.bench import FIGURES
+
+    out = tmp_path / "bench.json"
+    proc = subprocess.run(
+        [sys.executable, "-m", "evals.bench", "--sizes", "300", "--no-real", "--questions", "6",
+         "--json", str(out)],
+        cwd=REPO, env=_env(), capture_output=True, text=True, timeout=900,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    data = json.loads(out.read_text())
+    assert data["machine"]["cpus"] >= 1
+    (row,) = data["rows"]
+    missing = [k for k in FIGURES if k not in row]
+    assert not missing, missing
+    for key in FIGURES:
+        assert isinstance(row[key], int | float) and math.isfinite(row[key]), (key, row[key])
+    assert 250 <= row["chunks"] <= 350
+    assert row["sentences"] > row["chunks"]
+    assert row["reindex_changed"] == 1 and row["reindex_embedded"] >= 1
+    assert row["ask_p50_ms"] >= row["embed_p50_ms"] > 0
+    assert "ask p50" in proc.stdout  # the table
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def app_url(settings: object) -> Iterator[str]:
+    """``python -m app`` on a free port over the session index."""
+    port = _free_port()
+    env = _env(
+        QA_CORPUS_DIR=str(settings.corpus_dir),  # type: ignore[attr-defined]
+        QA_INDEX_DIR=str(settings.index_dir),  # type: ignore[attr-defined]
+        QA_QUEUE_CONCURRENCY="2",
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "app", "--port", str(port)], cwd=REPO, env=env,
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 240
+        while True:
+            try:
+                with urllib.request.urlopen(url + "/config", timeout=5) as resp:
+                    if resp.status == 200:
+                        break
+            except OSError:
+                pass
+            if proc.poll() is not None:
+                raise RuntimeError(proc.stderr.read()[-3000:] if proc.stderr else "app exited")
+            if time.monotonic() > deadline:
+                raise RuntimeError("the app did not start within 240 s")
+            time.sleep(0.5)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def test_loadtest_two_clients_no_errors(app_url: str, tmp_path: Path) -> None:
+    out = tmp_path / "load.json"
+    proc = subprocess.run(
+        [sys.executable, "-m", "evals.loadtest", "--url", app_url, "--clients", "2",
+         "--requests", "4", "--single", "2", "--json", str(out)],
+        cwd=REPO, env=_env(), capture_output=True, text=True, timeout=600,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr[-3000:]
+    data = json.loads(out.read_text())
+    assert data["concurrent"]["errors"] == 0 and data["concurrent"]["ok"] == 4
+    assert data["single"]["ok"] == 2
+    assert data["concurrent"]["p95_s"] >= data["concurrent"]["p50_s"] > 0
+    assert "p95_over_single_p50" in data
+
+
+def test_loadtest_refuses_remote_urls() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "evals.loadtest", "--url", "http://example.com:80"],
+        cwd=REPO, env=_env(), capture_output=True, text=True, timeout=60,
+    )
+    assert proc.returncode == 2 and "loopback" in proc.stderr
