@@ -10,6 +10,7 @@ process writes a new index, questions keep being answered from the one already o
 from __future__ import annotations
 
 import logging
+import shutil
 import threading
 from pathlib import Path
 from typing import Any
@@ -48,13 +49,20 @@ class Engine:
             settings, generation, LangChainEmbeddings(self.embedder)
         )
         self._records: dict[str, tuple[str, dict[str, Any]]] = {}
-        ids, texts = [], []
-        for chunk_id, text, metadata in self.store.iter_chunks():
-            ids.append(chunk_id)
-            texts.append(text)
-            self._records[chunk_id] = (str(metadata.get("text", text)), metadata)
-        self._check(len(ids))
-        self.lexical = LexicalIndex(ids, texts)
+        count = self.store.count()
+        self._check(count)
+        # BM25 is saved once per index revision, so a new process loads it instead of
+        # scanning every chunk; chunk records are fetched as questions need them.
+        build, revision = manifest.get("build", ""), manifest.get("revision", 0)
+        lexical_dir = generation / f"lexical-{build}-r{revision}"
+        for old in generation.glob("lexical-*"):
+            if old != lexical_dir:
+                shutil.rmtree(old, ignore_errors=True)
+        self.lexical = LexicalIndex.cached(
+            lexical_dir,
+            lambda: ((c, t) for c, t, _ in self.store.iter_chunks()),
+            expected=count,
+        )
         self._sources: dict[str, tuple[int, str]] = {}
         from qa.retrieval import build_chain
 

@@ -1,7 +1,7 @@
 """Hybrid retrieval: dense chunks, dense sentences and BM25, fused by reciprocal rank.
 
-The chain is composed of langchain-core runnables: embed the query once, run the three searches
-in parallel, fuse. Each search casts a wide net (``POOL`` hits) so fusion can promote a chunk that
+The chain is composed of langchain-core runnables: embed the query once, run the three searches,
+fuse. Each search casts a wide net (``POOL`` hits) so fusion can promote a chunk that
 one signal ranks low.
 """
 
@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from langchain_core.runnables import Runnable, RunnableLambda, RunnableParallel
+from langchain_core.runnables import Runnable, RunnableLambda
 
 if TYPE_CHECKING:
     from qa.engine import Engine
@@ -56,13 +56,14 @@ def build_chain(engine: Engine) -> Runnable[dict[str, Any], list[Candidate]]:
     def fuse(inp: dict[str, Any]) -> list[Candidate]:
         return fuse_rankings(engine, inp)
 
-    searches = RunnableParallel(
-        dense=RunnableLambda(dense),
-        sentences=RunnableLambda(sentences),
-        lexical=RunnableLambda(lexical),
-        passthrough=RunnableLambda(lambda inp: inp),
-    )
-    return RunnableLambda(embed) | searches | RunnableLambda(fuse)
+    def search(inp: dict[str, Any]) -> dict[str, Any]:
+        # Sequential on purpose: each search takes a few ms, less than a thread pool's start.
+        return {
+            "dense": dense(inp), "sentences": sentences(inp), "lexical": lexical(inp),
+            "passthrough": inp,
+        }
+
+    return RunnableLambda(embed) | RunnableLambda(search) | RunnableLambda(fuse)
 
 
 def fuse_rankings(engine: Engine, results: dict[str, Any]) -> list[Candidate]:
