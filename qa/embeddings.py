@@ -208,6 +208,9 @@ def shared_embedder(path: str | None = None) -> Embedder:
     return Embedder(Path(path) if path else None)
 
 
+PROGRESS_SLICE = 256  # texts embedded between two progress-bar updates
+
+
 class LangChainEmbeddings(Embeddings):
     """Adapter so LangChain's Chroma store and ``index()`` embed through our model."""
 
@@ -217,11 +220,15 @@ class LangChainEmbeddings(Embeddings):
         self.progress = progress  # a tqdm bar advanced by each embedded batch
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
-        vectors = self.embedder.encode(list(texts), batch_size=self.batch_size)
+        # Slices keep the progress bar moving through one large document.
+        out: list[list[float]] = []
         update = getattr(self.progress, "update", None)
-        if update is not None:
-            update(len(texts))
-        return vectors.tolist()
+        for i in range(0, len(texts), PROGRESS_SLICE):
+            part = list(texts[i : i + PROGRESS_SLICE])
+            out.extend(self.embedder.encode(part, batch_size=self.batch_size).tolist())
+            if update is not None:
+                update(len(part))
+        return out
 
     def embed_query(self, text: str) -> list[float]:
         return self.embedder.encode_query(text).tolist()

@@ -545,18 +545,21 @@ def _apply(
     embeddings.progress = bar
     try:
         for _source, chunks in plan.to_index:
+            # One index() batch per document: incremental cleanup runs after every batch and
+            # would delete (and so re-embed) the document's unchanged chunks in later batches.
+            chunk_docs = [_chunk_document(c) for c in chunks]
             result = index(
-                [_chunk_document(c) for c in chunks], chunk_rm, store.chunks,
+                chunk_docs, chunk_rm, store.chunks,
                 cleanup="incremental", source_id_key="source", key_encoder="sha256",
-                batch_size=settings.embed_batch_size,
+                batch_size=max(1, len(chunk_docs)),
             )
             report.added += result["num_added"]
             report.deleted += result["num_deleted"]
+            sentence_docs = [_sentence_document(c, i) for c in chunks for i in quotable(c)]
             result = index(
-                [_sentence_document(c, i) for c in chunks for i in quotable(c)],
-                sentence_rm, store.sentences,
+                sentence_docs, sentence_rm, store.sentences,
                 cleanup="incremental", source_id_key="source", key_encoder="sha256",
-                batch_size=settings.embed_batch_size,
+                batch_size=max(1, len(sentence_docs)),
             )
             report.deleted += result["num_deleted"]
         for source in plan.to_delete:
