@@ -103,3 +103,22 @@ def test_chunks_map_back_to_raw_offsets(tmp_path: Path) -> None:
             assert len(chunk.id) == 32
         if name == "b.md":
             assert [c.section for c in chunks] == ["Overview", "Outcomes"]
+
+
+@pytest.mark.slow
+def test_appending_to_a_long_document_embeds_only_the_new_chunk(tmp_path: Path) -> None:
+    paragraphs = [
+        f"Paragraph {i} discusses topic number {i} of the long report in enough words to make "
+        f"it a chunk of its own. It adds a second sentence about item {i * 7} so that the "
+        f"paragraph passes the merge threshold of the chunker comfortably."
+        for i in range(120)
+    ]
+    corpus = make_corpus(tmp_path / "corpus", {"long.txt": "\n\n".join(paragraphs) + "\n"})
+    settings = qa.Settings.from_env(env={}, corpus_dir=corpus, index_dir=tmp_path / "index")
+    first = qa.reindex(settings, progress=False)
+    assert first.chunks >= 100  # more than one embedding batch
+    with (corpus / "long.txt").open("a", encoding="utf-8") as fh:
+        fh.write("\nA closing paragraph was appended to the long report at the very end.\n")
+    report = qa.reindex(settings, progress=False)
+    assert report.changed_sources == ["long.txt"]
+    assert 1 <= report.added <= 2
