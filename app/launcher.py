@@ -34,6 +34,49 @@ def _tail(path: Path, chars: int = 3000) -> str:
 
 
 @contextmanager
+def running_server(
+    command: list[str],
+    url: str,
+    log_path: Path,
+    *,
+    env: Mapping[str, str] | None = None,
+    health: str = "/",
+    timeout: float = 180.0,
+) -> Iterator[str]:
+    """Start ``command``, wait until ``url + health`` answers 200, yield ``url``, then stop it
+    (terminate, then kill). Its output goes to ``log_path``, quoted when it fails to start."""
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(
+            command, cwd=REPO, env={**os.environ, **(env or {})}, stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            deadline = time.monotonic() + timeout
+            while True:
+                if proc.poll() is not None:
+                    raise RuntimeError(
+                        f"{command[0]} exited with {proc.returncode}:\n{_tail(log_path)}"
+                    )
+                try:
+                    with urllib.request.urlopen(url + health, timeout=5) as resp:
+                        if resp.status == 200:
+                            break
+                except (urllib.error.URLError, OSError):
+                    pass
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"not up after {timeout:.0f}s:\n{_tail(log_path)}")
+                time.sleep(0.3)
+            yield url
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=15)
+
+
+@contextmanager
 def running_app(
     env: Mapping[str, str],
     log_path: Path,
@@ -44,32 +87,9 @@ def running_app(
 ) -> Iterator[str]:
     """Start the UI with ``env`` added to the environment; yield its URL; stop it at the end."""
     port = port or free_port(host)
-    url = f"http://{host}:{port}"
-    full_env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", **env}
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "app", "--host", host, "--port", str(port)],
-            cwd=REPO, env=full_env, stdout=log, stderr=subprocess.STDOUT,
-        )
-        try:
-            deadline = time.monotonic() + timeout
-            while True:
-                if proc.poll() is not None:
-                    raise RuntimeError(f"app exited with {proc.returncode}:\n{_tail(log_path)}")
-                try:
-                    with urllib.request.urlopen(url + "/", timeout=5) as resp:
-                        if resp.status == 200:
-                            break
-                except (urllib.error.URLError, OSError):
-                    pass
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"app not up after {timeout:.0f}s:\n{_tail(log_path)}")
-                time.sleep(0.5)
-            yield url
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=15)
+    with running_server(
+        [sys.executable, "-m", "app", "--host", host, "--port", str(port)],
+        f"http://{host}:{port}", log_path,
+        env={"GRADIO_ANALYTICS_ENABLED": "False", **env}, timeout=timeout,
+    ) as url:
+        yield url

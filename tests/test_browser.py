@@ -17,11 +17,6 @@ from app.launcher import running_app
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--no-first-run",
-]
 PRIMARY = "sejong-outlook-russia-2025.txt"
 FIRST_Q = "Who was appointed special envoy to manage the war's resolution?"
 FOLLOW_UP = "What is he reportedly working on?"
@@ -48,17 +43,6 @@ def app_url(settings: qa.Settings, tmp_path_factory: pytest.TempPathFactory) -> 
     log = tmp_path_factory.mktemp("browser-app") / "app.log"
     with running_app(env, log) as url:
         yield url
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    assert Path(CHROMIUM).exists(), "Chromium missing: run `make browser`"
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 def ask(page: Any, question: str) -> Any:

@@ -5,16 +5,14 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from app.launcher import free_port, running_server
 from tests.conftest import PRIMARY, REPO
 
 pytestmark = pytest.mark.slow
@@ -23,45 +21,18 @@ SECOND = "wh_black_sea_expert_group_outcomes_2025-03-25.md"
 QUESTION = "Who was appointed special envoy to manage the war's resolution?"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def chroma_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A Chroma server on a free loopback port, stopped after the module."""
     path = tmp_path_factory.mktemp("chroma-server")
-    port = _free_port()
-    log = open(path / "server.log", "wb")  # closed in the finally below
-    proc = subprocess.Popen(
+    port = free_port()
+    with running_server(
         [str(Path(sys.executable).with_name("chroma")), "run", "--path", str(path / "data"),
          "--host", "127.0.0.1", "--port", str(port)],
-        stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "ANONYMIZED_TELEMETRY": "False"},
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/api/v2/heartbeat", timeout=2) as resp:
-                    if resp.status == 200:
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError((path / "server.log").read_text(errors="replace")[-2000:])
-            time.sleep(0.2)
+        f"http://127.0.0.1:{port}", path / "server.log",
+        env={"ANONYMIZED_TELEMETRY": "False"}, health="/api/v2/heartbeat", timeout=60,
+    ) as url:
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
 
 
 @pytest.fixture(scope="module")
