@@ -333,6 +333,265 @@ def bench_lexical(size: int, chain: Markov, n_questions: int) -> dict[str, Any]:
     return row
 
 
+# --- search side at scale, without embedding the corpus -----------------------------------
+
+BASIS_SENTENCES = 2000  # real corpus sentences embedded once; synthetic vectors mix them
+MIX = 3  # basis vectors per synthetic chunk vector
+NOISE = 0.25  # norm of the Gaussian noise added to a mix (the mix itself has norm <= 1)
+WRITE_BATCH = 5000  # records per Chroma upsert
+SEARCH_STAGES = ("dense_chunks", "dense_sentences", "lexical", "fusion", "get_sentences",
+                 "score_sentences", "total_minus_embed", "chain_minus_embed")
+
+
+def vector_note(real: int, generated: int) -> str:
+    return (
+        f"synthetic vectors: each chunk vector is a normalised random mix of {MIX} of "
+        f"{real + generated} basis sentences ({real} real corpus sentences + {generated} Markov "
+        f"sentences) embedded once by the real model, plus Gaussian noise of norm {NOISE}; each "
+        "sentence vector is its chunk's mix plus half of one more basis vector and noise. Texts, "
+        "metadata, collections and BM25 are real; only the corpus is not run through the model."
+    )
+
+
+def real_sentences(limit: int, seed: int = 5) -> list[str]:
+    """Up to ``limit`` sentences of the real corpus (the basis of the synthetic vectors)."""
+    from qa.chunking import split_sentences
+
+    out: list[str] = []
+    for text in corpus_texts():
+        for para in re.split(r"\n\s*\n", text):
+            para = " ".join(para.split())
+            out.extend(para[s:e] for s, e in split_sentences(para) if 20 <= e - s <= 600)
+    unique = sorted(set(out))
+    random.Random(seed).shuffle(unique)
+    return unique[:limit]
+
+
+class VectorMixer:
+    """Cheap, realistically distributed unit vectors: mixes of real sentence embeddings."""
+
+    def __init__(self, basis: Any, seed: int = 11) -> None:
+        import numpy as np
+
+        self.np = np
+        self.basis = basis
+        self.rng = np.random.default_rng(seed)
+
+    def _noise(self, rows: int) -> Any:
+        noise = self.rng.standard_normal((rows, self.basis.shape[1])).astype("float32")
+        return noise * (NOISE / self.np.linalg.norm(noise, axis=1, keepdims=True))
+
+    def mixes(self, rows: int) -> Any:
+        """Un-normalised mixes (chunk "topics") before noise."""
+        picks = self.rng.integers(0, len(self.basis), size=(rows, MIX))
+        weights = self.rng.dirichlet(self.np.ones(MIX), size=rows).astype("float32")
+        return self.np.einsum("rm,rmd->rd", weights, self.basis[picks])
+
+    def unit(self, mixes: Any, extra: float = 0.0) -> Any:
+        out = mixes + self._noise(len(mixes))
+        if extra:
+            out += extra * self.basis[self.rng.integers(0, len(self.basis), size=len(mixes))]
+        return out / self.np.linalg.norm(out, axis=1, keepdims=True)
+
+
+def synthetic_chunk_batch(first: int, count: int, chain: Markov) -> list[dict[str, Any]]:
+    """Chunks ``first .. first+count-1`` as the indexer would store them: ~one paragraph of
+    250-480 chars, sentences split by the real splitter, offsets into a synthetic document of
+    ``CHUNKS_PER_DOC`` chunks under a few sections."""
+    from qa.chunking import chunk_id, split_sentences
+    from qa.indexing import embed_text
+
+    out = []
+    for i in range(first, first + count):
+        doc, pos = divmod(i, CHUNKS_PER_DOC)
+        text = chain.sentence()
+        while len(text) < 250:
+            text += " " + chain.sentence()
+        while len(text) > 480:
+            text = chain.sentence()
+        section = f"Section {pos // 12 + 1}"
+        source = f"doc-{doc:05d}.md"
+        start = 100 + pos * 500  # a paragraph per 500 chars of the synthetic document
+        cid = chunk_id(source, start, start + len(text), text)
+        out.append({
+            "id": cid, "embed_text": embed_text(text, section), "source": source,
+            "sentences": [(start + s, start + e, text[s:e]) for s, e in split_sentences(text)],
+            "metadata": {
+                "chunk_id": cid, "source": source, "title": f"Synthetic report {doc}",
+                "section": section, "start": start, "end": start + len(text), "text": text,
+            },
+        })
+    return out
+
+
+def write_search_store(
+    path: Path, size: int, chain: Markov, mixer: VectorMixer
+) -> tuple[Any, list[str], list[str], dict[str, Any]]:
+    """Upsert ``size`` synthetic chunks and their sentences into a real ChromaStore (same
+    collections, configuration, ids-to-metadata layout as ``qa.indexing``), in batches."""
+    from qa.embeddings import LangChainEmbeddings, shared_embedder
+    from qa.store import ChromaStore, chroma_client
+
+    store = ChromaStore(chroma_client(None, path), LangChainEmbeddings(shared_embedder()))
+    batch = min(WRITE_BATCH, int(store.client.get_max_batch_size()))
+    ids: list[str] = []
+    texts: list[str] = []
+    t_gen = t_chunks = t_sents = 0.0
+    n_sentences = 0
+    for first in range(0, size, batch):
+        t = time.perf_counter()
+        rows = synthetic_chunk_batch(first, min(batch, size - first), chain)
+        mixes = mixer.mixes(len(rows))
+        chunk_vecs = mixer.unit(mixes)
+        sent_rows = [(r, j, s) for r in rows for j, s in enumerate(r["sentences"])]
+        owner = mixer.np.asarray([k for k, r in enumerate(rows) for _ in r["sentences"]])
+        sent_vecs = mixer.unit(mixes[owner], extra=0.5)
+        t_gen += time.perf_counter() - t
+        _, t_c = timed(lambda rows=rows, vecs=chunk_vecs: store.chunks._collection.upsert(
+            ids=[r["id"] for r in rows], embeddings=vecs,
+            documents=[r["embed_text"] for r in rows], metadatas=[r["metadata"] for r in rows],
+        ))
+        t_chunks += t_c
+        for s0 in range(0, len(sent_rows), batch):
+            part = sent_rows[s0 : s0 + batch]
+            _, t_s = timed(lambda part=part, vecs=sent_vecs[s0 : s0 + batch]:
+                           store.sentences._collection.upsert(
+                ids=[f"{r['id']}-{j}" for r, j, _ in part], embeddings=vecs,
+                documents=[s[2] for _, _, s in part],
+                metadatas=[{"chunk_id": r["id"], "source": r["source"], "start": s[0],
+                            "end": s[1], "position": j} for r, j, s in part],
+            ))
+            t_sents += t_s
+        n_sentences += len(sent_rows)
+        ids += [r["id"] for r in rows]
+        texts += [r["embed_text"] for r in rows]
+        print(f"search-only {size}: wrote {first + len(rows)} chunks, {n_sentences} sentences "
+              f"({t_chunks + t_sents:.0f} s in Chroma)", file=sys.stderr, flush=True)
+    return store, ids, texts, {
+        "sentences": n_sentences, "generate_s": round(t_gen, 2),
+        "write_chunks_s": round(t_chunks, 2), "write_sentences_s": round(t_sents, 2),
+        "write_s": round(t_chunks + t_sents, 2), "write_batch": batch,
+    }
+
+
+def dataset_questions(n: int) -> list[str]:
+    """The first ``n`` single-turn questions of the evaluation set (real wording, real length)."""
+    rows = [json.loads(line) for line in (REPO / "evals" / "dataset.jsonl").read_text(
+        encoding="utf-8").splitlines() if line.strip()]
+    return [r["question"] for r in rows if not r.get("history")][:n]
+
+
+def bench_search_only(size: int, chain: Markov, n_questions: int, workdir: Path) -> dict[str, Any]:
+    """Search-side latency at ``size`` chunks: a real Chroma store and BM25 index over
+    synthetic prose whose vectors are mixes of real embeddings (see ``VECTOR_NOTE``)."""
+    from qa.embeddings import shared_embedder
+    from qa.engine import Engine
+    from qa.extractive import ANSWER_POOL, score_sentences
+    from qa.lexical import LexicalIndex
+    from qa.retrieval import POOL, build_chain, fuse_rankings
+
+    embedder = shared_embedder()
+    basis_texts = real_sentences(BASIS_SENTENCES)
+    n_real = len(basis_texts)  # the real corpus has fewer: Markov prose fills the basis up
+    basis_texts += [chain.sentence() for _ in range(BASIS_SENTENCES - n_real)]
+    basis, t_basis = timed(lambda: embedder.encode(basis_texts))
+    path = workdir / f"search-only-{size}"
+    shutil.rmtree(path, ignore_errors=True)
+    store, ids, texts, written = write_search_store(path, size, chain, VectorMixer(basis))
+    t = time.perf_counter()
+    lexical = LexicalIndex(ids, texts)
+    t_lex_build = time.perf_counter() - t
+    del texts
+    # The real Engine class, its constructor skipped (it needs a manifest and a corpus on
+    # disk): records(), remember() and the retrieval chain are the production code.
+    engine = Engine.__new__(Engine)
+    engine.embedder, engine.store, engine.lexical, engine._records = embedder, store, lexical, {}
+    engine.chain = build_chain(engine)
+
+    questions = dataset_questions(n_questions)
+    embed_ms: list[float] = []
+    vectors = []
+    for q in questions:
+        embedder._query_cache.clear()
+        vec, t = timed(lambda q=q: embedder.encode_query(q))  # cached: the chain reuses it
+        vectors.append(vec)
+        embed_ms.append(t * 1000)
+    first_query, t_first = timed(lambda: store.query_chunks(vectors[0], POOL))
+    store.query_sentences(vectors[0], POOL)
+    lexical.search(questions[0], POOL)
+    stages: dict[str, list[float]] = defaultdict(list)
+    top1: list[float] = []
+    for q, vec in zip(questions, vectors, strict=True):
+        def dense(vec: Any = vec) -> list[tuple[str, float]]:
+            hits = store.query_chunks(vec, POOL)
+            for hit in hits:
+                engine.remember(hit.chunk_id, hit.text, hit.metadata)
+            return [(h.chunk_id, h.similarity) for h in hits]
+
+        def sentences(vec: Any = vec) -> list[tuple[str, float]]:
+            best: dict[str, float] = {}
+            for chunk_id, sim in store.query_sentences(vec, POOL):
+                best[chunk_id] = max(sim, best.get(chunk_id, -1.0))
+            return sorted(best.items(), key=lambda kv: -kv[1])
+
+        d, t_d = timed(dense)
+        s, t_s = timed(sentences)
+        lex, t_l = timed(lambda q=q: lexical.search(q, POOL))
+        results = {"dense": d, "sentences": s, "lexical": lex, "passthrough": {"query": q}}
+        cands, t_f = timed(lambda r=results: fuse_rankings(engine, r))
+        pool = cands[:ANSWER_POOL]
+        rank = {c.chunk_id: i for i, c in enumerate(pool)}
+        stored, t_g = timed(lambda rank=rank: store.get_sentences(list(rank)))
+        _, t_sc = timed(lambda q=q, vec=vec, stored=stored, rank=rank: score_sentences(
+            q, vec, [(x.chunk_id, rank[x.chunk_id], x.start, x.end, x.text, x.vector)
+                     for x in stored], lexical.idf))
+        engine._records.clear()  # else the stages above would have fetched its records
+        _, t_chain = timed(lambda q=q: engine.chain.invoke({"query": q}))  # vector cached
+        top1.append(d[0][1] if d else float("nan"))
+        total = t_d + t_s + t_l + t_f + t_g + t_sc
+        for name, value in zip(SEARCH_STAGES, (t_d, t_s, t_l, t_f, t_g, t_sc, total, t_chain),
+                               strict=True):
+            stages[name].append(value * 1000)
+    row: dict[str, Any] = {
+        "name": f"search-only-{size}", "chunks": store.count(), **written,
+        "basis_sentences": len(basis_texts), "basis_real_sentences": n_real,
+        "basis_embed_s": round(t_basis, 2),
+        "lexical_build_s": round(t_lex_build, 2), "questions": len(questions),
+        "first_query_ms": round(t_first * 1000, 2), "top1_similarity_p50": round(pct(top1, 0.5), 3),
+        "embed_p50_ms": round(pct(embed_ms, 0.5), 2), "embed_p95_ms": round(pct(embed_ms, 0.95), 2),
+    }
+    assert first_query  # the store answers
+    for name in SEARCH_STAGES:
+        row[f"{name}_p50_ms"] = round(pct(stages[name], 0.5), 2)
+        row[f"{name}_p95_ms"] = round(pct(stages[name], 0.95), 2)
+    row.update(peak_rss_mb=round(peak_rss_mb()), rss_mb=round(rss_mb()),
+               load_avg_1m=round(os.getloadavg()[0], 2),
+               vectors=vector_note(n_real, len(basis_texts) - n_real))
+    return row
+
+
+def print_search_table(rows: list[dict[str, Any]]) -> None:
+    """One line per stage: p50 and p95 in ms, one column pair per size."""
+    head = ["stage"] + [f"{r['chunks']} p50/p95" for r in rows]
+    lines = [head] + [
+        [name] + [f"{r[f'{name}_p50_ms']}/{r[f'{name}_p95_ms']}" for r in rows]
+        for name in ("embed", *SEARCH_STAGES)
+    ]
+    widths = [max(len(line[i]) for line in lines) for i in range(len(head))]
+    for line in lines:
+        print("  ".join(c.ljust(w) if i == 0 else c.rjust(w)
+                        for i, (c, w) in enumerate(zip(line, widths, strict=True))))
+    for r in rows:
+        print(f"{r['chunks']} chunks, {r['sentences']} sentences: write {r['write_s']} s "
+              f"(chunks {r['write_chunks_s']} s, sentences {r['write_sentences_s']} s, "
+              f"batches of {r['write_batch']}), BM25 build {r['lexical_build_s']} s, "
+              f"peak RSS {r['peak_rss_mb']} MB, top-1 similarity p50 {r['top1_similarity_p50']}")
+    print("(search only, ms; total_minus_embed = sum of the stages above it; chain_minus_embed ="
+          " the production retrieval chain, query vector cached, chunk-record cache emptied)")
+    for r in rows[:1]:
+        print(r["vectors"])
+
+
 def machine() -> dict[str, Any]:
     import psutil
 
@@ -382,6 +641,11 @@ def main(argv: list[str] | None = None) -> int:
                         help="synthetic corpus sizes in chunks, comma-separated")
     parser.add_argument("--lexical-sizes", default="",
                         help="sizes at which to benchmark BM25 alone (no embedding), e.g. 100000")
+    parser.add_argument("--search-sizes", default="",
+                        help="sizes at which to time the search side alone over a real Chroma store"
+                        " of synthetic chunks with synthetic vectors (no corpus embedding)")
+    parser.add_argument("--search-questions", type=int, default=100,
+                        help="evaluation-set questions per --search-sizes size")
     parser.add_argument("--questions", type=int, default=20, help="questions per corpus")
     parser.add_argument("--no-real", action="store_true", help="skip the real-corpus row")
     parser.add_argument("--json", type=Path, help="write every figure to this file")
@@ -389,11 +653,15 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
     lexical_sizes = [int(s) for s in args.lexical_sizes.split(",") if s.strip()]
+    search_sizes = [int(s) for s in args.search_sizes.split(",") if s.strip()]
 
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="qa-bench-"))
     workdir.mkdir(parents=True, exist_ok=True)
     rows: list[dict[str, Any]] = []
+    search_rows: list[dict[str, Any]] = []
     result: dict[str, Any] = {"machine": machine(), "rows": rows}
+    if search_sizes:
+        result["search_only"] = search_rows
 
     def flush() -> None:
         if args.json:
@@ -421,11 +689,18 @@ def main(argv: list[str] | None = None) -> int:
             rows.append(bench_lexical(size, chain, args.questions))
             print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
             flush()
+        for size in search_sizes:
+            search_rows.append(bench_search_only(size, chain, args.search_questions, workdir))
+            print(json.dumps(search_rows[-1]), file=sys.stderr, flush=True)
+            flush()
     finally:
         if not args.workdir:
             shutil.rmtree(workdir, ignore_errors=True)
     print(f"machine: {json.dumps(result['machine'])}")
-    print_table([r for r in rows if "ask_p50_ms" in r])
+    if any("ask_p50_ms" in r for r in rows):
+        print_table([r for r in rows if "ask_p50_ms" in r])
+    if search_rows:
+        print_search_table(search_rows)
     for r in rows:
         if r["name"].startswith("lexical-"):
             print(json.dumps(r))

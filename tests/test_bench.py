@@ -127,3 +127,31 @@ def test_loadtest_refuses_remote_urls() -> None:
         cwd=REPO, env=_env(), capture_output=True, text=True, timeout=60,
     )
     assert proc.returncode == 2 and "loopback" in proc.stderr
+
+
+def test_search_only_bench_reports_every_stage(tmp_path: Path) -> None:
+    """``--search-sizes``: a real Chroma store of synthetic chunks, timed stage by stage."""
+    from evals.bench import SEARCH_STAGES
+
+    out = tmp_path / "bench.json"
+    proc = subprocess.run(
+        [sys.executable, "-m", "evals.bench", "--sizes", "", "--no-real", "--search-sizes", "2000",
+         "--search-questions", "12", "--json", str(out), "--workdir", str(tmp_path / "work")],
+        cwd=REPO, env=_env(), capture_output=True, text=True, timeout=900,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    data = json.loads(out.read_text())
+    assert data["rows"] == []
+    (row,) = data["search_only"]
+    assert row["chunks"] == 2000 and row["sentences"] > row["chunks"]
+    assert row["questions"] == 12 and row["basis_sentences"] >= row["basis_real_sentences"] > 0
+    for name in ("embed", *SEARCH_STAGES):
+        for q in ("p50", "p95"):
+            value = row[f"{name}_{q}_ms"]
+            assert isinstance(value, int | float) and math.isfinite(value) and value >= 0, name
+        assert row[f"{name}_p95_ms"] >= row[f"{name}_p50_ms"]
+    for key in ("write_s", "write_chunks_s", "write_sentences_s", "lexical_build_s",
+                "peak_rss_mb", "top1_similarity_p50"):
+        assert isinstance(row[key], int | float) and row[key] > 0, key
+    assert "mix" in row["vectors"] and "real" in row["vectors"]
+    assert "total_minus_embed" in proc.stdout and "synthetic vectors" in proc.stdout  # the table
