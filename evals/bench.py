@@ -413,12 +413,14 @@ def synthetic_chunk_batch(first: int, count: int, chain: Markov) -> list[dict[st
         source = f"doc-{doc:05d}.md"
         start = 100 + pos * 500  # a paragraph per 500 chars of the synthetic document
         cid = chunk_id(source, start, start + len(text), text)
+        sentences = [(start + s, start + e, text[s:e]) for s, e in split_sentences(text)]
         out.append({
             "id": cid, "embed_text": embed_text(text, section), "source": source,
-            "sentences": [(start + s, start + e, text[s:e]) for s, e in split_sentences(text)],
+            "sentences": sentences,
             "metadata": {
                 "chunk_id": cid, "source": source, "title": f"Synthetic report {doc}",
                 "section": section, "start": start, "end": start + len(text), "text": text,
+                "sentences": len(sentences),
             },
         })
     return out
@@ -430,7 +432,7 @@ def write_search_store(
     """Upsert ``size`` synthetic chunks and their sentences into a real ChromaStore (same
     collections, configuration, ids-to-metadata layout as ``qa.indexing``), in batches."""
     from qa.embeddings import LangChainEmbeddings, shared_embedder
-    from qa.store import ChromaStore, chroma_client
+    from qa.store import ChromaStore, chroma_client, sentence_id
 
     store = ChromaStore(chroma_client(None, path), LangChainEmbeddings(shared_embedder()))
     batch = min(WRITE_BATCH, int(store.client.get_max_batch_size()))
@@ -456,7 +458,7 @@ def write_search_store(
             part = sent_rows[s0 : s0 + batch]
             _, t_s = timed(lambda part=part, vecs=sent_vecs[s0 : s0 + batch]:
                            store.sentences._collection.upsert(
-                ids=[f"{r['id']}-{j}" for r, j, _ in part], embeddings=vecs,
+                ids=[sentence_id(r["id"], j) for r, j, _ in part], embeddings=vecs,
                 documents=[s[2] for _, _, s in part],
                 metadatas=[{"chunk_id": r["id"], "source": r["source"], "start": s[0],
                             "end": s[1], "position": j} for r, j, s in part],

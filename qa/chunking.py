@@ -39,7 +39,7 @@ class ChunkSettings:
 
     max_chars: int = 500
     min_paragraph_chars: int = 160  # shorter paragraphs are merged with their neighbours
-    version: int = 5  # bump when the rules change
+    version: int = 6  # bump when the rules change
 
     def fingerprint(self) -> str:
         return f"sentence-chunker/v{self.version}/max{self.max_chars}/min{self.min_paragraph_chars}"
@@ -154,7 +154,7 @@ def _make_chunk(doc: LoadedDocument, pieces: list[tuple[Paragraph, int, int]]) -
     text = " ".join(s.text for s in sentences)
     section = pieces[0][0].section
     return Chunk(
-        id=chunk_id(doc.source, start, end, text),
+        id=chunk_id(doc.source, start, end, text, doc.meta.title, section),
         source=doc.source,
         title=doc.meta.title,
         section=section,
@@ -165,9 +165,13 @@ def _make_chunk(doc: LoadedDocument, pieces: list[tuple[Paragraph, int, int]]) -
     )
 
 
-def chunk_id(source: str, start: int, end: int, text: str) -> str:
-    """Content hash of a chunk: the same text at the same place gets the same id."""
-    return hashlib.sha256(f"{source}\x00{start}\x00{end}\x00{text}".encode()).hexdigest()[:32]
+def chunk_id(
+    source: str, start: int, end: int, text: str, title: str = "", section: str | None = None
+) -> str:
+    """Content hash of a chunk and everything stored with it: the same text at the same place,
+    under the same title and section, gets the same id (it is also the Chroma record id)."""
+    key = f"{source}\x00{start}\x00{end}\x00{text}\x00{title}\x00{section or ''}"
+    return hashlib.sha256(key.encode()).hexdigest()[:32]
 
 
 class SentenceTextSplitter(TextSplitter):

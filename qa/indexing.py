@@ -43,7 +43,7 @@ from qa.errors import IndexBuildError
 from qa.loaders import SkippedDocument, discover, file_sha256, load_document, sidecar_path
 from qa.models import Chunk
 from qa.questions import looks_injected
-from qa.store import ChromaStore, chroma_client
+from qa.store import ChromaStore, chroma_client, sentence_id
 
 log = logging.getLogger(__name__)
 
@@ -550,7 +550,7 @@ def _apply(
             chunk_docs = [_chunk_document(c) for c in chunks]
             result = index(
                 chunk_docs, chunk_rm, store.chunks,
-                cleanup="incremental", source_id_key="source", key_encoder="sha256",
+                cleanup="incremental", source_id_key="source", key_encoder=record_id,
                 batch_size=max(1, len(chunk_docs)),
             )
             report.added += result["num_added"]
@@ -558,7 +558,7 @@ def _apply(
             sentence_docs = [_sentence_document(c, i) for c in chunks for i in quotable(c)]
             result = index(
                 sentence_docs, sentence_rm, store.sentences,
-                cleanup="incremental", source_id_key="source", key_encoder="sha256",
+                cleanup="incremental", source_id_key="source", key_encoder=record_id,
                 batch_size=max(1, len(sentence_docs)),
             )
             report.deleted += result["num_deleted"]
@@ -605,13 +605,22 @@ def _delete_source(source: str, store: ChromaStore, *managers: Any) -> int:
     return deleted
 
 
+def record_id(doc: Document) -> str:
+    """The Chroma id of a record: the chunk's sha256 content hash (which covers its text, span,
+    title and section), plus the position for a sentence. LangChain's default key hashes the
+    same things, but ids we can derive let readers fetch records by id instead of by filter."""
+    chunk = str(doc.metadata["chunk_id"])
+    position = doc.metadata.get("position")
+    return chunk if position is None else sentence_id(chunk, int(position))
+
+
 def _chunk_document(chunk: Chunk) -> Document:
     return Document(
         page_content=embed_text(chunk.text, chunk.section),
         metadata={
             "chunk_id": chunk.id, "source": chunk.source, "title": chunk.title,
             "section": chunk.section or "", "start": chunk.start, "end": chunk.end,
-            "text": chunk.text,
+            "text": chunk.text, "sentences": len(chunk.sentences),
         },
     )
 

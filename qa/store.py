@@ -132,8 +132,9 @@ class ChromaStore:
     def get_chunks(self, chunk_ids: Sequence[str]) -> dict[str, tuple[str, dict[str, Any]]]:
         if not chunk_ids:
             return {}
+        # By id: Chroma's ids are our chunk ids (a where-filter is ~10x slower at 100k chunks).
         res: Any = self.chunks._collection.get(
-            where=_in_chunks(chunk_ids), include=["metadatas", "documents"]
+            ids=list(dict.fromkeys(chunk_ids)), include=["metadatas", "documents"]
         )
         return {
             str(m["chunk_id"]): (str(doc), dict(m))
@@ -149,8 +150,13 @@ class ChromaStore:
                 self._sentences.move_to_end(chunk_id)
         missing = [c for c in wanted if c not in have]
         if missing:
+            chunks = self.get_chunks(missing)
+            ids = [
+                sentence_id(c, i)
+                for c, (_, meta) in chunks.items() for i in range(int(meta.get("sentences", 0)))
+            ]
             res: Any = self.sentences._collection.get(
-                where=_in_chunks(missing), include=["metadatas", "documents", "embeddings"]
+                ids=ids, include=["metadatas", "documents", "embeddings"]
             )
             found: dict[str, list[StoredSentence]] = {c: [] for c in missing}
             for m, doc, vec in zip(
@@ -215,5 +221,6 @@ class ChromaStore:
                 log.debug("collection %s was not there", name)
 
 
-def _in_chunks(chunk_ids: Sequence[str]) -> Any:
-    return {"chunk_id": {"$in": list(chunk_ids)}}
+def sentence_id(chunk_id: str, position: int) -> str:
+    """Chroma id of the sentence at ``position`` in a chunk (some positions may be absent)."""
+    return f"{chunk_id}:{position}"
