@@ -45,7 +45,7 @@ eval: $(STAMP)
 	$(BIN)/python -m evals
 
 bench: $(STAMP)
-	$(BIN)/python -m evals.bench --sizes 1000,10000 --lexical-sizes 100000 --json evals/reports/bench.json
+	$(BIN)/python -m evals.bench --sizes 1000,10000 --lexical-sizes 100000 --search-sizes 100000 --json evals/reports/bench.json
 
 clean:
 	rm -rf index .pytest_cache .mypy_cache .ruff_cache
