@@ -20,7 +20,7 @@ from qa.models import Citation
 from qa.questions import METONYMS
 
 MIN_SIMILARITY = 0.38  # below this the best sentence does not answer the question
-MIN_SUPPORT = 0.42  # combined score floor
+MIN_SCORE = 0.29  # floor of the combined score (0.7 cosine + 0.3 overlap + rank bonus)
 FULL_OVERLAP = 0.95  # a sentence holding (nearly) every question word ...
 MIN_SIMILARITY_FULL_OVERLAP = 0.25  # ... needs less semantic similarity
 ANSWER_POOL = 5  # passages whose sentences may be quoted
@@ -204,7 +204,7 @@ def supported(best: ScoredSentence) -> bool:
     whose embedding says little ("What is Position A?")."""
     if best.overlap >= FULL_OVERLAP and best.similarity >= MIN_SIMILARITY_FULL_OVERLAP:
         return True
-    return best.similarity >= MIN_SIMILARITY and best.score >= MIN_SUPPORT * 0.7
+    return best.similarity >= MIN_SIMILARITY and best.score >= MIN_SCORE
 
 
 # --- expected answer type: a "how many" question needs a number the question lacks ---------

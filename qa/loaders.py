@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
 
-from qa.cleaning import CleanDocument, Line, Paragraph, build_paragraph, clean_lines, split_lines
+from qa.cleaning import CleanDocument, Paragraph, build_paragraph, clean_lines, split_lines
 from qa.errors import CorpusError
 from qa.models import DocumentMeta
 
@@ -396,7 +396,3 @@ def _html_paragraph(pieces: list[tuple[str, int]]) -> Paragraph:
     # Entity pieces are one decoded character long; build_paragraph maps characters one to one,
     # which is exactly right for plain data and puts an entity at its raw start.
     return build_paragraph(pieces, strip_markup=False, joined=False)
-
-
-def lines_of(text: str) -> list[Line]:
-    return split_lines(text)

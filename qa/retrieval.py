@@ -10,7 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 from langchain_core.runnables import Runnable, RunnableLambda
 
 if TYPE_CHECKING:
@@ -85,7 +84,3 @@ def fuse_rankings(engine: Engine, results: dict[str, Any]) -> list[Candidate]:
         text, metadata = record
         out.append(Candidate(chunk_id, score, similarity.get(chunk_id, 0.0), text, metadata))
     return out
-
-
-def cosine(a: np.ndarray, b: np.ndarray) -> float:
-    return float(np.dot(a, b))
