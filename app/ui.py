@@ -117,9 +117,18 @@ def _document(place: render.Place | None, settings: qa.Settings) -> str:
     return render.document_view(place, text)
 
 
-def _index_missing(settings: qa.Settings) -> bool:
-    index_dir = settings.index_dir
-    return not settings.chroma_url and (not index_dir.is_dir() or not any(index_dir.iterdir()))
+_STATUS_NOTES = {
+    "missing": "The index is missing; building it from the corpus first (this can take a minute)…",
+    "stale": "The corpus changed; updating the index first…",
+}
+
+
+def _status_note(settings: qa.Settings) -> str:
+    try:
+        status = qa.index_status(settings)
+    except qa.QAError:
+        status = "fresh"  # the question itself will report the problem
+    return _STATUS_NOTES.get(status, "Searching the sources…")
 
 
 def respond(
@@ -136,11 +145,7 @@ def respond(
         *session.messages,
         {"role": "user", "content": render.user_message(message)},
     ]
-    note = (
-        "The index is missing; building it from the corpus first (this can take a minute)…"
-        if _index_missing(settings)
-        else "Searching the sources…"
-    )
+    note = _status_note(settings)
     pending = {"role": "assistant", "content": render.pending_message("", note)}
     keep = (gr.skip(), gr.skip(), gr.skip())
     yield ([*messages, pending], "", session, *keep)

@@ -16,7 +16,7 @@ from qa.errors import (
     QuestionError,
 )
 from qa.models import Answer, Citation, Passage, StreamEvent
-from qa.service import corpus_info, reindex, source_text
+from qa.service import corpus_info, index_status, reindex, source_text
 
 __all__ = [
     "Answer",
@@ -33,6 +33,7 @@ __all__ = [
     "ask",
     "ask_stream",
     "corpus_info",
+    "index_status",
     "reindex",
     "retrieve",
     "source_text",

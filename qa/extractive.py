@@ -227,8 +227,10 @@ NUMBER_WORDS = frozenset(
 )
 DATE_WORDS = frozenset(
     """january february march april may june july august september october november december
-    spring summer autumn fall winter century decade""".split()
+    spring summer autumn fall winter century decade noon midnight morning afternoon evening
+    night today tomorrow yesterday""".split()
 )
+_CLOCK = re.compile(r"\b\d{1,2}[:.]\d{2}\b|\b[ap]\.m\.|o'clock", re.IGNORECASE)
 _FIGURE = re.compile(r"\d")
 _YEAR = re.compile(r"\b(1[89]\d\d|20\d\d)s?\b")
 
@@ -261,7 +263,9 @@ def fits_kind(kind: str | None, sentence: str, question: str) -> bool:
     words = set(re.findall(r"[a-z]+", sentence.lower()))
     if kind == "date":
         years = {m.group(1) for m in _YEAR.finditer(sentence)} - set(_YEAR.findall(question))
-        return bool(years) or bool((words & DATE_WORDS) - set(re.findall(r"[a-z]+", q_low)))
+        if years or _CLOCK.search(sentence):
+            return True
+        return bool((words & DATE_WORDS) - set(re.findall(r"[a-z]+", q_low)))
     figures = [
         t for t in re.findall(r"[\d][\d,.]*%?", sentence)
         if t.strip(".,") not in q_low and not _YEAR.fullmatch(t.strip(".,"))  # a year is no count

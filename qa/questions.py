@@ -114,7 +114,7 @@ def needs_context(question: str) -> bool:
     names_something = any(w[:1].isupper() for w in content[1:]) or any(
         w[:1].isupper() for w in content[:1] if w.lower() not in _QUESTION_WORDS
     )
-    short_and_bare = len(content) <= 2 and not names_something
+    short_and_bare = len(content) <= 1 and not names_something
     return bool(_ANAPHORA.search(question) or _ELLIPTIC_START.search(question) or short_and_bare)
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from qa.config import Settings
 from qa.engine import get_engine, rebuild
 from qa.errors import QuestionError
-from qa.indexing import IndexReport
+from qa.indexing import IndexReport, is_stale, read_live_manifest
 from qa.loaders import source_text as _read_source
 
 
@@ -49,6 +49,16 @@ def corpus_info(settings: Settings | None = None) -> CorpusInfo:
         indexed_at=engine.manifest.get("indexed_at"),
         skipped=[tuple(s) for s in engine.manifest.get("skipped", [])],
     )
+
+
+def index_status(settings: Settings | None = None) -> str:
+    """"missing", "stale" or "fresh": whether the next question builds or updates the index
+    first (cheap: file stats, hashes only of files whose stats moved)."""
+    settings = settings or Settings.from_env()
+    manifest = read_live_manifest(settings)
+    if manifest is None:
+        return "missing"
+    return "stale" if is_stale(settings, manifest) else "fresh"
 
 
 def reindex(

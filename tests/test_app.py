@@ -250,6 +250,15 @@ def test_respond_says_when_it_builds_a_missing_index(tmp_path: Path) -> None:
     assert "<mark>" in sources and "4.2 metres" in sources
     assert 'id="qa-target"' in document
 
+    # a file added to the corpus: the chat says it updates the index first
+    (corpus / "more.txt").write_text("The ferry to Elwood leaves at noon.\n", encoding="utf-8")
+    steps = list(respond("When does the ferry leave?", session, 5, "extractive", False,
+                         settings))
+    assert "updating the index" in steps[0][0][-1]["content"]
+    assert qa.index_status(settings) == "fresh"
+    session = steps[-1][2]
+    assert "noon" in session.answer.text
+
     # an empty question: a readable error bubble, the conversation kept as it was
     *_, last = respond("  ", session, 5, "extractive", False, settings)
     assert "qa-error" in last[0][-1]["content"] and "empty" in last[0][-1]["content"]

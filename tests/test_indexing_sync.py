@@ -64,6 +64,16 @@ def test_touching_one_file_reembeds_only_its_chunks(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
+def test_index_status_follows_the_corpus(tmp_path: Path) -> None:
+    settings = _settings(tmp_path)
+    assert qa.index_status(settings) == "missing"
+    qa.reindex(settings, progress=False)
+    assert qa.index_status(settings) == "fresh"
+    (settings.corpus_dir / "c.txt").write_text(DOC_C, encoding="utf-8")
+    assert qa.index_status(settings) == "stale"
+
+
+@pytest.mark.slow
 def test_changed_chunk_setting_triggers_a_full_rebuild(tmp_path: Path) -> None:
     settings = _settings(tmp_path)
     qa.reindex(settings, progress=False)
