@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 from qa.config import Settings
-from qa.document_facts import asked_field, locate, named_document
+from qa.document_facts import document_fact_answer
 from qa.engine import Engine, get_engine
 from qa.errors import QuestionError
 from qa.extractive import (
@@ -21,8 +20,6 @@ from qa.extractive import (
     score_sentences,
     supported,
 )
-from qa.loaders import SkippedDocument
-from qa.loaders import read_sidecar as _read_sidecar
 from qa.models import Answer, Citation, Passage, StreamEvent
 from qa.questions import PreparedQuestion, check_history, prepare
 from qa.retrieval import Candidate
@@ -199,41 +196,3 @@ def extractive_answer(
         text=format_answer(parts), abstained=False, citations=[c for _, c in parts],
         passages=passages, query=prepared.query, backend="extractive", notice=prepared.notice,
     )
-
-
-def document_fact_answer(
-    engine: Engine, prepared: PreparedQuestion, candidates: list[Candidate],
-    passages: list[Passage],
-) -> Answer | None:
-    """Author, date or publisher of the best-matching document, cited where the text says it."""
-    field = asked_field(prepared.question)
-    if field is None:
-        return None
-    documents = engine.documents()
-    source = named_document(prepared.question, documents) or str(candidates[0].metadata["source"])
-    doc = {**documents.get(source, {}), **read_sidecar(engine.settings.corpus_dir / source)}
-    value = doc.get(field) or (doc.get("author") if field == "publisher" else None)
-    if not value:
-        return None
-    text = engine.source_text(source)
-    span = locate(field, str(value), text)
-    if span is None:
-        return None
-    start, end = span
-    title = str(doc.get("title", source))
-    citation = Citation(
-        source=source, title=title, section=None, quote=text[start:end], start=start, end=end
-    )
-    label = {"author": "was written by", "date": "is dated", "publisher": "was published by"}
-    return Answer(
-        text=f"“{title}” {label[field]} {text[start:end]} [1]", abstained=False,
-        citations=[citation], passages=passages, query=prepared.query, backend="extractive",
-        notice=prepared.notice,
-    )
-
-
-def read_sidecar(path: Path) -> dict[str, Any]:
-    try:
-        return dict(_read_sidecar(path))
-    except SkippedDocument:
-        return {}

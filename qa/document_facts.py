@@ -8,7 +8,17 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from qa.loaders import SkippedDocument
+from qa.loaders import read_sidecar as _read_sidecar
+from qa.models import Answer, Citation, Passage
+
+if TYPE_CHECKING:
+    from qa.engine import Engine
+    from qa.questions import PreparedQuestion
+    from qa.retrieval import Candidate
 
 _FIELD_QUESTIONS = {
     "author": re.compile(
@@ -74,3 +84,41 @@ def named_document(question: str, documents: dict[str, Any]) -> str | None:
         if score > best_score:
             best, best_score = source, score
     return best
+
+
+def document_fact_answer(
+    engine: Engine, prepared: PreparedQuestion, candidates: list[Candidate],
+    passages: list[Passage],
+) -> Answer | None:
+    """Author, date or publisher of the best-matching document, cited where the text says it."""
+    field = asked_field(prepared.question)
+    if field is None:
+        return None
+    documents = engine.documents()
+    source = named_document(prepared.question, documents) or str(candidates[0].metadata["source"])
+    doc = {**documents.get(source, {}), **read_sidecar(engine.settings.corpus_dir / source)}
+    value = doc.get(field) or (doc.get("author") if field == "publisher" else None)
+    if not value:
+        return None
+    text = engine.source_text(source)
+    span = locate(field, str(value), text)
+    if span is None:
+        return None
+    start, end = span
+    title = str(doc.get("title", source))
+    citation = Citation(
+        source=source, title=title, section=None, quote=text[start:end], start=start, end=end
+    )
+    label = {"author": "was written by", "date": "is dated", "publisher": "was published by"}
+    return Answer(
+        text=f"“{title}” {label[field]} {text[start:end]} [1]", abstained=False,
+        citations=[citation], passages=passages, query=prepared.query, backend="extractive",
+        notice=prepared.notice,
+    )
+
+
+def read_sidecar(path: Path) -> dict[str, Any]:
+    try:
+        return dict(_read_sidecar(path))
+    except SkippedDocument:
+        return {}

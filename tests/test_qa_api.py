@@ -123,3 +123,21 @@ def test_malformed_history_is_refused(settings: qa.Settings) -> None:
 def test_huge_question_is_truncated_with_a_notice(settings: qa.Settings) -> None:
     answer = qa.ask("What is CAATSA? " * 7000, settings=settings)
     assert answer.notice and "characters" in answer.notice
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("question", "value"),
+    [
+        ("Who wrote the outlook on Russia?", "Beom-Shik Shin"),
+        ("When was the outlook published?", "December 23, 2024"),
+    ],
+)
+def test_questions_about_the_document_itself(
+    settings: qa.Settings, question: str, value: str
+) -> None:
+    answer = qa.ask(question, settings=settings)
+    assert not answer.abstained and value in answer.text
+    c = answer.citations[0]
+    assert c.source == PRIMARY and c.quote == value
+    assert qa.source_text(c.source, settings=settings)[c.start : c.end] == value
