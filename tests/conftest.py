@@ -82,3 +82,13 @@ def browser() -> Iterator[Any]:
         b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield b
         b.close()
+
+
+@pytest.fixture(scope="module")
+def app_url(settings: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """``python -m app`` as a real subprocess over the session index, stopped after the module."""
+    from app.launcher import running_app
+
+    env = {"QA_CORPUS_DIR": str(settings.corpus_dir), "QA_INDEX_DIR": str(settings.index_dir)}
+    with running_app(env, tmp_path_factory.mktemp("app") / "app.log") as url:
+        yield url

@@ -7,7 +7,6 @@ with ``gradio_client``, as a script would.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -172,14 +171,6 @@ def test_real_answer_quotes_are_marked_in_their_source(settings: qa.Settings) ->
 
 
 # --- the running app -----------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def app_url(settings: qa.Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    env = {"QA_CORPUS_DIR": str(settings.corpus_dir), "QA_INDEX_DIR": str(settings.index_dir)}
-    log = tmp_path_factory.mktemp("app") / "app.log"
-    with running_app(env, log) as url:
-        yield url
 
 
 @pytest.mark.slow

@@ -5,16 +5,14 @@ from __future__ import annotations
 import json
 import math
 import os
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from app.launcher import running_app
 from tests.conftest import REPO
 
 pytestmark = pytest.mark.slow
@@ -62,48 +60,16 @@ def test_bench_writes_every_figure(tmp_path: Path) -> None:
     assert "ask p50" in proc.stdout  # the table
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
-def app_url(settings: object) -> Iterator[str]:
-    """``python -m app`` on a free port over the session index."""
-    port = _free_port()
-    env = _env(
-        QA_CORPUS_DIR=str(settings.corpus_dir),  # type: ignore[attr-defined]
-        QA_INDEX_DIR=str(settings.index_dir),  # type: ignore[attr-defined]
-        QA_QUEUE_CONCURRENCY="2",
-    )
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "app", "--port", str(port)], cwd=REPO, env=env,
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 240
-        while True:
-            try:
-                with urllib.request.urlopen(url + "/config", timeout=5) as resp:
-                    if resp.status == 200:
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None:
-                raise RuntimeError(proc.stderr.read()[-3000:] if proc.stderr else "app exited")
-            if time.monotonic() > deadline:
-                raise RuntimeError("the app did not start within 240 s")
-            time.sleep(0.5)
+def app_url(settings: object, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """``python -m app`` on a free port over the session index, two requests at a time."""
+    env = {
+        "QA_CORPUS_DIR": str(settings.corpus_dir),  # type: ignore[attr-defined]
+        "QA_INDEX_DIR": str(settings.index_dir),  # type: ignore[attr-defined]
+        "QA_QUEUE_CONCURRENCY": "2",
+    }
+    with running_app(env, tmp_path_factory.mktemp("load-app") / "app.log", timeout=240) as url:
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 def test_loadtest_two_clients_no_errors(app_url: str, tmp_path: Path) -> None:

@@ -6,14 +6,12 @@ Debian's Chromium (``make test`` installs it).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 import qa
-from app.launcher import running_app
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -35,14 +33,6 @@ WATCH_STREAM = """() => {
     }
   }).observe(root, {subtree: true, childList: true, characterData: true});
 }"""
-
-
-@pytest.fixture(scope="module")
-def app_url(settings: qa.Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    env = {"QA_CORPUS_DIR": str(settings.corpus_dir), "QA_INDEX_DIR": str(settings.index_dir)}
-    log = tmp_path_factory.mktemp("browser-app") / "app.log"
-    with running_app(env, log) as url:
-        yield url
 
 
 def ask(page: Any, question: str) -> Any:
