@@ -287,12 +287,25 @@ def read_live_manifest(settings: Settings) -> dict[str, Any] | None:
     return None if generation is None else _read_json(generation / "manifest.json")
 
 
+_json_cache: dict[Path, tuple[tuple[int, int], dict[str, Any]]] = {}
+
+
 def _read_json(path: Path) -> dict[str, Any] | None:
+    """A JSON object from disk, parsed again only when the file's stat changes (every question
+    reads the live manifest; manifests are written whole by an atomic rename)."""
     try:
+        st = path.stat()
+        stamp = (st.st_mtime_ns, st.st_size)
+        cached = _json_cache.get(path)
+        if cached and cached[0] == stamp:
+            return dict(cached[1])
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError):
         return None
-    return data if isinstance(data, dict) else None
+    if not isinstance(data, dict):
+        return None
+    _json_cache[path] = (stamp, data)
+    return dict(data)
 
 
 def is_complete(manifest: dict[str, Any] | None, settings: Settings) -> bool:
