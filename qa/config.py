@@ -103,10 +103,6 @@ class Settings:
         if self.auth is not None and ":" not in self.auth:
             raise ConfigError("QA_AUTH must look like user:password")
 
-    @property
-    def model_name(self) -> str:
-        return "all-MiniLM-L6-v2"
-
 
 def _convert(name: str, var: str, raw: str, type_name: str) -> Any:
     try:

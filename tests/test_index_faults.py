@@ -129,12 +129,9 @@ def test_sigkill_during_rebuild_leaves_the_old_index_answering(small: qa.Setting
 def _content(generation: Path) -> tuple[str, int]:
     """What a generation holds: its manifest and its number of chunks. (Chroma may rewrite its
     files when a process merely opens them, so file bytes are no evidence of an update.)"""
-    import chromadb
-    from chromadb.config import Settings as ChromaSettings
+    from qa.store import chroma_client
 
-    client = chromadb.PersistentClient(
-        path=str(generation / "chroma"), settings=ChromaSettings(anonymized_telemetry=False)
-    )
+    client = chroma_client(None, generation / "chroma")
     count = client.get_collection("qa_chunks", embedding_function=None).count()
     return (generation / "manifest.json").read_text(encoding="utf-8"), count
 
