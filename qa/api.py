@@ -159,12 +159,15 @@ def extractive_answer(
         )
     pool = candidates[:ANSWER_POOL]
     rank = {c.chunk_id: i for i, c in enumerate(pool)}
-    stored = engine.store.get_sentences(list(rank))
+    stored = engine.sentences(list(rank))
     vector = engine.embedder.encode_query(prepared.query)
     scored = score_sentences(
         prepared.query,
         vector,
-        [(s.chunk_id, rank[s.chunk_id], s.start, s.end, s.text, s.vector) for s in stored],
+        [
+            (s.chunk_id, rank[s.chunk_id], s.start, s.end, s.text, s.vector)
+            for chunk_id in rank for s in stored.get(chunk_id, [])
+        ],
         engine.lexical.idf,
     )
     kind = answer_kind(prepared.question)

@@ -45,6 +45,9 @@ class Settings:
     chunk_chars: int = 500  # soft maximum of a chunk's cleaned text
     max_question_chars: int = 2000  # longer questions are truncated with a notice
     embed_batch_size: int = 64
+    # How often a long-running process looks for corpus changes: None = before every question
+    # while a scan is quick (< SLOW_SCAN_SECONDS), else at most once a second; 0 = always.
+    rescan_seconds: float | None = None
 
     ENV = {
         "corpus_dir": "QA_CORPUS_DIR",
@@ -65,6 +68,7 @@ class Settings:
         "chunk_chars": "QA_CHUNK_CHARS",
         "max_question_chars": "QA_MAX_QUESTION_CHARS",
         "embed_batch_size": "QA_EMBED_BATCH_SIZE",
+        "rescan_seconds": "QA_RESCAN_SECONDS",
     }
 
     @classmethod
@@ -100,6 +104,8 @@ class Settings:
             raise ConfigError(f"top_k must be between 1 and 100, got {self.top_k}")
         if self.chunk_chars < 100:
             raise ConfigError(f"chunk_chars must be at least 100, got {self.chunk_chars}")
+        if self.rescan_seconds is not None and self.rescan_seconds < 0:
+            raise ConfigError(f"QA_RESCAN_SECONDS must be >= 0, got {self.rescan_seconds}")
         if self.auth is not None and ":" not in self.auth:
             raise ConfigError("QA_AUTH must look like user:password")
 

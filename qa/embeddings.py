@@ -2,9 +2,14 @@
 
 Two interchangeable runtimes give the same vectors (cosine >= 0.99999 on the corpus, identical
 rankings): ONNX Runtime on an ONNX graph exported once from the packaged weights (the default:
-about 2x faster to encode and it spares a process the ~5 s import of torch and
-sentence-transformers, which dominates a cold start), and sentence-transformers on torch (the
-fallback when the export cannot be made, or with ``QA_EMBED_BACKEND=torch``).
+about 2x faster to encode and it spares a process the ~5 s import of torch, which dominates a
+cold start), and the same BERT on torch (the fallback when the export cannot be made, or with
+``QA_EMBED_BACKEND=torch``). Both pool tokens as sentence-transformers does.
+
+A chunk and its sentences are embedded in one pass ("late chunking"): a sentence's vector is the
+mean of its tokens' states inside the chunk, so indexing runs the model once per chunk, and the
+sentence vectors carry their context (which resolved more questions in the evaluation than
+sentences embedded alone: accuracy 0.756 vs 0.725).
 """
 
 from __future__ import annotations
@@ -98,16 +103,45 @@ def export_onnx(weights: Path, dest: Path) -> None:
     os.replace(tmp, dest)
 
 
-class _OnnxModel:
-    """Tokenizer + ONNX Runtime session + mean pooling: what sentence-transformers computes."""
+class _Runtime:
+    """Tokenizer + a transformer runtime + mean pooling: what sentence-transformers computes.
 
-    def __init__(self, weights: Path, graph: Path) -> None:
-        import onnxruntime as ort
+    ``hidden`` exposes the per-token states too, so one pass over a chunk also yields its
+    sentences' vectors (``Embedder.encode_chunks``)."""
+
+    def __init__(self, weights: Path) -> None:
         from tokenizers import Tokenizer
 
         self.tokenizer = Tokenizer.from_file(str(weights / "tokenizer.json"))
         self.tokenizer.enable_truncation(MAX_TOKENS)
         self.tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")
+
+    def run(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def hidden(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray, list[Any]]:
+        """(token states [texts, tokens, DIM], attention mask, tokenizer encodings)."""
+        encoded = self.tokenizer.encode_batch(texts)
+        ids = np.asarray([e.ids for e in encoded], dtype=np.int64)
+        mask = np.asarray([e.attention_mask for e in encoded], dtype=np.int64)
+        return self.run(ids, mask), mask, encoded
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        hidden, mask, _ = self.hidden(texts)
+        return mean_pool(hidden, mask)
+
+
+def mean_pool(hidden: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    weights = mask[..., None].astype(np.float32)
+    pooled = (hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
+    return np.asarray(pooled, dtype=np.float32)
+
+
+class _OnnxModel(_Runtime):
+    def __init__(self, weights: Path, graph: Path) -> None:
+        import onnxruntime as ort
+
+        super().__init__(weights)
         options = ort.SessionOptions()
         options.intra_op_num_threads = os.cpu_count() or 1
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
@@ -116,29 +150,29 @@ class _OnnxModel:
             str(graph), options, providers=["CPUExecutionProvider"]
         )
 
-    def encode(self, texts: list[str]) -> np.ndarray:
-        encoded = self.tokenizer.encode_batch(texts)
-        ids = np.asarray([e.ids for e in encoded], dtype=np.int64)
-        mask = np.asarray([e.attention_mask for e in encoded], dtype=np.int64)
+    def run(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
         (hidden,) = self.session.run(
             None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
         )
-        weights = mask[..., None].astype(np.float32)
-        pooled = (hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
-        return np.asarray(pooled, dtype=np.float32)
+        return np.asarray(hidden, dtype=np.float32)
 
 
-class _TorchModel:
+class _TorchModel(_Runtime):
     def __init__(self, weights: Path) -> None:
-        from sentence_transformers import SentenceTransformer
+        from transformers import AutoModel
 
-        self.model = SentenceTransformer(str(weights), device="cpu", local_files_only=True)
+        super().__init__(weights)
+        self.model = AutoModel.from_pretrained(str(weights), local_files_only=True).eval()
 
-    def encode(self, texts: list[str]) -> np.ndarray:
-        vectors = self.model.encode(
-            texts, batch_size=len(texts), convert_to_numpy=True, show_progress_bar=False
-        )
-        return np.asarray(vectors, dtype=np.float32)
+    def run(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        import torch
+
+        with torch.inference_mode():
+            out = self.model(
+                input_ids=torch.from_numpy(ids), attention_mask=torch.from_numpy(mask),
+                token_type_ids=torch.zeros_like(torch.from_numpy(ids)),
+            ).last_hidden_state
+        return np.asarray(out.numpy(), dtype=np.float32)
 
 
 class Embedder:
@@ -168,7 +202,7 @@ class Embedder:
                     export_onnx(self.path, graph)
                 return _OnnxModel(self.path, graph)
             except Exception as exc:  # any failure: the torch runtime still works
-                log.warning("ONNX runtime unavailable (%s); using sentence-transformers", exc)
+                log.warning("ONNX runtime unavailable (%s); using torch", exc)
                 self.backend = "torch"
         return _TorchModel(self.path)
 
@@ -184,6 +218,46 @@ class Embedder:
         for i in range(0, len(texts), step):
             rows = order[i : i + step]
             out[rows] = model.encode([texts[j] for j in rows])
+        out /= np.clip(np.linalg.norm(out, axis=1, keepdims=True), 1e-12, None)
+        return out
+
+    def encode_chunks(
+        self, texts: list[str], spans: list[list[tuple[int, int]]], *, batch_size: int = 64
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Unit vectors of ``texts`` and, from the same model pass, of each text's character
+        ``spans`` (its sentences): the mean of the states of the tokens inside a span. A span
+        cut off by the model's token limit is embedded on its own."""
+        vectors = np.empty((len(texts), DIM), dtype=np.float32)
+        parts: list[np.ndarray] = [np.zeros((0, DIM), dtype=np.float32)] * len(texts)
+        if not texts:
+            return vectors, parts
+        model = self.model
+        step = max(1, min(batch_size, MODEL_BATCH))
+        order = np.argsort([-len(t) for t in texts], kind="stable")
+        for i in range(0, len(texts), step):
+            rows = order[i : i + step]
+            hidden, mask, encoded = model.hidden([texts[j] for j in rows])
+            vectors[rows] = mean_pool(hidden, mask)
+            for h, enc, j in zip(hidden, encoded, rows, strict=True):
+                parts[j] = self._span_vectors(h, enc, texts[j], spans[j])
+        vectors /= np.clip(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12, None)
+        return vectors, parts
+
+    def _span_vectors(
+        self, hidden: np.ndarray, encoding: Any, text: str, spans: list[tuple[int, int]]
+    ) -> np.ndarray:
+        starts = np.asarray([o[0] for o in encoding.offsets])
+        ends = np.asarray([o[1] for o in encoding.offsets])
+        real = (np.asarray(encoding.special_tokens_mask) == 0) & (
+            np.asarray(encoding.attention_mask) == 1
+        )
+        out = np.empty((len(spans), DIM), dtype=np.float32)
+        for k, (a, b) in enumerate(spans):
+            rows = real & (starts < b) & (ends > a)
+            if rows.any() and ends[real].max() >= b:
+                out[k] = hidden[rows].mean(axis=0)
+            else:  # beyond the token limit: no context to borrow
+                out[k] = self.model.encode([text[a:b]])[0]
         out /= np.clip(np.linalg.norm(out, axis=1, keepdims=True), 1e-12, None)
         return out
 

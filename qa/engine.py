@@ -9,9 +9,12 @@ process writes a new index, questions keep being answered from the one already o
 
 from __future__ import annotations
 
+import functools
 import logging
 import shutil
 import threading
+import time
+from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
@@ -29,12 +32,18 @@ from qa.indexing import (
 )
 from qa.lexical import LexicalIndex
 from qa.loaders import source_text as read_source_text
-from qa.store import ChromaStore
+from qa.store import ChromaStore, StoredSentence, unpack_sentences
 
 log = logging.getLogger(__name__)
 
+SENTENCE_CACHE = 4096  # chunks whose decoded sentences are kept (about 6 MB)
+
 _engines: dict[tuple[Any, ...], Engine] = {}
 _engines_lock = threading.Lock()
+# key -> (when the corpus was last compared with the index, its revision, how long it took)
+_scanned: dict[tuple[Any, ...], tuple[float, Any, float]] = {}
+SLOW_SCAN_SECONDS = 0.002  # a corpus that takes longer to scan is scanned at most ...
+AUTO_RESCAN_SECONDS = 1.0  # ... this often (thousands of files: not before every question)
 
 
 class Engine:
@@ -49,6 +58,8 @@ class Engine:
             settings, generation, LangChainEmbeddings(self.embedder)
         )
         self._records: dict[str, tuple[str, dict[str, Any]]] = {}
+        self._sentences: OrderedDict[str, list[StoredSentence]] = OrderedDict()
+        self._sentences_lock = threading.Lock()
         count = self.store.count()
         self._check(count)
         # BM25 is saved once per index revision, so a new process loads it instead of
@@ -60,7 +71,7 @@ class Engine:
                 shutil.rmtree(old, ignore_errors=True)
         self.lexical = LexicalIndex.cached(
             lexical_dir,
-            lambda: ((c, t) for c, t, _ in self.store.iter_chunks()),
+            self.store.iter_texts,
             expected=count,
         )
         self._sources: dict[str, tuple[int, str]] = {}
@@ -81,22 +92,37 @@ class Engine:
                 raise IndexBuildError("index revision marker disagrees with its manifest")
         if count:
             probe = self.embedder.encode_query("index check")
-            self.store.query_chunks(probe, 1)
-            self.store.query_sentences(probe, 1)
+            for chunk_id, (text, metadata) in self.records(
+                [c for c, _ in self.store.query_chunks(probe, 1)]
+            ).items():
+                unpack_sentences(chunk_id, text, metadata)
 
     @property
     def key(self) -> tuple[str, str, int]:
         return engine_key(self.generation, self.manifest)
 
-    def remember(self, chunk_id: str, text: str, metadata: dict[str, Any]) -> None:
-        self._records.setdefault(chunk_id, (str(metadata.get("text", text)), metadata))
-
     def records(self, chunk_ids: list[str]) -> dict[str, tuple[str, dict[str, Any]]]:
         missing = [c for c in chunk_ids if c not in self._records]
         if missing:
             for chunk_id, (text, metadata) in self.store.get_chunks(missing).items():
-                self.remember(chunk_id, text, metadata)
+                self._records.setdefault(chunk_id, (str(metadata.get("text", text)), metadata))
         return {c: self._records[c] for c in chunk_ids if c in self._records}
+
+    def sentences(self, chunk_ids: list[str]) -> dict[str, list[StoredSentence]]:
+        """The quotable sentences (with vectors) of each chunk, decoded once per chunk."""
+        with self._sentences_lock:
+            have = {c: self._sentences[c] for c in chunk_ids if c in self._sentences}
+        missing = [c for c in chunk_ids if c not in have]
+        if missing:
+            for chunk_id, (text, metadata) in self.records(missing).items():
+                have[chunk_id] = unpack_sentences(chunk_id, text, metadata)
+            with self._sentences_lock:
+                for chunk_id in missing:
+                    if chunk_id in have:
+                        self._sentences[chunk_id] = have[chunk_id]
+                while len(self._sentences) > SENTENCE_CACHE:
+                    self._sentences.popitem(last=False)
+        return have
 
     def source_text(self, source: str) -> str:
         """The text offsets of ``source`` point into (cached while the file is unchanged)."""
@@ -121,6 +147,7 @@ class Engine:
         return dict(self.manifest.get("documents", {}))
 
 
+@functools.lru_cache(maxsize=64)
 def _cache_key(settings: Settings) -> tuple[Any, ...]:
     return (
         str(settings.corpus_dir.resolve()),
@@ -143,12 +170,17 @@ def get_engine(settings: Settings, *, ensure_fresh: bool = True) -> Engine:
     key = _cache_key(settings)
     engine = _engines.get(key)
     manifest = read_live_manifest(settings)
-    if ensure_fresh and is_stale(settings, manifest):
-        usable = engine is not None or is_complete(manifest, settings)
-        report = sync_index(settings, progress=False, wait=not usable)
-        if report is not None:
-            _log_report(report)
-        manifest = read_live_manifest(settings)
+    if ensure_fresh and _due_for_scan(settings, key, engine, manifest):
+        started = time.monotonic()
+        stale = is_stale(settings, manifest)
+        scan_seconds = time.monotonic() - started
+        if stale:
+            usable = engine is not None or is_complete(manifest, settings)
+            report = sync_index(settings, progress=False, wait=not usable)
+            if report is not None:
+                _log_report(report)
+            manifest = read_live_manifest(settings)
+        _scanned[key] = (time.monotonic(), _revision(manifest), scan_seconds)
     if not is_complete(manifest, settings):
         if engine is not None:
             return engine  # a writer is mid-way; the open index is still whole
@@ -175,6 +207,25 @@ def get_engine(settings: Settings, *, ensure_fresh: bool = True) -> Engine:
         raise IndexBuildError(
             f"the index in {settings.index_dir} is unusable even after a rebuild: {exc}"
         ) from exc
+
+
+def _revision(manifest: dict[str, Any] | None) -> Any:
+    return None if manifest is None else (manifest.get("build"), manifest.get("revision"))
+
+
+def _due_for_scan(
+    settings: Settings, key: tuple[Any, ...], engine: Engine | None,
+    manifest: dict[str, Any] | None,
+) -> bool:
+    """Whether to compare the corpus with the index now: always without an open engine or
+    when the index changed since the last scan, else once per ``rescan_seconds``."""
+    last = _scanned.get(key)
+    if engine is None or last is None or last[1] != _revision(manifest):
+        return True
+    interval = settings.rescan_seconds
+    if interval is None:
+        interval = AUTO_RESCAN_SECONDS if last[2] > SLOW_SCAN_SECONDS else 0.0
+    return time.monotonic() - last[0] >= interval
 
 
 def _open(settings: Settings, key: tuple[Any, ...], manifest: dict[str, Any]) -> Engine:

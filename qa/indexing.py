@@ -43,13 +43,14 @@ from qa.errors import IndexBuildError
 from qa.loaders import SkippedDocument, discover, file_sha256, load_document, sidecar_path
 from qa.models import Chunk
 from qa.questions import looks_injected
-from qa.store import ChromaStore, chroma_client, sentence_id
+from qa.store import ChromaStore, chroma_client
 
 log = logging.getLogger(__name__)
 
 MANIFEST_VERSION = 3
 KEEP_GENERATIONS = 3  # the live one and two before it (readers may still hold them)
-EMBED_FORMAT = "section-prefix/v1;quotable/v1"  # how chunks and sentences are presented
+# How chunks and sentences are presented to the model (a change re-embeds everything).
+EMBED_FORMAT = "section-prefix/v1;quotable/v1;late-chunked-sentences/v1"
 
 
 @dataclass
@@ -254,17 +255,14 @@ def server_store(settings: Settings) -> ChromaStore:
     return store
 
 
-def _record_managers(generation: Path) -> tuple[Any, Any]:
+def _record_manager(generation: Path) -> Any:
     from langchain_classic.indexes import SQLRecordManager
 
-    db_url = f"sqlite:///{generation / 'records.sqlite'}"
-    managers = (
-        SQLRecordManager(f"chroma/{suffix}", db_url=db_url) for suffix in ("chunks", "sentences")
+    manager = SQLRecordManager(
+        "chroma/chunks", db_url=f"sqlite:///{generation / 'records.sqlite'}"
     )
-    out = tuple(managers)
-    for manager in out:
-        manager.create_schema()
-    return out[0], out[1]
+    manager.create_schema()
+    return manager
 
 
 # --- staleness --------------------------------------------------------------------------
@@ -522,8 +520,7 @@ def _sync_locked(
     else:
         generation = location.new_generation(copy_of=live[0] if live else None)
         store = open_store(settings, generation, embeddings)
-    chunk_rm, sentence_rm = _record_managers(generation)
-    _apply(settings, plan, store, chunk_rm, sentence_rm, embeddings, report, progress)
+    _apply(plan, store, _record_manager(generation), embeddings, report, progress)
     manifest = {
         "version": MANIFEST_VERSION,
         "complete": True,
@@ -542,41 +539,36 @@ def _sync_locked(
 
 
 def _apply(
-    settings: Settings,
     plan: _Plan,
     store: ChromaStore,
-    chunk_rm: Any,
-    sentence_rm: Any,
+    record_manager: Any,
     embeddings: LangChainEmbeddings,
     report: IndexReport,
     progress: bool,
 ) -> None:
     from langchain_core.indexing import index
 
-    total = sum(len(c) + sum(len(quotable(x)) for x in c) for _, c in plan.to_index)
-    bar = _progress(total, progress)
+    bar = _progress(sum(len(chunks) for _, chunks in plan.to_index), progress)
     embeddings.progress = bar
     try:
-        for _source, chunks in plan.to_index:
-            # One index() batch per document: incremental cleanup runs after every batch and
-            # would delete (and so re-embed) the document's unchanged chunks in later batches.
-            chunk_docs = [_chunk_document(c) for c in chunks]
-            result = index(
-                chunk_docs, chunk_rm, store.chunks,
-                cleanup="incremental", source_id_key="source", key_encoder=record_id,
-                batch_size=max(1, len(chunk_docs)),
-            )
-            report.added += result["num_added"]
-            report.deleted += result["num_deleted"]
-            sentence_docs = [_sentence_document(c, i) for c in chunks for i in quotable(c)]
-            result = index(
-                sentence_docs, sentence_rm, store.sentences,
-                cleanup="incremental", source_id_key="source", key_encoder=record_id,
-                batch_size=max(1, len(sentence_docs)),
-            )
-            report.deleted += result["num_deleted"]
+        for group in _groups(plan.to_index):
+            documents = [[_chunk_document(c) for c in chunks] for _, chunks in group]
+            # Embed the group's new chunks together, in full length-sorted model batches.
+            fresh = [d for docs in documents for d in docs]
+            known = record_manager.exists([record_id(d) for d in fresh])
+            store.chunks.embed_ahead([d for d, seen in zip(fresh, known, strict=True) if not seen])
+            for docs in documents:
+                # One index() batch per document: incremental cleanup runs after every batch
+                # and would delete (and so re-embed) the document's unchanged later chunks.
+                result = index(
+                    docs, record_manager, store.chunks,
+                    cleanup="incremental", source_id_key="source", key_encoder=record_id,
+                    batch_size=max(1, len(docs)),
+                )
+                report.added += result["num_added"]
+                report.deleted += result["num_deleted"]
         for source in plan.to_delete:
-            report.deleted += _delete_source(source, store, chunk_rm, sentence_rm)
+            report.deleted += _delete_source(source, store, record_manager)
     except Exception as exc:
         raise IndexBuildError(f"indexing failed ({type(exc).__name__}: {exc}); "
                               "the previous index is still live") from exc
@@ -584,6 +576,22 @@ def _apply(
         if bar is not None:
             bar.close()
         embeddings.progress = None
+
+
+GROUP_CHUNKS = 2048  # chunks of several documents embedded together (~10 MB of vectors)
+
+
+def _groups(to_index: list[tuple[str, list[Chunk]]]) -> Iterator[list[tuple[str, list[Chunk]]]]:
+    group: list[tuple[str, list[Chunk]]] = []
+    size = 0
+    for item in to_index:
+        group.append(item)
+        size += len(item[1])
+        if size >= GROUP_CHUNKS:
+            yield group
+            group, size = [], 0
+    if group:
+        yield group
 
 
 def _write_manifest(
@@ -608,23 +616,20 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-def _delete_source(source: str, store: ChromaStore, *managers: Any) -> int:
+def _delete_source(source: str, store: ChromaStore, record_manager: Any) -> int:
     deleted = 0
-    for manager, vectorstore in zip(managers, (store.chunks, store.sentences), strict=True):
-        while keys := manager.list_keys(group_ids=[source], limit=1000):
-            vectorstore.delete(keys)
-            manager.delete_keys(keys)
-            deleted += len(keys)
+    while keys := record_manager.list_keys(group_ids=[source], limit=1000):
+        store.chunks.delete(keys)
+        record_manager.delete_keys(keys)
+        deleted += len(keys)
     return deleted
 
 
 def record_id(doc: Document) -> str:
-    """The Chroma id of a record: the chunk's sha256 content hash (which covers its text, span,
-    title and section), plus the position for a sentence. LangChain's default key hashes the
-    same things, but ids we can derive let readers fetch records by id instead of by filter."""
-    chunk = str(doc.metadata["chunk_id"])
-    position = doc.metadata.get("position")
-    return chunk if position is None else sentence_id(chunk, int(position))
+    """The Chroma id of a chunk: its sha256 content hash (which covers its text, span, title
+    and section). LangChain's default key hashes the same things, but ids we can derive let
+    readers fetch records by id instead of by filter."""
+    return str(doc.metadata["chunk_id"])
 
 
 def _chunk_document(chunk: Chunk) -> Document:
@@ -634,6 +639,7 @@ def _chunk_document(chunk: Chunk) -> Document:
             "chunk_id": chunk.id, "source": chunk.source, "title": chunk.title,
             "section": chunk.section or "", "start": chunk.start, "end": chunk.end,
             "text": chunk.text, "sentences": len(chunk.sentences),
+            "quotes": json.dumps(_quotes(chunk)),
         },
     )
 
@@ -645,15 +651,16 @@ def quotable(chunk: Chunk) -> list[int]:
     return [i for i, s in enumerate(chunk.sentences) if not looks_injected(s.text)]
 
 
-def _sentence_document(chunk: Chunk, i: int) -> Document:
-    sentence = chunk.sentences[i]
-    return Document(
-        page_content=sentence.text,
-        metadata={
-            "chunk_id": chunk.id, "source": chunk.source, "start": sentence.start,
-            "end": sentence.end, "position": i,
-        },
-    )
+def _quotes(chunk: Chunk) -> list[tuple[int, int, int, int]]:
+    """Each quotable sentence as (raw start, raw end, start and end in the chunk text); the
+    chunk text is its sentences joined by single spaces."""
+    spans, at = [], 0
+    keep = set(quotable(chunk))
+    for i, sentence in enumerate(chunk.sentences):
+        if i in keep:
+            spans.append((sentence.start, sentence.end, at, at + len(sentence.text)))
+        at += len(sentence.text) + 1
+    return spans
 
 
 def _progress(total: int, enabled: bool) -> Any:
@@ -661,7 +668,7 @@ def _progress(total: int, enabled: bool) -> Any:
         return None
     from tqdm import tqdm
 
-    return tqdm(total=total, desc="embedding", unit="text", file=sys.stderr, leave=False)
+    return tqdm(total=total, desc="embedding", unit="chunk", file=sys.stderr, leave=False)
 
 
 def _write_json(path: Path, data: dict[str, Any]) -> None:

@@ -76,12 +76,12 @@ class LexicalIndex:
         if not tokens or not self.ids:
             return []
         n = min(n, len(self.ids))
-        docs, scores = self._bm25.retrieve([tokens], k=n, show_progress=False, n_threads=1)
-        out = []
-        for idx, score in zip(np.asarray(docs[0]), np.asarray(scores[0]), strict=True):
-            if score > 0:
-                out.append((self.ids[int(idx)], float(score)))
-        return out
+        # Scores straight from the sparse matrix: ``retrieve`` would start a thread pool and
+        # a progress bar per call, which cost more than the scoring on a small corpus.
+        scores = np.asarray(self._bm25.get_scores(tokens))
+        top = np.argpartition(-scores, n - 1)[:n] if n < len(scores) else np.arange(len(scores))
+        top = top[np.argsort(-scores[top], kind="stable")]
+        return [(self.ids[int(i)], float(scores[i])) for i in top if scores[i] > 0]
 
     # --- persistence --------------------------------------------------------------------
 

@@ -172,12 +172,21 @@ def expand_aliases(query: str) -> str:
     return f"{query} ({', '.join(extra)})" if extra else query
 
 
+def without_symbols(text: str) -> str:
+    """The text minus emoji and other pictographs: the model reads them as unknown tokens,
+    which only dilute the query's meaning. Text made only of them is kept as it is."""
+    kept = " ".join(
+        "".join(" " if unicodedata.category(ch) == "So" else ch for ch in text).split()
+    )
+    return kept or text
+
+
 def prepare(question: Any, history: Any, max_chars: int) -> PreparedQuestion:
     text, notice = clean_question(question, max_chars)
     turns = check_history(history)
     return PreparedQuestion(
         question=text,
-        query=expand_aliases(condense(text, turns)),
+        query=expand_aliases(condense(without_symbols(text), turns)),
         injected=looks_injected(text),
         notice=notice,
     )

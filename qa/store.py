@@ -1,16 +1,17 @@
 """The one place that talks to Chroma: an embedded index on disk, or a ``chroma run`` server.
 
-Two collections: chunks (what retrieval returns) and their sentences (what extractive answers
-quote, embedded at index time so no sentence is embedded per question). Chroma's default
-embedding function is never used: every vector comes from our model.
+One collection of chunks (what retrieval returns). Each chunk record also carries its quotable
+sentences (offsets, and vectors from the chunk's own model pass, packed as float16), so no
+sentence is embedded per question and none needs an index of its own: answering reads them with
+the chunk. Chroma's default embedding function is never used: every vector comes from our model.
+A second collection holds the manifest in server mode.
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
-import threading
-from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,27 +19,19 @@ from typing import Any
 from urllib.parse import urlparse
 
 import numpy as np
+from langchain_chroma import Chroma
+from langchain_core.documents import Document
 
-from qa.embeddings import LangChainEmbeddings
+from qa.embeddings import DIM, PROGRESS_SLICE, LangChainEmbeddings
 from qa.errors import ConfigError, IndexBuildError
 
 log = logging.getLogger(__name__)
 
 CHUNKS = "qa_chunks"
-SENTENCES = "qa_sentences"
 META = "qa_manifest"
 _SPACE = {"hnsw": {"space": "cosine"}}
-SENTENCE_CACHE = 4096  # chunks whose stored sentences are kept in memory (about 6 MB)
-
-
-@dataclass(frozen=True)
-class DenseHit:
-    """A nearest neighbour: our chunk id, cosine similarity, and the stored record."""
-
-    chunk_id: str
-    similarity: float
-    text: str
-    metadata: dict[str, Any]
+# Collections of the previous layout, dropped by a full rebuild on a server.
+_OLD_COLLECTIONS = ("qa_sentences",)
 
 
 @dataclass(frozen=True)
@@ -75,28 +68,17 @@ def chroma_client(chroma_url: str | None, path: Path | None) -> Any:
 
 
 class ChromaStore:
-    """Chunk and sentence collections behind narrow methods; LangChain's Chroma for writes."""
+    """The chunk collection behind narrow methods; LangChain's Chroma (``ChunkWriter``) for
+    the writes ``index()`` makes."""
 
     def __init__(self, client: Any, embeddings: LangChainEmbeddings) -> None:
-        from langchain_chroma import Chroma
-
         self.client = client
         self.embeddings = embeddings
-        # Chunk ids are content hashes, so a chunk's sentences never change under its id: the
-        # answer step's read of them can be cached across questions.
-        self._sentences: OrderedDict[str, list[StoredSentence]] = OrderedDict()
-        self._sentences_lock = threading.Lock()
-        self.chunks = Chroma(
+        self.chunks = ChunkWriter(
             client=client,
             collection_name=CHUNKS,
             embedding_function=embeddings,
-            collection_configuration=_SPACE,  # type: ignore[arg-type]
-        )
-        self.sentences = Chroma(
-            client=client,
-            collection_name=SENTENCES,
-            embedding_function=embeddings,
-            collection_configuration=_SPACE,  # type: ignore[arg-type]
+            collection_configuration=_SPACE,
         )
 
     # --- reads --------------------------------------------------------------------------
@@ -104,30 +86,14 @@ class ChromaStore:
     def count(self) -> int:
         return int(self.chunks._collection.count())
 
-    def query_chunks(self, vector: np.ndarray, n: int) -> list[DenseHit]:
+    def query_chunks(self, vector: np.ndarray, n: int) -> list[tuple[str, float]]:
+        """(chunk id, cosine similarity) of the nearest chunks, best first. Records are read
+        by id afterwards, and only those not already cached (Chroma ids are chunk ids)."""
         res: Any = self.chunks._collection.query(
-            query_embeddings=[vector.tolist()],
-            n_results=max(1, n),
-            include=["metadatas", "documents", "distances"],
+            query_embeddings=[vector.tolist()], n_results=max(1, n), include=["distances"]
         )
-        return [
-            DenseHit(str(m["chunk_id"]), 1.0 - float(d), str(doc), dict(m))
-            for m, doc, d in zip(
-                res["metadatas"][0], res["documents"][0], res["distances"][0], strict=True
-            )
-        ]
-
-    def query_sentences(self, vector: np.ndarray, n: int) -> list[tuple[str, float]]:
-        """(chunk id, similarity) of the best-matching sentences, best first."""
-        res: Any = self.sentences._collection.query(
-            query_embeddings=[vector.tolist()],
-            n_results=max(1, n),
-            include=["metadatas", "distances"],
-        )
-        return [
-            (str(m["chunk_id"]), 1.0 - float(d))
-            for m, d in zip(res["metadatas"][0], res["distances"][0], strict=True)
-        ]
+        ids, distances = res["ids"][0], res["distances"][0]
+        return [(str(i), 1.0 - float(d)) for i, d in zip(ids, distances, strict=True)]
 
     def get_chunks(self, chunk_ids: Sequence[str]) -> dict[str, tuple[str, dict[str, Any]]]:
         if not chunk_ids:
@@ -141,51 +107,24 @@ class ChromaStore:
             for m, doc in zip(res["metadatas"], res["documents"], strict=True)
         }
 
-    def get_sentences(self, chunk_ids: Sequence[str]) -> list[StoredSentence]:
-        """The stored sentences (with their vectors) of ``chunk_ids``, by chunk then position."""
-        wanted = sorted(set(chunk_ids))
-        with self._sentences_lock:
-            have = {c: self._sentences[c] for c in wanted if c in self._sentences}
-            for chunk_id in have:
-                self._sentences.move_to_end(chunk_id)
-        missing = [c for c in wanted if c not in have]
-        if missing:
-            chunks = self.get_chunks(missing)
-            ids = [
-                sentence_id(c, i)
-                for c, (_, meta) in chunks.items() for i in range(int(meta.get("sentences", 0)))
-            ]
-            res: Any = self.sentences._collection.get(
-                ids=ids, include=["metadatas", "documents", "embeddings"]
-            )
-            found: dict[str, list[StoredSentence]] = {c: [] for c in missing}
-            for m, doc, vec in zip(
-                res["metadatas"], res["documents"], res["embeddings"], strict=True
-            ):
-                found.setdefault(str(m["chunk_id"]), []).append(StoredSentence(
-                    str(m["chunk_id"]), int(m["start"]), int(m["end"]), str(doc),
-                    np.asarray(vec, dtype=np.float32),
-                ))
-            for sentences in found.values():
-                sentences.sort(key=lambda s: s.start)
-            have.update(found)
-            with self._sentences_lock:
-                self._sentences.update(found)
-                while len(self._sentences) > SENTENCE_CACHE:
-                    self._sentences.popitem(last=False)
-        return [s for chunk_id in wanted for s in have.get(chunk_id, [])]
-
     def iter_chunks(self, page: int = 5000) -> Iterator[tuple[str, str, dict[str, Any]]]:
-        """Every (chunk id, text, metadata), for building the lexical index."""
+        """Every (chunk id, text, metadata)."""
+        for ids, docs, metas in self._pages(["metadatas", "documents"], page):
+            yield from zip(ids, docs, metas, strict=True)
+
+    def iter_texts(self, page: int = 5000) -> Iterator[tuple[str, str]]:
+        """Every (chunk id, embedded text), for building the lexical index; metadata (with
+        the packed sentence vectors) is not read."""
+        for ids, docs, _ in self._pages(["documents"], page):
+            yield from zip(ids, docs, strict=True)
+
+    def _pages(self, include: list[Any], page: int) -> Iterator[tuple[Any, Any, Any]]:
         offset = 0
         while True:
-            res: Any = self.chunks._collection.get(
-                include=["metadatas", "documents"], limit=page, offset=offset
-            )
+            res: Any = self.chunks._collection.get(include=include, limit=page, offset=offset)
             if not res["ids"]:
                 return
-            for m, doc in zip(res["metadatas"], res["documents"], strict=True):
-                yield str(m["chunk_id"]), str(doc), dict(m)
+            yield res["ids"], res["documents"], res.get("metadatas") or [{}] * len(res["ids"])
             offset += len(res["ids"])
 
     # --- manifest kept beside the collections (shared by every process using this store) ---
@@ -214,13 +153,83 @@ class ChromaStore:
 
     def drop_all(self) -> None:
         """Delete every collection of ours (a full rebuild on a server)."""
-        for name in (CHUNKS, SENTENCES, META):
+        for name in (CHUNKS, META, *_OLD_COLLECTIONS):
             try:
                 self.client.delete_collection(name)
             except Exception:  # not there
                 log.debug("collection %s was not there", name)
 
 
-def sentence_id(chunk_id: str, position: int) -> str:
-    """Chroma id of the sentence at ``position`` in a chunk (some positions may be absent)."""
-    return f"{chunk_id}:{position}"
+class ChunkWriter(Chroma):
+    """LangChain's Chroma store, writing each chunk with its sentences' vectors.
+
+    ``index()`` hands it chunk documents whose metadata lists the quotable sentences
+    (``quotes``: raw start, raw end, and the span inside the chunk text); one model pass over
+    the chunk gives its vector and theirs (``Embedder.encode_chunks``). ``index()`` writes a
+    document at a time, so the indexer first embeds the new chunks of many documents together
+    (``embed_ahead``: full, length-sorted model batches) and the writes use those vectors."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._ahead: dict[str, tuple[list[float], str]] = {}
+
+    def embed_ahead(self, documents: Sequence[Document]) -> None:
+        """Embed ``documents`` now, for the ``add_documents`` calls that will write them."""
+        ordered = sorted(documents, key=lambda d: -len(d.page_content))
+        for i in range(0, len(ordered), PROGRESS_SLICE):
+            part = ordered[i : i + PROGRESS_SLICE]
+            for doc, vector, packed in zip(part, *self._embed(part), strict=True):
+                self._ahead[str(doc.metadata["chunk_id"])] = (vector, packed)
+
+    def _embed(self, documents: Sequence[Document]) -> tuple[list[list[float]], list[str]]:
+        adapter: Any = self._embedding_function
+        vectors, sentence_vectors = adapter.embedder.encode_chunks(
+            [d.page_content for d in documents], [_spans_in(d) for d in documents],
+            batch_size=adapter.batch_size,
+        )
+        update = getattr(adapter.progress, "update", None)
+        if update is not None:
+            update(len(documents))
+        return vectors.tolist(), [pack_vectors(v) for v in sentence_vectors]
+
+    def add_documents(self, documents: list[Document], **kwargs: Any) -> list[str]:
+        ids = list(kwargs.get("ids") or [str(d.metadata["chunk_id"]) for d in documents])
+        missing = [d for d, i in zip(documents, ids, strict=True) if i not in self._ahead]
+        for i in range(0, len(missing), PROGRESS_SLICE):
+            part = missing[i : i + PROGRESS_SLICE]
+            for doc, vector, packed in zip(part, *self._embed(part), strict=True):
+                self._ahead[str(doc.metadata["chunk_id"])] = (vector, packed)
+        ready = [self._ahead.pop(i) for i in ids]
+        self._collection.upsert(
+            ids=ids, embeddings=[v for v, _ in ready],  # type: ignore[arg-type]
+            metadatas=[{**d.metadata, "vectors": packed}
+                       for d, (_, packed) in zip(documents, ready, strict=True)],
+            documents=[d.page_content for d in documents],
+        )
+        return ids
+
+
+def _spans_in(doc: Document) -> list[tuple[int, int]]:
+    """Sentence spans in the embedded text, which ends with the chunk text."""
+    shift = len(doc.page_content) - len(str(doc.metadata["text"]))
+    return [(shift + a, shift + b) for _, _, a, b in json.loads(doc.metadata["quotes"])]
+
+
+def pack_vectors(vectors: np.ndarray) -> str:
+    """Sentence vectors as base64 float16: ~0.8 kB a sentence, cosines within 1e-3."""
+    return base64.b64encode(np.asarray(vectors, dtype="<f2").tobytes()).decode("ascii")
+
+
+def unpack_sentences(chunk_id: str, text: str, metadata: dict[str, Any]) -> list[StoredSentence]:
+    """The quotable sentences stored with a chunk record, in reading order."""
+    quotes = json.loads(str(metadata.get("quotes") or "[]"))
+    raw = base64.b64decode(str(metadata.get("vectors") or ""))
+    vectors = np.frombuffer(raw, dtype="<f2").astype(np.float32).reshape(-1, DIM)
+    vectors /= np.clip(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12, None)
+    if len(vectors) != len(quotes):
+        raise IndexBuildError(f"chunk {chunk_id} has {len(quotes)} sentences, "
+                              f"{len(vectors)} vectors")
+    return [
+        StoredSentence(chunk_id, int(start), int(end), text[a:b], vec)
+        for (start, end, a, b), vec in zip(quotes, vectors, strict=True)
+    ]

@@ -173,10 +173,11 @@ class _Support:
         self.engine = engine
         self.question = question
         self.passages = {p.number: p for p in passages}
-        stored = engine.store.get_sentences(list({p.chunk_id for p in passages}))
-        self.sentences: dict[str, list[tuple[int, int, str, np.ndarray]]] = {}
-        for s in stored:
-            self.sentences.setdefault(s.chunk_id, []).append((s.start, s.end, s.text, s.vector))
+        stored = engine.sentences(list({p.chunk_id for p in passages}))
+        self.sentences = {
+            chunk_id: [(s.start, s.end, s.text, s.vector) for s in sentences]
+            for chunk_id, sentences in stored.items()
+        }
 
     def best(self, number: int, claim: str) -> Citation | None:
         passage = self.passages[number]

@@ -58,14 +58,17 @@ def server_settings(
 def _server_state(settings: object) -> tuple[object, int, int]:
     """(manifest revision, chunk count, sentence count) read straight from the server."""
     from qa.embeddings import LangChainEmbeddings, shared_embedder
-    from qa.store import ChromaStore, chroma_client
+    from qa.store import ChromaStore, chroma_client, unpack_sentences
 
     store = ChromaStore(
         chroma_client(settings.chroma_url, None),  # type: ignore[attr-defined]
         LangChainEmbeddings(shared_embedder()),
     )
     manifest = store.read_manifest() or {}
-    return manifest.get("revision"), store.count(), int(store.sentences._collection.count())
+    sentences = sum(
+        len(unpack_sentences(c, str(meta["text"]), meta)) for c, _, meta in store.iter_chunks()
+    )
+    return manifest.get("revision"), store.count(), sentences
 
 
 def test_collections_live_on_the_server(server_settings: object) -> None:
@@ -76,7 +79,7 @@ def test_collections_live_on_the_server(server_settings: object) -> None:
     port = int(url.rsplit(":", 1)[1])
     client = chromadb.HttpClient(host="127.0.0.1", port=port)
     names = {c.name for c in client.list_collections()}
-    assert {"qa_chunks", "qa_sentences", "qa_manifest"} <= names
+    assert {"qa_chunks", "qa_manifest"} <= names
     revision, chunks, sentences = _server_state(s)
     assert isinstance(revision, int) and revision >= 1
     assert sentences > chunks > 0
@@ -101,17 +104,19 @@ def test_ask_cites_valid_offsets_from_the_server(server_settings: object) -> Non
 
 
 def test_store_reads_by_chunk_id_filter(server_settings: object) -> None:
-    """The ``$in`` where-filter and ``include=embeddings`` work over HTTP."""
+    """Records fetched by id over HTTP carry their sentences' vectors."""
     from qa.engine import get_engine
 
     engine = get_engine(server_settings, ensure_fresh=False)  # type: ignore[arg-type]
     ids = [chunk_id for chunk_id, _, _ in engine.store.iter_chunks()][:3]
     assert len(ids) == 3
     assert set(engine.store.get_chunks(ids)) == set(ids)
-    sentences = engine.store.get_sentences(ids)
+    sentences = [s for group in engine.sentences(ids).values() for s in group]
     assert {s.chunk_id for s in sentences} == set(ids)
     assert all(s.vector.shape == (384,) and abs(float(s.vector @ s.vector) - 1) < 1e-3
                for s in sentences)
+    records = engine.records(ids)
+    assert all(s.text in records[s.chunk_id][0] for s in sentences)
 
 
 def test_second_process_answers_without_reindexing(server_settings: object) -> None:

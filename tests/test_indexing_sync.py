@@ -132,3 +132,25 @@ def test_appending_to_a_long_document_embeds_only_the_new_chunk(tmp_path: Path) 
     report = qa.reindex(settings, progress=False)
     assert report.changed_sources == ["long.txt"]
     assert 1 <= report.added <= 2
+
+
+@pytest.mark.slow
+def test_rescan_interval_defers_noticing_corpus_changes(tmp_path: Path) -> None:
+    """A process asked to rescan rarely answers from the index it has until the interval
+    passes; with 0 it looks before every question (the default does so for small corpora)."""
+    settings = _settings(tmp_path).with_(rescan_seconds=3600)
+    qa.ask("Where did the Black Sea talks take place?", settings=settings)
+    (settings.corpus_dir / "c.txt").write_text(DOC_C, encoding="utf-8")
+    question = "What did Kellogg propose about the front lines?"
+    before = qa.ask(question, settings=settings)
+    assert all(c.source != "c.txt" for c in before.citations)
+    assert qa.index_status(settings) == "stale"
+    after = qa.ask(question, settings=settings.with_(rescan_seconds=0))
+    assert not after.abstained and after.citations[0].source == "c.txt"
+    assert qa.index_status(settings) == "fresh"
+
+
+def test_rescan_seconds_must_not_be_negative() -> None:
+    with pytest.raises(qa.ConfigError):
+        qa.Settings.from_env(env={"QA_RESCAN_SECONDS": "-1"})
+    assert qa.Settings.from_env(env={"QA_RESCAN_SECONDS": "2.5"}).rescan_seconds == 2.5
