@@ -35,6 +35,7 @@ CHUNKS_PER_DOC = 50
 FIGURES = (
     "documents", "chunks", "sentences", "index_s", "index_chunks_per_s",
     "raw_encode_chunks_per_s", "index_over_raw_chunks", "reindex_one_s", "reindex_changed",
+    "reindex_next_answer_s", "reindex_in_place",
     "reindex_embedded", "embed_p50_ms", "embed_p95_ms", "dense_chunks_p50_ms",
     "dense_chunks_p95_ms", "lexical_p50_ms", "lexical_p95_ms",
     "fusion_p50_ms", "fusion_p95_ms", "answer_p50_ms", "answer_p95_ms", "ask_p50_ms",
@@ -261,39 +262,54 @@ def cold_start(settings: Any, question: str) -> dict[str, float]:
     return {"cold_start_s": round(wall, 2), "cold_import_s": imp, "cold_first_answer_s": first}
 
 
-def bench_corpus(name: str, corpus: Path, workdir: Path, n_questions: int) -> dict[str, Any]:
-    """Index ``corpus`` from scratch and measure everything for it."""
+def bench_corpus(
+    name: str, corpus: Path, workdir: Path, n_questions: int, *, reuse: bool = False
+) -> dict[str, Any]:
+    """Index ``corpus`` from scratch and measure everything for it (with ``reuse``, an index
+    left in ``workdir`` by an earlier run is kept and the indexing figures are skipped)."""
     import qa
     from qa.config import Settings
     from qa.engine import get_engine
+    from qa.indexing import IndexLocation
 
     settings = Settings.from_env(env={}, corpus_dir=corpus, index_dir=workdir / f"index-{name}")
     row: dict[str, Any] = {"name": name}
-    report, t_index = timed(lambda: qa.reindex(settings, full=True, progress=False))
-    engine = get_engine(settings)
-    row.update(
-        documents=report.documents, chunks=report.chunks,
-        sentences=stored_sentence_count(engine), index_s=round(t_index, 2),
-        index_chunks_per_s=round(report.chunks / t_index, 1),
-    )
-    # The ceiling: the model's own encode of the same chunk texts, in this process. (Indexing
-    # runs the model once per chunk; its sentences' vectors come from that same pass.)
-    chunk_texts = stored_texts(engine, RAW_SAMPLE)
-    _, t_raw = timed(lambda: engine.embedder.encode(chunk_texts, batch_size=64))
-    raw = len(chunk_texts) / t_raw
-    row.update(
-        raw_encode_chunks_per_s=round(raw, 1),
-        index_over_raw_chunks=round(report.chunks / t_index / raw, 3),
-        raw_sample_chunks=len(chunk_texts),
-    )
+    location = IndexLocation(settings)
+    if reuse and location.current() is not None:
+        engine = get_engine(settings)
+        info = qa.corpus_info(settings)
+        row.update(documents=len(info.documents), chunks=info.chunks,
+                   sentences=stored_sentence_count(engine), reused_index=True)
+    else:
+        report, t_index = timed(lambda: qa.reindex(settings, full=True, progress=False))
+        engine = get_engine(settings)
+        row.update(
+            documents=report.documents, chunks=report.chunks,
+            sentences=stored_sentence_count(engine), index_s=round(t_index, 2),
+            index_chunks_per_s=round(report.chunks / t_index, 1),
+        )
+        # The ceiling: the model's own encode of the same chunk texts, in this process.
+        # (Indexing runs the model once per chunk; its sentences' vectors come from that pass.)
+        chunk_texts = stored_texts(engine, RAW_SAMPLE)
+        _, t_raw = timed(lambda: engine.embedder.encode(chunk_texts, batch_size=64))
+        raw = len(chunk_texts) / t_raw
+        row.update(
+            raw_encode_chunks_per_s=round(raw, 1),
+            index_over_raw_chunks=round(report.chunks / t_index / raw, 3),
+            raw_sample_chunks=len(chunk_texts),
+        )
     # re-index after changing one document of many
     victim = sorted(p for p in corpus.iterdir() if p.suffix in (".md", ".txt"))[-1]
     text = victim.read_text(encoding="utf-8")
     victim.write_text(text.replace("\n\n", "\n\nThis paragraph was revised for the bench. ", 1),
                       encoding="utf-8")
+    before = location.current()
     report2, t_re = timed(lambda: qa.reindex(settings, progress=False))
+    # the next question opens the new revision (BM25 patched or rebuilt, records re-read)
+    _, t_next = timed(lambda: qa.ask(PRIMARY_QUESTION, settings=settings))
     row.update(reindex_one_s=round(t_re, 2), reindex_changed=len(report2.changed_sources),
-               reindex_embedded=report2.added)
+               reindex_embedded=report2.added, reindex_in_place=location.current() == before,
+               reindex_next_answer_s=round(t_next, 2))
     engine = get_engine(settings)
     try:  # opening an engine: reading the chunk records and the lexical index
         (_, t_open) = timed(lambda: engine.__class__(settings, engine.generation, engine.manifest))
@@ -601,6 +617,7 @@ COLUMNS = [
     ("name", "corpus"), ("chunks", "chunks"), ("sentences", "sents"),
     ("index_chunks_per_s", "idx ch/s"), ("raw_encode_chunks_per_s", "raw ch/s"),
     ("index_over_raw_chunks", "idx/raw"), ("reindex_one_s", "reidx1 s"),
+    ("reindex_next_answer_s", "next s"),
     ("embed_p50_ms", "embed"), ("dense_chunks_p50_ms", "dense"), ("lexical_p50_ms", "lex"),
     ("fusion_p50_ms", "fuse"),
     ("answer_p50_ms", "answer"), ("ask_p50_ms", "ask p50"), ("ask_p95_ms", "ask p95"),
@@ -634,6 +651,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-real", action="store_true", help="skip the real-corpus row")
     parser.add_argument("--json", type=Path, help="write every figure to this file")
     parser.add_argument("--workdir", type=Path, help="keep corpora and indexes here")
+    parser.add_argument("--reuse", action="store_true",
+                        help="with --workdir: keep corpora and indexes an earlier run left there "
+                        "(no indexing figures; re-index, queries, memory and cold start only)")
     args = parser.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
     lexical_sizes = [int(s) for s in args.lexical_sizes.split(",") if s.strip()]
@@ -656,16 +676,20 @@ def main(argv: list[str] | None = None) -> int:
         if not args.no_real:
             real = workdir / "corpus-real"
             shutil.copytree(CORPUS, real, dirs_exist_ok=True)
-            rows.append(bench_corpus("real", real, workdir, args.questions))
+            rows.append(bench_corpus("real", real, workdir, args.questions, reuse=args.reuse))
             print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
             flush()
         chain = Markov(corpus_texts())
         for size in sizes:
             corpus = workdir / f"corpus-{size}"
-            shutil.rmtree(corpus, ignore_errors=True)
-            _, t_gen = timed(lambda size=size, corpus=corpus: write_synthetic(corpus, size, chain))
-            row = bench_corpus(f"synth-{size}", corpus, workdir, args.questions)
-            row["generate_s"] = round(t_gen, 2)
+            t_gen = None
+            if not (args.reuse and corpus.is_dir()):
+                shutil.rmtree(corpus, ignore_errors=True)
+                _, t_gen = timed(lambda s=size, c=corpus: write_synthetic(c, s, chain))
+            row = bench_corpus(f"synth-{size}", corpus, workdir, args.questions,
+                               reuse=args.reuse)
+            if t_gen is not None:
+                row["generate_s"] = round(t_gen, 2)
             rows.append(row)
             print(json.dumps(row), file=sys.stderr, flush=True)
             flush()

@@ -27,7 +27,9 @@ from qa.indexing import (
     is_complete,
     is_stale,
     open_store,
+    read_json,
     read_live_manifest,
+    reader_locks,
     sync_index,
 )
 from qa.lexical import LexicalIndex
@@ -64,16 +66,7 @@ class Engine:
         self._check(count)
         # BM25 is saved once per index revision, so a new process loads it instead of
         # scanning every chunk; chunk records are fetched as questions need them.
-        build, revision = manifest.get("build", ""), manifest.get("revision", 0)
-        lexical_dir = generation / f"lexical-{build}-r{revision}"
-        for old in generation.glob("lexical-*"):
-            if old != lexical_dir:
-                shutil.rmtree(old, ignore_errors=True)
-        self.lexical = LexicalIndex.cached(
-            lexical_dir,
-            self.store.iter_texts,
-            expected=count,
-        )
+        self.lexical = self._lexical(count)
         self._sources: dict[str, tuple[int, str]] = {}
         from qa.retrieval import build_chain
 
@@ -96,6 +89,31 @@ class Engine:
                 [c for c, _ in self.store.query_chunks(probe, 1)]
             ).items():
                 unpack_sentences(chunk_id, text, metadata)
+
+    def _lexical(self, count: int) -> LexicalIndex:
+        """This revision's BM25 index: saved, or patched from the previous revision's with the
+        chunks the update removed and added (listed in the manifest), or built."""
+        build, revision = self.manifest.get("build", ""), self.manifest.get("revision", 0)
+        path = self.generation / f"lexical-{build}-r{revision}"
+        patch = self.manifest.get("patch") or {}
+        previous = None
+        if patch:
+            added = [str(c) for c in patch.get("added", [])]
+            previous = (
+                self.generation / f"lexical-{build}-r{patch.get('revision')}",
+                [str(c) for c in patch.get("removed", [])],
+                lambda: self.store.get_texts(added),
+            )
+        index = LexicalIndex.cached(path, self.store.iter_texts, expected=count, patch=previous)
+        for old in self.generation.glob("lexical-*"):
+            if old != path:
+                shutil.rmtree(old, ignore_errors=True)
+        return index
+
+    def close(self) -> None:
+        """Stop holding this engine's generation (local mode: its reader lock)."""
+        if not self.settings.chroma_url:
+            reader_locks.release(self.generation)
 
     @property
     def key(self) -> tuple[str, str, int]:
@@ -236,12 +254,27 @@ def _open(settings: Settings, key: tuple[Any, ...], manifest: dict[str, Any]) ->
     with _engines_lock:
         engine = _engines.get(key)
         if engine is None or engine.key != engine_key(generation, manifest):
-            try:
-                engine = Engine(settings, generation, manifest)
-            except IndexBuildError as exc:
-                raise _Unusable(str(exc)) from exc
-            _engines[key] = engine
+            engine = _new_engine(settings, generation, manifest)
+            old, _engines[key] = _engines.get(key), engine
+            if old is not None:
+                old.close()
         return engine
+
+
+def _new_engine(settings: Settings, generation: Path, manifest: dict[str, Any]) -> Engine:
+    """Open an engine; in local mode first take the generation's reader lock (which waits out
+    an in-place update) and read its manifest again under it."""
+    if not settings.chroma_url:
+        reader_locks.acquire(generation)
+        manifest = read_json(generation / "manifest.json") or manifest
+    try:
+        return Engine(settings, generation, manifest)
+    except BaseException as exc:
+        if not settings.chroma_url:
+            reader_locks.release(generation)
+        if isinstance(exc, IndexBuildError):
+            raise _Unusable(str(exc)) from exc
+        raise
 
 
 class _Unusable(Exception):

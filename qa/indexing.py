@@ -4,11 +4,16 @@ The sync is LangChain's ``index()`` (incremental cleanup, ``source`` as the sour
 keys) with a persistent ``SQLRecordManager``; a manifest of document hashes, file stats and
 settings tells which files changed without reading them all.
 
-Crash safety (local mode): the live generation is never written. An update copies it to a new
-generation directory, applies the changes there, writes the manifest last, and swaps the
-``CURRENT`` pointer with an atomic rename; a rebuild starts from an empty generation. A process
-killed at any point leaves the old index live and a directory without a complete manifest,
-which the next writer deletes. Readers keep answering from the generation they opened.
+Crash safety (local mode): a generation another process reads is never written. An update
+then copies it to a new generation directory, applies the changes there, writes the manifest
+last, and swaps the ``CURRENT`` pointer with an atomic rename; a rebuild starts from an empty
+generation. A process killed at any point leaves the old index live and a directory without a
+complete manifest, which the next writer deletes. Readers keep answering from the generation
+they opened. Copying is O(index size), so a small update of a generation no other process reads
+(every reading process holds a shared POSIX lock on it; see ``ReaderLocks``) is applied in
+place: the manifest is marked first, LangChain's ``index()`` is idempotent, and the next sync
+finishes an update that was cut off. The manifest also lists the chunks an update removed and
+added, so readers patch their BM25 index instead of rebuilding it.
 
 Server mode (``QA_CHROMA_URL``): the collections and the full manifest live on the Chroma
 server, so every process using it agrees on what is indexed. Writes go to the live collections,
@@ -26,6 +31,7 @@ import os
 import shutil
 import sqlite3
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -49,6 +55,9 @@ log = logging.getLogger(__name__)
 
 MANIFEST_VERSION = 3
 KEEP_GENERATIONS = 3  # the live one and two before it (readers may still hold them)
+IN_PLACE_MAX_SHARE = 0.1  # a bigger update (share of the chunks re-indexed) copies instead
+PATCH_MAX_SHARE = 0.1  # past this share of the chunks changed, readers rebuild BM25 anyway
+READERS_LOCK = "readers.lock"
 # How chunks and sentences are presented to the model (a change re-embeds everything).
 EMBED_FORMAT = "section-prefix/v1;quotable/v1;late-chunked-sentences/v1"
 
@@ -202,12 +211,82 @@ class IndexLocation:
                 fcntl.flock(fh, fcntl.LOCK_UN)
 
 
+class ReaderLocks:
+    """Which generations this process reads: a shared POSIX lock on each one's
+    ``readers.lock``, which a writer in another process can test. POSIX locks belong to the
+    process (its own shared lock does not stop it from writing), and closing any descriptor of
+    the file drops them, so one descriptor per generation is kept here."""
+
+    def __init__(self) -> None:
+        self._fds: dict[Path, int] = {}
+        self._holders: dict[Path, int] = {}
+        self._writing: set[Path] = set()
+        self._cond = threading.Condition()
+
+    def acquire(self, generation: Path) -> None:
+        """Read ``generation``: waits while a writer (this process or another) updates it."""
+        with self._cond:
+            while generation in self._writing:
+                self._cond.wait()
+            if generation not in self._fds:
+                fd = os.open(generation / READERS_LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+                fcntl.lockf(fd, fcntl.LOCK_SH)
+                self._fds[generation] = fd
+            self._holders[generation] = self._holders.get(generation, 0) + 1
+
+    def release(self, generation: Path) -> None:
+        with self._cond:
+            left = self._holders.get(generation, 0) - 1
+            if left > 0:
+                self._holders[generation] = left
+                return
+            self._holders.pop(generation, None)
+            fd = self._fds.pop(generation, None)
+            if fd is not None and generation not in self._writing:
+                os.close(fd)
+
+    @contextlib.contextmanager
+    def exclusive(self, generation: Path) -> Iterator[bool]:
+        """Yield True while this process alone uses ``generation`` (its readers wait), or
+        False at once when another process reads it."""
+        with self._cond:
+            fd = self._fds.get(generation)
+            if fd is None:
+                fd = os.open(generation / READERS_LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                if generation not in self._fds:
+                    os.close(fd)
+                fd = -1
+            else:
+                self._fds[generation] = fd
+                self._writing.add(generation)
+        if fd < 0:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            with self._cond:
+                self._writing.discard(generation)
+                if self._holders.get(generation):
+                    fcntl.lockf(fd, fcntl.LOCK_SH)
+                else:
+                    self._fds.pop(generation, None)
+                    os.close(fd)
+                self._cond.notify_all()
+
+
+reader_locks = ReaderLocks()
+
+
 def _safe_name(url: str) -> str:
     return "".join(c if c.isalnum() else "_" for c in url)
 
 
 def _complete_manifest(generation: Path) -> bool:
-    return bool((_read_json(generation / "manifest.json") or {}).get("complete"))
+    return bool((read_json(generation / "manifest.json") or {}).get("complete"))
 
 
 def _copy_generation(src: Path, dst: Path) -> None:
@@ -282,13 +361,13 @@ def read_live_manifest(settings: Settings) -> dict[str, Any] | None:
             _server_stores.pop(settings.chroma_url, None)
             return None
     generation = IndexLocation(settings).current()
-    return None if generation is None else _read_json(generation / "manifest.json")
+    return None if generation is None else read_json(generation / "manifest.json")
 
 
 _json_cache: dict[Path, tuple[tuple[int, int], dict[str, Any]]] = {}
 
 
-def _read_json(path: Path) -> dict[str, Any] | None:
+def read_json(path: Path) -> dict[str, Any] | None:
     """A JSON object from disk, parsed again only when the file's stat changes (every question
     reads the live manifest; manifests are written whole by an atomic rename)."""
     try:
@@ -333,6 +412,8 @@ def is_stale(settings: Settings, manifest: dict[str, Any] | None) -> bool:
     if not is_complete(manifest, settings):
         return True
     assert manifest is not None
+    if manifest.get("updating_in_place"):  # being written, or cut off: the sync finishes it
+        return True
     files, _ = discover(settings.corpus_dir)
     known: dict[str, Any] = manifest.get("documents", {})
     skipped: dict[str, Any] = manifest.get("skipped_files", {})
@@ -411,6 +492,10 @@ def _verify_live(
         return "model, chunking or index format changed"
     if not (generation / "records.sqlite").is_file():
         return "record manager database missing"
+    if manifest.get("updating_in_place"):
+        # An in-place update was cut off: its documents still look changed, so this sync
+        # redoes them (index() skips what was written); counts agree only after that.
+        return generation, manifest
     try:
         store = open_store(settings, generation, embeddings)
         count = store.count()
@@ -493,9 +578,11 @@ def _sync_locked(
         else:
             live = verdict
     old = live[1] if live else {}
-    plan = _plan(
-        settings, files, old.get("documents", {}), old.get("skipped_files", {}), report
-    )
+    known = dict(old.get("documents", {}))
+    for source in (old.get("updating_in_place") or {}).get("sources", []):
+        if source in known:  # cut off mid-update: redo it whatever the file's stat says
+            known[source] = {**known[source], "stat": None, "sha256": None}
+    plan = _plan(settings, files, known, old.get("skipped_files", {}), report)
     if live is not None and not plan.writes:
         # Nothing to embed: refresh file stats in place, same build and revision.
         if plan.documents != old.get("documents") or plan.skipped_files != old.get(
@@ -507,7 +594,6 @@ def _sync_locked(
         return _finish(report, plan)
 
     report.rebuilt = live is None
-    revision = int(old.get("revision", 0)) + 1
     build = str(old.get("build")) if live else uuid.uuid4().hex
     if settings.chroma_url:
         generation = location.new_generation(copy_of=live[0] if live else None)
@@ -517,10 +603,65 @@ def _sync_locked(
             store = open_store(settings, generation, embeddings)
         else:  # writes go to the live collections: say so first
             store.write_manifest({**old, "complete": False, "updating_since": _now()})
+        manifest = _update(settings, generation, store, plan, old, build, embeddings, report,
+                           progress)
+    elif live is not None and _in_place_allowed(plan, old):
+        with reader_locks.exclusive(live[0]) as alone:
+            if alone:
+                generation = live[0]
+                sources = sorted({s for s, _ in plan.to_index} | set(plan.to_delete))
+                _write_json(generation / "manifest.json", {
+                    **old, "updating_in_place": {"since": _now(), "sources": sources},
+                })
+                store = open_store(settings, generation, embeddings)
+                manifest = _update(
+                    settings, generation, store, plan, old, build, embeddings, report, progress
+                )
+                _write_manifest(settings, generation, manifest, store)
+                return _finish(report, plan)
+        generation = location.new_generation(copy_of=live[0])
+        store = open_store(settings, generation, embeddings)
+        manifest = _update(
+            settings, generation, store, plan, old, build, embeddings, report, progress
+        )
     else:
         generation = location.new_generation(copy_of=live[0] if live else None)
         store = open_store(settings, generation, embeddings)
-    _apply(plan, store, _record_manager(generation), embeddings, report, progress)
+        manifest = _update(
+            settings, generation, store, plan, old, build, embeddings, report, progress
+        )
+    _write_manifest(settings, generation, manifest, store)
+    location.publish(generation)
+    return _finish(report, plan)
+
+
+def _in_place_allowed(plan: _Plan, old: dict[str, Any]) -> bool:
+    total = sum(int(d.get("chunks", 0)) for d in old.get("documents", {}).values())
+    touched = sum(len(chunks) for _, chunks in plan.to_index) + sum(
+        int(old.get("documents", {}).get(s, {}).get("chunks", 0)) for s in plan.to_delete
+    )
+    return touched <= IN_PLACE_MAX_SHARE * total
+
+
+def _update(
+    settings: Settings,
+    generation: Path,
+    store: ChromaStore,
+    plan: _Plan,
+    old: dict[str, Any],
+    build: str,
+    embeddings: LangChainEmbeddings,
+    report: IndexReport,
+    progress: bool,
+) -> dict[str, Any]:
+    """Apply ``plan`` to the store and return the manifest describing the result, with the
+    chunk ids removed and added when readers can patch their BM25 index with them."""
+    record_manager = _record_manager(generation)
+    touched = [source for source, _ in plan.to_index] + plan.to_delete
+    before = _keys(record_manager, touched)
+    _apply(plan, store, record_manager, embeddings, report, progress)
+    after = _keys(record_manager, touched)
+    revision = int(old.get("revision", 0)) + 1
     manifest = {
         "version": MANIFEST_VERSION,
         "complete": True,
@@ -533,9 +674,20 @@ def _sync_locked(
         "skipped_files": plan.skipped_files,
         "skipped": report.skipped,
     }
-    _write_manifest(settings, generation, manifest, store)
-    location.publish(generation)
-    return _finish(report, plan)
+    total = sum(int(d.get("chunks", 0)) for d in plan.documents.values())
+    removed, added = sorted(before - after), sorted(after - before)
+    if old and not old.get("updating_in_place") and (
+        len(removed) + len(added) <= PATCH_MAX_SHARE * max(1, total)
+    ):
+        manifest["patch"] = {"revision": revision - 1, "removed": removed, "added": added}
+    return manifest
+
+
+def _keys(record_manager: Any, sources: list[str]) -> set[str]:
+    keys: set[str] = set()
+    for source in sources:
+        keys.update(record_manager.list_keys(group_ids=[source]))
+    return keys
 
 
 def _apply(

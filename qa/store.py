@@ -112,6 +112,13 @@ class ChromaStore:
         for ids, docs, metas in self._pages(["metadatas", "documents"], page):
             yield from zip(ids, docs, metas, strict=True)
 
+    def get_texts(self, chunk_ids: Sequence[str]) -> list[tuple[str, str]]:
+        """(chunk id, embedded text) of ``chunk_ids`` that exist."""
+        if not chunk_ids:
+            return []
+        res: Any = self.chunks._collection.get(ids=list(chunk_ids), include=["documents"])
+        return list(zip(res["ids"], res["documents"], strict=True))
+
     def iter_texts(self, page: int = 5000) -> Iterator[tuple[str, str]]:
         """Every (chunk id, embedded text), for building the lexical index; metadata (with
         the packed sentence vectors) is not read."""

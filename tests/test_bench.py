@@ -40,11 +40,10 @@ def test_bench_writes_every_figure(tmp_path: Path) -> None:
     from evals.bench import FIGURES
 
     out = tmp_path / "bench.json"
-    proc = subprocess.run(
-        [sys.executable, "-m", "evals.bench", "--sizes", "300", "--no-real", "--questions", "6",
-         "--json", str(out)],
-        cwd=REPO, env=_env(), capture_output=True, text=True, timeout=900,
-    )
+    args = [sys.executable, "-m", "evals.bench", "--sizes", "300", "--no-real", "--questions", "6",
+            "--workdir", str(tmp_path / "work")]
+    proc = subprocess.run([*args, "--json", str(out)], cwd=REPO, env=_env(), capture_output=True,
+                          text=True, timeout=900)
     assert proc.returncode == 0, proc.stderr[-3000:]
     data = json.loads(out.read_text())
     assert data["machine"]["cpus"] >= 1
@@ -57,7 +56,17 @@ def test_bench_writes_every_figure(tmp_path: Path) -> None:
     assert row["sentences"] > row["chunks"]
     assert row["reindex_changed"] == 1 and row["reindex_embedded"] >= 1
     assert row["ask_p50_ms"] >= row["embed_p50_ms"] > 0
+    # one document is a sixth of this corpus: over the in-place limit, so a copy is updated
+    assert row["reindex_in_place"] is False and row["reindex_next_answer_s"] > 0
     assert "ask p50" in proc.stdout  # the table
+    # --reuse measures again over the index left in --workdir, without indexing it again
+    again = tmp_path / "again.json"
+    proc = subprocess.run([*args, "--reuse", "--json", str(again)], cwd=REPO, env=_env(),
+                          capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    (reused,) = json.loads(again.read_text())["rows"]
+    assert reused["reused_index"] and "index_s" not in reused
+    assert reused["chunks"] == row["chunks"] and reused["reindex_changed"] == 1
 
 
 @pytest.fixture(scope="module")

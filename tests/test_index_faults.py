@@ -1,5 +1,6 @@
 """Index faults: deleted, half-built (SIGKILL), inconsistent or corrupt indexes are detected and
-rebuilt; updates never write into the live index; concurrent writers and readers stay safe.
+rebuilt; updates never write into an index another process reads (small ones are applied in
+place when none does, and finished when cut off); concurrent writers and readers stay safe.
 
 Each test uses a small corpus (two short documents) and real subprocesses where a crash or a
 second process is the point.
@@ -16,7 +17,8 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -156,16 +158,17 @@ def test_sigkill_during_an_incremental_update_is_repaired(small: qa.Settings) ->
     assert all((g / "manifest.json").is_file() for g in _generations(small))
 
 
-def test_incremental_update_builds_beside_the_live_generation(small: qa.Settings) -> None:
+def test_incremental_update_builds_beside_a_generation_another_process_reads(
+    small: qa.Settings,
+) -> None:
     live = IndexLocation(small).current()
     assert live is not None
     before = read_live_manifest(small)
     assert before is not None
-    (small.corpus_dir / "note.txt").write_text(
-        "The grain corridor note. Ships were inspected at Istanbul before sailing.",
-        encoding="utf-8",
-    )
-    report = qa.reindex(small, progress=False)
+    with _reader_process(small) as ask:
+        assert ask()["key"][0] == str(live)  # another process holds the live generation
+        (small.corpus_dir / "note.txt").write_text(NOTE, encoding="utf-8")
+        report = qa.reindex(small, progress=False)
     assert report.changed_sources == ["note.txt"] and not report.rebuilt
     after = read_live_manifest(small)
     assert after is not None
@@ -180,6 +183,72 @@ def test_incremental_update_builds_beside_the_live_generation(small: qa.Settings
     removed = qa.reindex(small, progress=False)
     assert removed.removed_sources == ["note.txt"] and removed.deleted > 0
     assert removed.chunks == report.chunks - after["documents"]["note.txt"]["chunks"]
+
+
+NOTE = "The grain corridor note. Ships were inspected at Istanbul before sailing."
+NOTE_Q = "Where were ships inspected before sailing?"
+
+
+def test_small_update_is_applied_in_place_when_no_other_process_reads(small: qa.Settings) -> None:
+    _check_answer(qa.ask(QUESTION, settings=small), small)  # this process reads the index
+    live = IndexLocation(small).current()
+    before = read_live_manifest(small)
+    assert live is not None and before is not None
+    (small.corpus_dir / "note.txt").write_text(NOTE, encoding="utf-8")
+    report = qa.reindex(small, progress=False)
+    assert report.changed_sources == ["note.txt"] and report.added == 1
+    after = read_live_manifest(small)
+    assert after is not None and IndexLocation(small).current() == live  # no copy
+    assert after["revision"] == before["revision"] + 1 and "updating_in_place" not in after
+    assert after["patch"]["removed"] == [] and len(after["patch"]["added"]) == 1
+    answer = qa.ask(NOTE_Q, settings=small)
+    _check_answer(answer, small)
+    assert answer.citations[0].source == "note.txt"
+    # BM25 was patched from the previous revision's index, not rebuilt
+    lexical = live / f"lexical-{after['build']}-r{after['revision']}" / "lexical.json"
+    assert [c for c, _ in json.loads(lexical.read_text())["added"]] == after["patch"]["added"]
+    assert len(list(live.glob("lexical-*"))) == 1
+    # removing it is in place too, and its chunk leaves every search
+    (small.corpus_dir / "note.txt").unlink()
+    removed = qa.reindex(small, progress=False)
+    assert removed.removed_sources == ["note.txt"] and IndexLocation(small).current() == live
+    assert all(p.source != "note.txt" for p in qa.retrieve(NOTE_Q, k=10, settings=small))
+
+
+def test_in_place_update_cut_off_midway_is_finished_by_the_next_sync(
+    small: qa.Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import langchain_core.indexing
+
+    live = IndexLocation(small).current()
+    (small.corpus_dir / "note.txt").write_text(NOTE, encoding="utf-8")
+    (small.corpus_dir / "later.txt").write_text("Grain prices rose in May.", encoding="utf-8")
+    real_index = langchain_core.indexing.index
+    calls: list[int] = []
+
+    def dies_on_second_document(*args: object, **kwargs: object) -> object:
+        calls.append(1)
+        if len(calls) == 2:
+            raise RuntimeError("power cut")
+        return real_index(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(langchain_core.indexing, "index", dies_on_second_document)
+    with pytest.raises(qa.IndexBuildError):
+        qa.reindex(small, progress=False)
+    monkeypatch.setattr(langchain_core.indexing, "index", real_index)
+    cut = read_live_manifest(small)
+    assert cut is not None and set(cut["updating_in_place"]["sources"]) == {
+        "later.txt", "note.txt"}
+    assert qa.index_status(small) == "stale"
+    # the next question finishes the update in the same generation and answers from it
+    answer = qa.ask(NOTE_Q, settings=small)
+    _check_answer(answer, small)
+    assert answer.citations[0].source == "note.txt"
+    done = read_live_manifest(small)
+    assert done is not None and "updating_in_place" not in done and "patch" not in done
+    assert IndexLocation(small).current() == live
+    assert {"note.txt", "later.txt"} <= set(done["documents"])
+    assert qa.index_status(small) == "fresh"
 
 
 def test_manifest_that_disagrees_with_the_collection_is_rebuilt(small: qa.Settings) -> None:
@@ -251,9 +320,11 @@ for line in sys.stdin:
 """
 
 
-def test_reader_keeps_answering_while_another_process_publishes(small: qa.Settings) -> None:
+@contextmanager
+def _reader_process(settings: qa.Settings) -> Iterator[Callable[[], dict[str, object]]]:
+    """Another process answering from the index; ``ask()`` has it answer once more."""
     reader = subprocess.Popen(
-        [sys.executable, "-c", READER, QUESTION], env=_env(small), cwd=REPO, text=True,
+        [sys.executable, "-c", READER, QUESTION], env=_env(settings), cwd=REPO, text=True,
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
     )
     assert reader.stdin is not None and reader.stdout is not None
@@ -267,6 +338,16 @@ def test_reader_keeps_answering_while_another_process_publishes(small: qa.Settin
         return dict(json.loads(line))
 
     try:
+        yield ask
+    finally:
+        if reader.stdin:
+            reader.stdin.write("stop\n")
+            reader.stdin.close()
+        reader.wait(timeout=60)
+
+
+def test_reader_keeps_answering_while_another_process_publishes(small: qa.Settings) -> None:
+    with _reader_process(small) as ask:
         first = ask()
         location = IndexLocation(small)
         with location.writer_lock():  # this process is now the writer
@@ -278,11 +359,6 @@ def test_reader_keeps_answering_while_another_process_publishes(small: qa.Settin
             assert report.changed_sources == ["note.txt"]
             during.append(ask())  # published, lock still held: the reader may switch now
         after = ask()
-    finally:
-        if reader.stdin:
-            reader.stdin.write("stop\n")
-            reader.stdin.close()
-        reader.wait(timeout=60)
     for answer in [first, *during, after]:
         assert answer["ok"] and not answer["abstained"], answer
     assert during[0]["key"] == first["key"] and during[1]["key"] == first["key"]
