@@ -427,7 +427,7 @@ def synthetic_chunk_batch(first: int, count: int, chain: Markov) -> list[dict[st
         section = f"Section {pos // 12 + 1}"
         source = f"doc-{doc:05d}.md"
         start = 100 + pos * 500  # a paragraph per 500 chars of the synthetic document
-        cid = chunk_id(source, start, start + len(text), text)
+        cid = chunk_id(source, text, f"Synthetic report {doc}", section, i)
         quotes = [(start + s, start + e, s, e) for s, e in split_sentences(text)]
         out.append({
             "id": cid, "embed_text": embed_text(text, section), "source": source,

@@ -39,7 +39,7 @@ class ChunkSettings:
 
     max_chars: int = 500
     min_paragraph_chars: int = 160  # shorter paragraphs are merged with their neighbours
-    version: int = 6  # bump when the rules change
+    version: int = 7  # bump when the rules (or what a chunk id covers) change
 
     def fingerprint(self) -> str:
         return f"sentence-chunker/v{self.version}/max{self.max_chars}/min{self.min_paragraph_chars}"
@@ -102,6 +102,7 @@ def _split_long(text: str, start: int, end: int, limit: int) -> Iterator[tuple[i
 def chunk_document(doc: LoadedDocument, settings: ChunkSettings) -> list[Chunk]:
     """Chunks of one document, in reading order."""
     chunks: list[Chunk] = []
+    seen: dict[tuple[str, str | None], int] = {}  # copies of one text so far (for the ids)
     groups = _group_paragraphs(doc.paragraphs, settings)
     for group in groups:
         pieces: list[tuple[Paragraph, int, int]] = []
@@ -114,12 +115,12 @@ def chunk_document(doc: LoadedDocument, settings: ChunkSettings) -> list[Chunk]:
         for piece in pieces:
             length = piece[2] - piece[1]
             if current and size + length + 1 > settings.max_chars:
-                chunks.append(_make_chunk(doc, current))
+                chunks.append(_make_chunk(doc, current, seen))
                 current, size = [], 0
             current.append(piece)
             size += length + 1
         if current:
-            chunks.append(_make_chunk(doc, current))
+            chunks.append(_make_chunk(doc, current, seen))
     return chunks
 
 
@@ -145,7 +146,11 @@ def _group_paragraphs(
     return groups
 
 
-def _make_chunk(doc: LoadedDocument, pieces: list[tuple[Paragraph, int, int]]) -> Chunk:
+def _make_chunk(
+    doc: LoadedDocument,
+    pieces: list[tuple[Paragraph, int, int]],
+    seen: dict[tuple[str, str | None], int],
+) -> Chunk:
     sentences = []
     for para, s, e in pieces:
         rs, re_ = para.raw_span(s, e)
@@ -153,8 +158,10 @@ def _make_chunk(doc: LoadedDocument, pieces: list[tuple[Paragraph, int, int]]) -
     start, end = sentences[0].start, sentences[-1].end
     text = " ".join(s.text for s in sentences)
     section = pieces[0][0].section
+    copy = seen.get((text, section), 0)
+    seen[(text, section)] = copy + 1
     return Chunk(
-        id=chunk_id(doc.source, start, end, text, doc.meta.title, section),
+        id=chunk_id(doc.source, text, doc.meta.title, section, copy),
         source=doc.source,
         title=doc.meta.title,
         section=section,
@@ -166,11 +173,13 @@ def _make_chunk(doc: LoadedDocument, pieces: list[tuple[Paragraph, int, int]]) -
 
 
 def chunk_id(
-    source: str, start: int, end: int, text: str, title: str = "", section: str | None = None
+    source: str, text: str, title: str = "", section: str | None = None, copy: int = 0
 ) -> str:
-    """Content hash of a chunk and everything stored with it: the same text at the same place,
-    under the same title and section, gets the same id (it is also the Chroma record id)."""
-    key = f"{source}\x00{start}\x00{end}\x00{text}\x00{title}\x00{section or ''}"
+    """Content hash of what a chunk's vectors depend on: the same text of the same document,
+    under the same title and section, keeps its id (the Chroma record id) wherever it moves,
+    so an edit above it does not re-embed it (its offsets are updated in place). ``copy``
+    numbers repeats of one text within a document."""
+    key = f"{source}\x00{text}\x00{title}\x00{section or ''}\x00{copy}"
     return hashlib.sha256(key.encode()).hexdigest()[:32]
 
 

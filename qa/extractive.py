@@ -19,7 +19,7 @@ from qa.lexical import stem, tokenize
 from qa.models import Citation
 from qa.questions import METONYMS
 
-MIN_SIMILARITY = 0.38  # below this the best sentence does not answer the question
+MIN_SIMILARITY = 0.34  # below this the best sentence does not answer the question
 MIN_SCORE = 0.29  # floor of the combined score (0.7 cosine + 0.3 overlap + rank bonus)
 FULL_OVERLAP = 0.95  # a sentence holding (nearly) every question word ...
 MIN_SIMILARITY_FULL_OVERLAP = 0.25  # ... needs less semantic similarity

@@ -719,6 +719,8 @@ def _apply(
                 )
                 report.added += result["num_added"]
                 report.deleted += result["num_deleted"]
+            # Kept chunks (same text, so same id and vectors) may have moved: new offsets.
+            store.chunks.move([d for d, seen in zip(fresh, known, strict=True) if seen])
         for source in plan.to_delete:
             report.deleted += _delete_source(source, store, record_manager)
     except Exception as exc:

@@ -199,6 +199,16 @@ class ChunkWriter(Chroma):
             update(len(documents))
         return vectors.tolist(), [pack_vectors(v) for v in sentence_vectors]
 
+    def move(self, documents: Sequence[Document]) -> None:
+        """Give stored chunks the offsets of ``documents`` (same ids, so same text): an edit
+        above a chunk shifts it without changing what was embedded."""
+        if documents:
+            self._collection.update(
+                ids=[str(d.metadata["chunk_id"]) for d in documents],
+                metadatas=[{k: d.metadata[k] for k in ("start", "end", "quotes")}
+                           for d in documents],
+            )
+
     def add_documents(self, documents: list[Document], **kwargs: Any) -> list[str]:
         ids = list(kwargs.get("ids") or [str(d.metadata["chunk_id"]) for d in documents])
         missing = [d for d, i in zip(documents, ids, strict=True) if i not in self._ahead]

@@ -115,15 +115,17 @@ def test_chunks_map_back_to_raw_offsets(tmp_path: Path) -> None:
             assert [c.section for c in chunks] == ["Overview", "Outcomes"]
 
 
+LONG = [
+    f"Paragraph {i} discusses topic number {i} of the long report in enough words to make "
+    f"it a chunk of its own. It adds a second sentence about item {i * 7} so that the "
+    f"paragraph passes the merge threshold of the chunker comfortably."
+    for i in range(120)
+]
+
+
 @pytest.mark.slow
 def test_appending_to_a_long_document_embeds_only_the_new_chunk(tmp_path: Path) -> None:
-    paragraphs = [
-        f"Paragraph {i} discusses topic number {i} of the long report in enough words to make "
-        f"it a chunk of its own. It adds a second sentence about item {i * 7} so that the "
-        f"paragraph passes the merge threshold of the chunker comfortably."
-        for i in range(120)
-    ]
-    corpus = make_corpus(tmp_path / "corpus", {"long.txt": "\n\n".join(paragraphs) + "\n"})
+    corpus = make_corpus(tmp_path / "corpus", {"long.txt": "\n\n".join(LONG) + "\n"})
     settings = qa.Settings.from_env(env={}, corpus_dir=corpus, index_dir=tmp_path / "index")
     first = qa.reindex(settings, progress=False)
     assert first.chunks >= 100  # more than one embedding batch
@@ -132,6 +134,36 @@ def test_appending_to_a_long_document_embeds_only_the_new_chunk(tmp_path: Path) 
     report = qa.reindex(settings, progress=False)
     assert report.changed_sources == ["long.txt"]
     assert 1 <= report.added <= 2
+
+
+@pytest.mark.slow
+def test_an_edit_near_the_top_moves_later_chunks_without_re_embedding_them(
+    tmp_path: Path,
+) -> None:
+    corpus = make_corpus(tmp_path / "corpus", {"long.txt": "\n\n".join(LONG) + "\n"})
+    settings = qa.Settings.from_env(env={}, corpus_dir=corpus, index_dir=tmp_path / "index")
+    qa.reindex(settings, progress=False)
+    question = "What does paragraph 97 discuss about item 679?"
+    before = qa.ask(question, settings=settings)
+    assert not before.abstained
+    inserted = (
+        "A new paragraph was written near the top, above all the later ones, long enough to "
+        "stand as its own chunk in the report. It adds a second sentence to pass the merge "
+        "threshold of the chunker."
+    )  # below the first line, which names the document (its title is in every chunk id)
+    (corpus / "long.txt").write_text(
+        "\n\n".join([LONG[0], inserted, *LONG[1:]]) + "\n", encoding="utf-8"
+    )
+    report = qa.reindex(settings, progress=False)
+    assert report.changed_sources == ["long.txt"] and report.added == 1  # only the new chunk
+    after = qa.ask(question, settings=settings)
+    assert not after.abstained and after.text == before.text
+    shift = after.citations[0].start - before.citations[0].start
+    assert shift > 100  # the same sentence, further down the file ...
+    for c in after.citations:  # ... and its offsets follow it
+        assert qa.source_text(c.source, settings=settings)[c.start : c.end] == c.quote
+    for p in after.passages:
+        assert qa.source_text(p.source, settings=settings)[p.start : p.end] == p.text
 
 
 @pytest.mark.slow
