@@ -725,7 +725,7 @@ def _apply(
             report.deleted += _delete_source(source, store, record_manager)
     except Exception as exc:
         raise IndexBuildError(f"indexing failed ({type(exc).__name__}: {exc}); "
-                              "the previous index is still live") from exc
+                              "the index still answers; the next sync retries") from exc
     finally:
         if bar is not None:
             bar.close()
