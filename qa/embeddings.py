@@ -20,6 +20,7 @@ import os
 import threading
 import warnings
 from collections import OrderedDict
+from collections.abc import Iterator
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -209,17 +210,10 @@ class Embedder:
     def encode(self, texts: list[str], *, batch_size: int = 64) -> np.ndarray:
         """Unit vectors for ``texts``, in model calls of similar-length texts so padding stays
         short (``batch_size`` caps the call size; see ``MODEL_BATCH``)."""
-        if not texts:
-            return np.zeros((0, DIM), dtype=np.float32)
-        model = self.model
-        step = max(1, min(batch_size, MODEL_BATCH))
-        order = np.argsort([-len(t) for t in texts], kind="stable")
         out = np.empty((len(texts), DIM), dtype=np.float32)
-        for i in range(0, len(texts), step):
-            rows = order[i : i + step]
-            out[rows] = model.encode([texts[j] for j in rows])
-        out /= np.clip(np.linalg.norm(out, axis=1, keepdims=True), 1e-12, None)
-        return out
+        for rows in _batches(texts, batch_size):
+            out[rows] = self.model.encode([texts[j] for j in rows])
+        return _unit(out)
 
     def encode_chunks(
         self, texts: list[str], spans: list[list[tuple[int, int]]], *, batch_size: int = 64
@@ -229,19 +223,12 @@ class Embedder:
         cut off by the model's token limit is embedded on its own."""
         vectors = np.empty((len(texts), DIM), dtype=np.float32)
         parts: list[np.ndarray] = [np.zeros((0, DIM), dtype=np.float32)] * len(texts)
-        if not texts:
-            return vectors, parts
-        model = self.model
-        step = max(1, min(batch_size, MODEL_BATCH))
-        order = np.argsort([-len(t) for t in texts], kind="stable")
-        for i in range(0, len(texts), step):
-            rows = order[i : i + step]
-            hidden, mask, encoded = model.hidden([texts[j] for j in rows])
+        for rows in _batches(texts, batch_size):
+            hidden, mask, encoded = self.model.hidden([texts[j] for j in rows])
             vectors[rows] = mean_pool(hidden, mask)
             for h, enc, j in zip(hidden, encoded, rows, strict=True):
                 parts[j] = self._span_vectors(h, enc, texts[j], spans[j])
-        vectors /= np.clip(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12, None)
-        return vectors, parts
+        return _unit(vectors), parts
 
     def _span_vectors(
         self, hidden: np.ndarray, encoding: Any, text: str, spans: list[tuple[int, int]]
@@ -258,8 +245,7 @@ class Embedder:
                 out[k] = hidden[rows].mean(axis=0)
             else:  # beyond the token limit: no context to borrow
                 out[k] = self.model.encode([text[a:b]])[0]
-        out /= np.clip(np.linalg.norm(out, axis=1, keepdims=True), 1e-12, None)
-        return out
+        return _unit(out)
 
     def encode_query(self, text: str) -> np.ndarray:
         """One query vector, cached: retrieval and answering reuse it, and so do repeats."""
@@ -276,33 +262,37 @@ class Embedder:
         return vec
 
 
+def _batches(texts: list[str], batch_size: int) -> Iterator[np.ndarray]:
+    """Row indices of ``texts`` in model calls of similar length (so padding stays short),
+    at most ``MODEL_BATCH`` a call."""
+    step = max(1, min(batch_size, MODEL_BATCH))
+    order = np.argsort([-len(t) for t in texts], kind="stable")
+    for i in range(0, len(texts), step):
+        yield order[i : i + step]
+
+
+def _unit(vectors: np.ndarray) -> np.ndarray:
+    vectors /= np.clip(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12, None)
+    return vectors
+
+
 @lru_cache(maxsize=2)
 def shared_embedder(path: str | None = None) -> Embedder:
     """One embedder per process (per model path)."""
     return Embedder(Path(path) if path else None)
 
 
-PROGRESS_SLICE = 256  # texts embedded between two progress-bar updates
-
-
 class LangChainEmbeddings(Embeddings):
-    """Adapter so LangChain's Chroma store and ``index()`` embed through our model."""
+    """Adapter so LangChain's Chroma store embeds through our model (``ChunkWriter`` reads
+    ``embedder``, ``batch_size`` and ``progress`` from it when ``index()`` writes chunks)."""
 
     def __init__(self, embedder: Embedder, batch_size: int = 64, progress: object = None) -> None:
         self.embedder = embedder
         self.batch_size = batch_size
-        self.progress = progress  # a tqdm bar advanced by each embedded batch
+        self.progress = progress  # a tqdm bar advanced as chunks are embedded
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
-        # Slices keep the progress bar moving through one large document.
-        out: list[list[float]] = []
-        update = getattr(self.progress, "update", None)
-        for i in range(0, len(texts), PROGRESS_SLICE):
-            part = list(texts[i : i + PROGRESS_SLICE])
-            out.extend(self.embedder.encode(part, batch_size=self.batch_size).tolist())
-            if update is not None:
-                update(len(part))
-        return out
+        return self.embedder.encode(list(texts), batch_size=self.batch_size).tolist()
 
     def embed_query(self, text: str) -> list[float]:
         return self.embedder.encode_query(text).tolist()

@@ -46,6 +46,7 @@ from qa.chunking import ChunkSettings, chunk_document
 from qa.config import Settings
 from qa.embeddings import MODEL_NAME, LangChainEmbeddings, shared_embedder
 from qa.errors import IndexBuildError
+from qa.lexical import MAX_PATCH_SHARE
 from qa.loaders import SkippedDocument, discover, file_sha256, load_document, sidecar_path
 from qa.models import Chunk
 from qa.questions import looks_injected
@@ -56,7 +57,6 @@ log = logging.getLogger(__name__)
 MANIFEST_VERSION = 3
 KEEP_GENERATIONS = 3  # the live one and two before it (readers may still hold them)
 IN_PLACE_MAX_SHARE = 0.1  # a bigger update (share of the chunks re-indexed) copies instead
-PATCH_MAX_SHARE = 0.1  # past this share of the chunks changed, readers rebuild BM25 anyway
 READERS_LOCK = "readers.lock"
 # How chunks and sentences are presented to the model (a change re-embeds everything).
 EMBED_FORMAT = "section-prefix/v1;quotable/v1;late-chunked-sentences/v1"
@@ -605,7 +605,9 @@ def _sync_locked(
             store.write_manifest({**old, "complete": False, "updating_since": _now()})
         manifest = _update(settings, generation, store, plan, old, build, embeddings, report,
                            progress)
-    elif live is not None and _in_place_allowed(plan, old):
+        _write_manifest(settings, generation, manifest, store)
+        return _finish(report, plan)
+    if live is not None and _in_place_allowed(plan, old):
         with reader_locks.exclusive(live[0]) as alone:
             if alone:
                 generation = live[0]
@@ -619,17 +621,10 @@ def _sync_locked(
                 )
                 _write_manifest(settings, generation, manifest, store)
                 return _finish(report, plan)
-        generation = location.new_generation(copy_of=live[0])
-        store = open_store(settings, generation, embeddings)
-        manifest = _update(
-            settings, generation, store, plan, old, build, embeddings, report, progress
-        )
-    else:
-        generation = location.new_generation(copy_of=live[0] if live else None)
-        store = open_store(settings, generation, embeddings)
-        manifest = _update(
-            settings, generation, store, plan, old, build, embeddings, report, progress
-        )
+    # A rebuild, or an update too large or of a generation another process reads: a new one.
+    generation = location.new_generation(copy_of=live[0] if live else None)
+    store = open_store(settings, generation, embeddings)
+    manifest = _update(settings, generation, store, plan, old, build, embeddings, report, progress)
     _write_manifest(settings, generation, manifest, store)
     location.publish(generation)
     return _finish(report, plan)
@@ -677,7 +672,7 @@ def _update(
     total = sum(int(d.get("chunks", 0)) for d in plan.documents.values())
     removed, added = sorted(before - after), sorted(after - before)
     if old and not old.get("updating_in_place") and (
-        len(removed) + len(added) <= PATCH_MAX_SHARE * max(1, total)
+        len(removed) + len(added) <= MAX_PATCH_SHARE * max(1, total)  # else BM25 is rebuilt
     ):
         manifest["patch"] = {"revision": revision - 1, "removed": removed, "added": added}
     return manifest

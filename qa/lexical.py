@@ -63,7 +63,6 @@ class LexicalIndex:
     def __init__(self, ids: Sequence[str], texts: Sequence[str]) -> None:
         import bm25s
 
-        logging.getLogger("bm25s").setLevel(logging.WARNING)
         self.ids = list(ids)
         self._bm25 = bm25s.BM25(k1=K1, b=B)
         corpus_tokens = [tokenize(t) or ["\x00empty"] for t in texts]

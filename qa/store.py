@@ -22,7 +22,7 @@ import numpy as np
 from langchain_chroma import Chroma
 from langchain_core.documents import Document
 
-from qa.embeddings import DIM, PROGRESS_SLICE, LangChainEmbeddings
+from qa.embeddings import DIM, LangChainEmbeddings
 from qa.errors import ConfigError, IndexBuildError
 
 log = logging.getLogger(__name__)
@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 CHUNKS = "qa_chunks"
 META = "qa_manifest"
 _SPACE = {"hnsw": {"space": "cosine"}}
+PROGRESS_SLICE = 256  # chunks embedded between two progress-bar updates
 # Collections of the previous layout, dropped by a full rebuild on a server.
 _OLD_COLLECTIONS = ("qa_sentences",)
 
@@ -211,11 +212,7 @@ class ChunkWriter(Chroma):
 
     def add_documents(self, documents: list[Document], **kwargs: Any) -> list[str]:
         ids = list(kwargs.get("ids") or [str(d.metadata["chunk_id"]) for d in documents])
-        missing = [d for d, i in zip(documents, ids, strict=True) if i not in self._ahead]
-        for i in range(0, len(missing), PROGRESS_SLICE):
-            part = missing[i : i + PROGRESS_SLICE]
-            for doc, vector, packed in zip(part, *self._embed(part), strict=True):
-                self._ahead[str(doc.metadata["chunk_id"])] = (vector, packed)
+        self.embed_ahead([d for d, i in zip(documents, ids, strict=True) if i not in self._ahead])
         ready = [self._ahead.pop(i) for i in ids]
         self._collection.upsert(
             ids=ids, embeddings=[v for v, _ in ready],  # type: ignore[arg-type]
