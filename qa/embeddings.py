@@ -9,7 +9,7 @@ cold start), and the same BERT on torch (the fallback when the export cannot be 
 A chunk and its sentences are embedded in one pass ("late chunking"): a sentence's vector is the
 mean of its tokens' states inside the chunk, so indexing runs the model once per chunk, and the
 sentence vectors carry their context (which resolved more questions in the evaluation than
-sentences embedded alone: accuracy 0.756 vs 0.725).
+sentences embedded alone: accuracy 0.763 vs 0.725 on the full evaluation set).
 """
 
 from __future__ import annotations
