@@ -263,7 +263,7 @@ def document_view(place: Place | None, text: str | None) -> str:
 # --- header --------------------------------------------------------------------------------
 
 
-def header(info: qa.service.CorpusInfo | None, error: str | None = None) -> str:
+def header(info: qa.CorpusInfo | None, error: str | None = None) -> str:
     """The corpus line: documents, chunks, when indexed (or why it is unavailable)."""
     if info is None:
         note = esc(error) if error else "Loading the corpus and the model…"

@@ -50,7 +50,7 @@ class NaiveBaseline:
         from langchain_chroma import Chroma
         from langchain_text_splitters import RecursiveCharacterTextSplitter
 
-        from qa.embeddings import LangChainEmbeddings, shared_embedder
+        from qa.index.embedder import LangChainEmbeddings, shared_embedder
 
         self._dir = tempfile.TemporaryDirectory(prefix="qa-baseline-", ignore_cleanup_errors=True)
         splitter = RecursiveCharacterTextSplitter(

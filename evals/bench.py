@@ -167,8 +167,8 @@ def _iter_docs(collection: Any, page: int = 5000) -> Iterator[tuple[str, str, di
 def questions_for(engine: Any, n: int, seed: int = 3) -> list[str]:
     """Questions made of a few content words of stored sentences (so the lexical and dense
     searches both find something), plus the real corpus's example question."""
-    from qa.chunking import split_sentences
-    from qa.lexical import STOPWORDS
+    from qa.index.lexical import STOPWORDS
+    from qa.ingest.chunking import split_sentences
 
     rng = random.Random(seed)
     sentences = [c[a:b] for c in stored_texts(engine, max(50, n), seed=seed)
@@ -187,9 +187,10 @@ def questions_for(engine: Any, n: int, seed: int = 3) -> list[str]:
 def measure_queries(engine: Any, settings: Any, questions: list[str]) -> dict[str, Any]:
     """Per-stage latencies over ``questions`` (each stage timed by calling the engine's parts)."""
     import qa
-    from qa.api import _passage, extractive_answer
-    from qa.questions import prepare
-    from qa.retrieval import POOL, fuse_rankings
+    from qa.answer.common import to_passage as _passage
+    from qa.answer.extractive import extractive_answer
+    from qa.retrieve.hybrid import POOL, fuse_rankings
+    from qa.retrieve.questions import prepare
 
     stages: dict[str, list[float]] = defaultdict(list)
     qa.ask(questions[0], settings=settings)  # warm: model session, store handles, caches
@@ -269,20 +270,20 @@ def bench_corpus(
     left in ``workdir`` by an earlier run is kept and the indexing figures are skipped)."""
     import qa
     from qa.config import Settings
-    from qa.engine import get_engine
-    from qa.indexing import IndexLocation
+    from qa.index.opened import open_index
+    from qa.index.sync import IndexLocation
 
     settings = Settings.from_env(env={}, corpus_dir=corpus, index_dir=workdir / f"index-{name}")
     row: dict[str, Any] = {"name": name}
     location = IndexLocation(settings)
     if reuse and location.current() is not None:
-        engine = get_engine(settings)
+        engine = open_index(settings)
         info = qa.corpus_info(settings)
         row.update(documents=len(info.documents), chunks=info.chunks,
                    sentences=stored_sentence_count(engine), reused_index=True)
     else:
         report, t_index = timed(lambda: qa.reindex(settings, full=True, progress=False))
-        engine = get_engine(settings)
+        engine = open_index(settings)
         row.update(
             documents=report.documents, chunks=report.chunks,
             sentences=stored_sentence_count(engine), index_s=round(t_index, 2),
@@ -308,11 +309,11 @@ def bench_corpus(
     row.update(reindex_one_s=round(t_re, 2), reindex_changed=len(report2.changed_sources),
                reindex_embedded=report2.added, reindex_in_place=location.current() == before,
                reindex_next_answer_s=round(t_next, 2))
-    engine = get_engine(settings)
+    engine = open_index(settings)
     try:  # opening an engine: reading the chunk records and the lexical index
         (_, t_open) = timed(lambda: engine.__class__(settings, engine.generation, engine.manifest))
         row["engine_open_s"] = round(t_open, 2)
-    except (TypeError, AttributeError):  # the Engine's constructor changed
+    except (TypeError, AttributeError):  # the OpenedIndex's constructor changed
         pass
     row.update(measure_queries(engine, settings, questions_for(engine, n_questions)))
     row.update(cold_start(settings, PRIMARY_QUESTION))
@@ -333,7 +334,7 @@ def revise_a_paragraph(text: str) -> str:
 
 def bench_lexical(size: int, chain: Markov, n_questions: int) -> dict[str, Any]:
     """BM25 alone at ``size`` chunks: build, search p50, save/load (no embedding needed)."""
-    from qa.lexical import LexicalIndex
+    from qa.index.lexical import LexicalIndex
 
     texts = [chain.paragraph()[:480] for _ in range(size)]
     ids = [f"c{i}" for i in range(size)]
@@ -378,7 +379,7 @@ def vector_note(real: int, generated: int) -> str:
 
 def real_sentences(limit: int, seed: int = 5) -> list[str]:
     """Up to ``limit`` sentences of the real corpus (the basis of the synthetic vectors)."""
-    from qa.chunking import split_sentences
+    from qa.ingest.chunking import split_sentences
 
     out: list[str] = []
     for text in corpus_texts():
@@ -421,8 +422,8 @@ def synthetic_chunk_batch(first: int, count: int, chain: Markov) -> list[dict[st
     """Chunks ``first .. first+count-1`` as the indexer would store them: ~one paragraph of
     250-480 chars, sentences split by the real splitter, offsets into a synthetic document of
     ``CHUNKS_PER_DOC`` chunks under a few sections."""
-    from qa.chunking import chunk_id, split_sentences
-    from qa.indexing import embed_text
+    from qa.index.sync import embed_text
+    from qa.ingest.chunking import chunk_id, split_sentences
 
     out = []
     for i in range(first, first + count):
@@ -453,9 +454,9 @@ def write_search_store(
     path: Path, size: int, chain: Markov, mixer: VectorMixer
 ) -> tuple[Any, list[str], list[str], dict[str, Any]]:
     """Upsert ``size`` synthetic chunks, their sentences' vectors packed in, into a real
-    ChromaStore (same collection, configuration and record layout as ``qa.indexing``)."""
-    from qa.embeddings import LangChainEmbeddings, shared_embedder
-    from qa.store import ChromaStore, chroma_client, pack_vectors
+    ChromaStore (same collection, configuration and record layout as ``qa.index.sync``)."""
+    from qa.index.embedder import LangChainEmbeddings, shared_embedder
+    from qa.index.store import ChromaStore, chroma_client, pack_vectors
 
     store = ChromaStore(chroma_client(None, path), LangChainEmbeddings(shared_embedder()))
     batch = min(WRITE_BATCH, int(store.client.get_max_batch_size()))
@@ -505,11 +506,11 @@ def bench_search_only(size: int, chain: Markov, n_questions: int, workdir: Path)
     import threading
     from collections import OrderedDict
 
-    from qa.embeddings import shared_embedder
-    from qa.engine import Engine
-    from qa.extractive import ANSWER_POOL, score_sentences
-    from qa.lexical import LexicalIndex
-    from qa.retrieval import POOL, build_chain, fuse_rankings
+    from qa.answer.extractive import ANSWER_POOL, score_sentences
+    from qa.index.embedder import shared_embedder
+    from qa.index.lexical import LexicalIndex
+    from qa.index.opened import OpenedIndex
+    from qa.retrieve.hybrid import POOL, build_chain, fuse_rankings
 
     embedder = shared_embedder()
     basis_texts = real_sentences(BASIS_SENTENCES)
@@ -523,12 +524,13 @@ def bench_search_only(size: int, chain: Markov, n_questions: int, workdir: Path)
     lexical = LexicalIndex(ids, texts)
     t_lex_build = time.perf_counter() - t
     del texts
-    # The real Engine class, its constructor skipped (it needs a manifest and a corpus on
+    # The real OpenedIndex class, its constructor skipped (it needs a manifest and a corpus on
     # disk): records(), sentences() and the retrieval chain are the production code.
-    engine = Engine.__new__(Engine)
-    engine.embedder, engine.store, engine.lexical, engine._records = embedder, store, lexical, {}
+    engine = OpenedIndex.__new__(OpenedIndex)
+    engine.embedder, engine.store, engine.lexical = embedder, store, lexical
+    engine._records, engine._records_lock = OrderedDict(), threading.Lock()
     engine._sentences, engine._sentences_lock = OrderedDict(), threading.Lock()
-    engine.chain = build_chain(engine)
+    engine_chain = build_chain(engine)
 
     questions = dataset_questions(n_questions)
     embed_ms: list[float] = []
@@ -555,7 +557,7 @@ def bench_search_only(size: int, chain: Markov, n_questions: int, workdir: Path)
                      for c in rank for x in stored.get(c, [])], lexical.idf))
         engine._records.clear()  # else the stages above would have fetched its records
         engine._sentences.clear()
-        _, t_chain = timed(lambda q=q: engine.chain.invoke({"query": q}))  # vector cached
+        _, t_chain = timed(lambda q=q: engine_chain.invoke({"query": q}))  # vector cached
         top1.append(d[0][1] if d else float("nan"))
         total = t_d + t_l + t_f + t_g + t_sc
         for name, value in zip(SEARCH_STAGES, (t_d, t_l, t_f, t_g, t_sc, total, t_chain),
@@ -615,7 +617,7 @@ def machine() -> dict[str, Any]:
                 break
     except OSError:
         pass
-    from qa.embeddings import shared_embedder
+    from qa.index.embedder import shared_embedder
 
     info["embed_backend"] = shared_embedder().backend
     return info

@@ -1,7 +1,8 @@
 """The evaluation dataset: typed items, a loader and a validator.
 
 Run ``python -m evals.dataset`` to validate ``evals/dataset.jsonl`` against ``corpus/``
-and print counts by type, source and section.
+and print counts by type, source, section and tag; ``python -m evals.dataset
+evals/testset.jsonl`` validates the frozen held-out test split the same way.
 """
 
 from __future__ import annotations
@@ -27,6 +28,16 @@ TYPES: tuple[str, ...] = (
     "injected",
 )
 ABSTAIN_TYPES = frozenset({"unanswerable", "injected"})
+TAGS: tuple[str, ...] = (
+    "near-miss",  # unanswerable, but worded like a real passage with one detail absent
+    "cross-document",  # evidence drawn from more than one corpus document
+    "which-source",  # asks which document says something
+    "when",  # asks when a document was issued or an event happened
+    "list",  # the answer enumerates items
+    "comparison",
+    "why",
+)
+CROSS_DOCUMENT = "cross-document"
 PRIMARY_SOURCE = "sejong-outlook-russia-2025.txt"
 SECTIONS: tuple[str, ...] = ("1", "2", "3", "4")
 MIN_ITEMS = 120
@@ -50,6 +61,7 @@ _FIELDS = (
     "evidence",
     "expect_abstain",
 )
+_OPTIONAL_FIELDS = ("answer_short", "tags")  # absent = null and []
 _QUOTES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u201c": '"', "\u201d": '"'})
 _WORD = re.compile(r"[a-z0-9]+(?:['.,][a-z0-9]+)*")
 
@@ -68,6 +80,8 @@ class EvalItem:
     key_facts: tuple[str, ...] = ()  # any one, case-insensitive, must appear in a good answer
     evidence: tuple[str, ...] = ()  # verbatim substrings of the source
     expect_abstain: bool = False
+    answer_short: str | None = None  # minimal verbatim answer span (name, figure, date)
+    tags: tuple[str, ...] = ()  # values from TAGS
 
     @property
     def answerable(self) -> bool:
@@ -78,7 +92,7 @@ class EvalItem:
     def from_dict(cls, data: dict[str, Any]) -> EvalItem:
         """Build an item from one decoded JSON object; raise ValueError on a bad shape."""
         missing = [name for name in _FIELDS if name not in data]
-        extra = sorted(set(data) - set(_FIELDS))
+        extra = sorted(set(data) - set(_FIELDS) - set(_OPTIONAL_FIELDS))
         if missing or extra:
             raise ValueError(f"missing fields {missing}, unknown fields {extra}")
         history = data["history"]
@@ -98,6 +112,8 @@ class EvalItem:
             key_facts=_str_tuple(data, "key_facts"),
             evidence=_str_tuple(data, "evidence"),
             expect_abstain=_bool(data, "expect_abstain"),
+            answer_short=_opt_str(data, "answer_short") if "answer_short" in data else None,
+            tags=_str_tuple(data, "tags") if "tags" in data else (),
         )
 
 
@@ -151,6 +167,11 @@ def _fold(text: str) -> str:
     return " ".join(text.translate(_QUOTES).lower().split())
 
 
+def _straighten(text: str) -> str:
+    """Straighten quotes and collapse whitespace, keeping case, for answer_short checks."""
+    return " ".join(text.translate(_QUOTES).split())
+
+
 def _words(text: str) -> list[str]:
     return _WORD.findall(_fold(text))
 
@@ -180,9 +201,35 @@ def _check_abstain(item: EvalItem) -> Iterable[str]:
         yield "key_facts must be empty"
     if item.evidence:
         yield "evidence must be empty"
+    if item.answer_short is not None:
+        yield "answer_short must be null"
 
 
-def _check_answerable(item: EvalItem, texts: dict[str, str | None]) -> Iterable[str]:
+def _check_tags(item: EvalItem) -> Iterable[str]:
+    for tag in item.tags:
+        if tag not in TAGS:
+            yield f"unknown tag {tag!r}"
+    if len(set(item.tags)) < len(item.tags):
+        yield "tags must not repeat"
+    if "near-miss" in item.tags and item.type != "unanswerable":
+        yield "near-miss is for unanswerable items"
+
+
+def _check_answer_short(item: EvalItem, text: str | None) -> Iterable[str]:
+    short = item.answer_short
+    if short is None:
+        return
+    if not short.strip():
+        yield "answer_short must not be blank"
+        return
+    places = [*item.evidence, *([text] if text else [])]
+    if not any(_straighten(short) in _straighten(place) for place in places):
+        yield f"answer_short {short!r} is not verbatim in the source or the evidence"
+
+
+def _check_answerable(
+    item: EvalItem, texts: dict[str, str | None], corpus: dict[str, str]
+) -> Iterable[str]:
     if item.expect_abstain:
         yield "expect_abstain must be false"
     if not item.answer or not item.answer.strip():
@@ -222,14 +269,29 @@ def _check_answerable(item: EvalItem, texts: dict[str, str | None]) -> Iterable[
     if text is None:
         yield f"source {item.source!r} not found in the corpus"
         return
+    cross = CROSS_DOCUMENT in item.tags
     for quote in item.evidence:
-        if quote not in text:
-            yield f"evidence is not a verbatim substring of {item.source}: {quote[:60]!r}"
+        if quote not in text and not (cross and any(quote in doc for doc in corpus.values())):
+            where = f"{item.source} or any corpus document" if cross else item.source
+            yield f"evidence is not a verbatim substring of {where}: {quote[:60]!r}"
+    yield from _check_answer_short(item, text)
+
+
+def _corpus_documents(corpus: Path) -> dict[str, str]:
+    """Every document of the corpus directory by file name (metadata and README left out)."""
+    if not corpus.is_dir():
+        return {}
+    return {
+        path.name: path.read_bytes().decode("utf-8")
+        for path in sorted(corpus.iterdir())
+        if path.is_file() and path.suffix in {".txt", ".md"} and path.name != "README.md"
+    }
 
 
 def validate(items: Sequence[EvalItem], corpus_dir: str | Path) -> list[str]:
     """Return every problem found in the dataset (an empty list when it is sound)."""
     corpus = Path(corpus_dir)
+    documents = _corpus_documents(corpus) if any(CROSS_DOCUMENT in i.tags for i in items) else {}
     problems: list[str] = []
     if len(items) < MIN_ITEMS:
         problems.append(f"dataset has {len(items)} items, want at least {MIN_ITEMS}")
@@ -260,21 +322,25 @@ def validate(items: Sequence[EvalItem], corpus_dir: str | Path) -> list[str]:
             found.append("follow-up needs a history")
         if item.type != "follow-up" and item.history:
             found.append("history must be empty except for follow-ups")
+        found.extend(_check_tags(item))
         if item.type in ABSTAIN_TYPES:
             found.extend(_check_abstain(item))
         elif item.type in TYPES:
-            found.extend(_check_answerable(item, texts))
-            text = texts.get(item.source) if item.source else None
-            if item.source and text:
-                grams = ngrams.setdefault(item.source, _ngrams(text))
+            found.extend(_check_answerable(item, texts, documents))
+            names = {item.source} if item.source and texts.get(item.source) else set()
+            if CROSS_DOCUMENT in item.tags:
+                names |= {n for n, doc in documents.items() if any(q in doc for q in item.evidence)}
+            for name in sorted(names):
+                text = texts.get(name) or documents[name]
+                grams = ngrams.setdefault(name, _ngrams(text))
                 if _copied_run(item.question, grams):
-                    found.append("question copies a run of the source; paraphrase it")
+                    found.append(f"question copies a run of {name}; paraphrase it")
         problems.extend(f"{item.id}: {problem}" for problem in found)
     return problems
 
 
 def summary(items: Sequence[EvalItem]) -> str:
-    """Counts of items by type, by source and by section of the primary document."""
+    """Counts of items by type, source, section of the primary document and tag."""
     by_type = Counter(item.type for item in items)
     by_source = Counter(item.source or "(none)" for item in items)
     by_section = Counter(item.section for item in items if item.source == PRIMARY_SOURCE)
@@ -285,6 +351,14 @@ def summary(items: Sequence[EvalItem]) -> str:
     lines += [f"  {name:<50} {n:>4}" for name, n in sorted(by_source.items())]
     lines.append(f"by section of {PRIMARY_SOURCE}:")
     lines += [f"  section {name:<6} {by_section.get(name, 0):>4}" for name in SECTIONS]
+    by_tag = Counter(tag for item in items for tag in item.tags)
+    if by_tag:
+        lines.append("by tag:")
+        lines += [f"  {name:<14} {by_tag.get(name, 0):>4}" for name in TAGS]
+        lines += [f"  {name:<14} {n:>4}" for name, n in sorted(by_tag.items()) if name not in TAGS]
+    shorts = sum(item.answer_short is not None for item in items)
+    if shorts:
+        lines.append(f"with answer_short: {shorts}")
     return "\n".join(lines)
 
 
@@ -293,6 +367,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m evals.dataset",
         description="Validate the evaluation dataset against the corpus and summarise it.",
+    )
+    parser.add_argument(
+        "path", type=Path, nargs="?", help="JSONL file to check; same as --dataset"
     )
     parser.add_argument(
         "--dataset", type=Path, default=DEFAULT_PATH, help="JSONL file (default: %(default)s)"
@@ -305,7 +382,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     try:
-        items = load_dataset(args.dataset)
+        items = load_dataset(args.path or args.dataset)
     except (OSError, ValueError) as exc:
         print(f"cannot load dataset: {exc}", file=sys.stderr)
         return 1

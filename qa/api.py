@@ -1,37 +1,28 @@
-"""The public API: ``ask``, ``ask_stream``, ``retrieve`` (see DESIGN.md for the contract)."""
+"""The public API (see DESIGN.md for the contract): questions, passages, the corpus.
+
+The only module that joins the stages: it checks its input, opens the index (building or
+updating it when stale), retrieves, and hands the candidates to the configured answer backend.
+"""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
+from qa.answer.common import stream_text, to_passages
+from qa.answer.extractive import extractive_answer
 from qa.config import Settings
-from qa.document_facts import document_fact_answer
-from qa.engine import Engine, get_engine
 from qa.errors import QuestionError
-from qa.extractive import (
-    ANSWER_POOL,
-    answer_kind,
-    choose,
-    fits_kind,
-    format_answer,
-    missing_terms,
-    score_sentences,
-    supported,
-)
-from qa.models import Answer, Citation, Passage, StreamEvent
-from qa.questions import PreparedQuestion, check_history, prepare
-from qa.retrieval import Candidate
+from qa.index.opened import open_index
+from qa.index.sync import IndexReport, is_stale, read_live_manifest, sync_index
+from qa.ingest.loaders import source_text as _read_source
+from qa.models import Answer, CorpusInfo, DocumentInfo, Passage, StreamEvent
+from qa.retrieve.hybrid import search
+from qa.retrieve.questions import check_history, prepare
 
 log = logging.getLogger(__name__)
-
-TYPE_MARGIN = 0.12  # a typed sentence this much weaker than the best one is no answer
-
-INJECTION_REPLY = (
-    "The sources do not answer this. I answer questions only from the documents and do not "
-    "follow instructions given inside a question."
-)
 
 
 def _settings(settings: Settings | None, **overrides: Any) -> Settings:
@@ -47,9 +38,8 @@ def retrieve(
     prepared = prepare(query, None, settings.max_question_chars)
     if k is not None and (not isinstance(k, int) or k < 1 or k > 100):
         raise QuestionError(f"k must be an integer between 1 and 100, got {k!r}")
-    engine = get_engine(settings)
-    candidates = _search(engine, prepared.query)
-    return [_passage(engine, c) for c in candidates[: k or settings.top_k]]
+    index = open_index(settings)
+    return to_passages(index, search(index, prepared.query)[: k or settings.top_k])
 
 
 def ask(
@@ -80,122 +70,62 @@ def ask_stream(
     """Text deltas as the answer forms, then one event carrying the final ``Answer``."""
     settings = _settings(settings, answer_backend=backend, top_k=k)
     prepared = prepare(question, history, settings.max_question_chars)
-    engine = get_engine(settings)
-    candidates = _search(engine, prepared.query)
-    passages = [_passage(engine, c) for c in candidates[: settings.top_k]]
+    index = open_index(settings)
+    candidates = search(index, prepared.query)
+    passages = to_passages(index, candidates[: settings.top_k])
     if settings.answer_backend != "extractive":
-        from qa.generative import generate_stream
+        from qa.answer.llm import generate_stream  # LangChain's chat clients load only here
 
         yield from generate_stream(
-            engine, settings, prepared, candidates, passages, history=check_history(history)
+            index, settings, prepared, candidates, passages, history=check_history(history)
         )
         return
-    answer = extractive_answer(engine, prepared, candidates, passages)
-    yield from stream_text(answer)
+    yield from stream_text(extractive_answer(index, prepared, candidates, passages))
 
 
-def stream_text(answer: Answer) -> Iterator[StreamEvent]:
-    """Emit an already-formed answer word by word, then the answer itself."""
-    words = answer.text.split(" ")
-    for i, word in enumerate(words):
-        yield StreamEvent(delta=word if i == 0 else " " + word)
-    yield StreamEvent(answer=answer)
-
-
-def _search(engine: Engine, query: str) -> list[Candidate]:
-    return engine.chain.invoke({"query": query})
-
-
-def _passage(engine: Engine, c: Candidate) -> Passage:
-    meta = c.metadata
-    start, end = int(meta["start"]), int(meta["end"])
-    source = str(meta["source"])
-    return Passage(
-        text=engine.source_text(source)[start:end],
-        source=source,
-        title=str(meta.get("title", source)),
-        section=str(meta.get("section")) or None,
-        start=start,
-        end=end,
-        score=round(c.score, 6),
-        chunk_id=c.chunk_id,
+def corpus_info(settings: Settings | None = None) -> CorpusInfo:
+    """Documents, chunk count and index time of the (fresh) index."""
+    settings = settings or Settings.from_env()
+    index = open_index(settings)
+    docs = [
+        DocumentInfo(
+            source=source, title=str(d.get("title", source)), chunks=int(d.get("chunks", 0)),
+            date=d.get("date"), author=d.get("author"), url=d.get("url"),
+        )
+        for source, d in sorted(index.documents().items())
+    ]
+    return CorpusInfo(
+        documents=docs,
+        chunks=sum(d.chunks for d in docs),
+        indexed_at=index.manifest.get("indexed_at"),
+        skipped=[tuple(s) for s in index.manifest.get("skipped", [])],
     )
 
 
-def abstention(
-    prepared: PreparedQuestion, passages: list[Passage], text: str, backend: str = "extractive"
-) -> Answer:
-    return Answer(
-        text=text, abstained=True, citations=[], passages=passages, query=prepared.query,
-        backend=backend, notice=prepared.notice,
-    )
+def index_status(settings: Settings | None = None) -> str:
+    """"missing", "stale" or "fresh": whether the next question builds or updates the index
+    first (cheap: file stats, hashes only of files whose stats moved)."""
+    settings = settings or Settings.from_env()
+    manifest = read_live_manifest(settings)
+    if manifest is None:
+        return "missing"
+    return "stale" if is_stale(settings, manifest) else "fresh"
 
 
-def extractive_answer(
-    engine: Engine,
-    prepared: PreparedQuestion,
-    candidates: list[Candidate],
-    passages: list[Passage],
-) -> Answer:
-    """Quote the sentences that best answer the question, or abstain."""
-    if prepared.injected:
-        return abstention(prepared, passages, INJECTION_REPLY)
-    if not candidates:
-        return abstention(prepared, passages, "The sources do not say; nothing in them matches.")
-    fact = document_fact_answer(engine, prepared, candidates, passages)
-    if fact is not None:
-        return fact
-    # Names of the documents, their issuers and sections count as mentioned too.
-    haystack = " ".join(
-        [f"{c.text} {c.metadata.get('section', '')}" for c in candidates[:10]]
-        + [f"{d.get('title', '')} {d.get('author', '')}" for d in engine.documents().values()]
-    ).lower()
-    missing = missing_terms(prepared.question, haystack)
-    if missing:
-        named = ", ".join(f"“{t}”" for t in missing[:3])
-        return abstention(
-            prepared, passages,
-            f"The sources do not say: none of the passages found mentions {named}.",
-        )
-    pool = candidates[:ANSWER_POOL]
-    rank = {c.chunk_id: i for i, c in enumerate(pool)}
-    stored = engine.sentences(list(rank))
-    vector = engine.embedder.encode_query(prepared.query)
-    scored = score_sentences(
-        prepared.query,
-        vector,
-        [
-            (s.chunk_id, rank[s.chunk_id], s.start, s.end, s.text, s.vector)
-            for chunk_id in rank for s in stored.get(chunk_id, [])
-        ],
-        engine.lexical.idf,
-    )
-    kind = answer_kind(prepared.question)
-    typed = [s for s in scored if fits_kind(kind, s.text, prepared.question)]
-    if kind and scored and (not typed or typed[0].score < scored[0].score - TYPE_MARGIN):
-        what = {"date": "date", "name": "name"}.get(kind, "figure")
-        return abstention(
-            prepared, passages,
-            f"The sources do not say: the passages found give no {what} that answers this.",
-        )
-    scored = typed
-    if not scored or not supported(scored[0]):
-        return abstention(
-            prepared, passages,
-            "The sources do not say: the passages found do not answer this question.",
-        )
-    by_id = {c.chunk_id: c for c in pool}
-    parts: list[tuple[str, Citation]] = []
-    for s in choose(scored):
-        meta = by_id[s.chunk_id].metadata
-        source = str(meta["source"])
-        quote = engine.source_text(source)[s.start : s.end]
-        citation = Citation(
-            source=source, title=str(meta.get("title", source)),
-            section=str(meta.get("section")) or None, quote=quote, start=s.start, end=s.end,
-        )
-        parts.append((s.text, citation))
-    return Answer(
-        text=format_answer(parts), abstained=False, citations=[c for _, c in parts],
-        passages=passages, query=prepared.query, backend="extractive", notice=prepared.notice,
-    )
+def reindex(
+    settings: Settings | None = None, *, full: bool = False, progress: bool = True
+) -> IndexReport:
+    """Bring the index up to date with ``corpus/`` now (``full``: rebuild from scratch)."""
+    report = sync_index(settings or Settings.from_env(), rebuild=full, progress=progress)
+    assert report is not None  # waiting for the writer lock always yields a report
+    return report
+
+
+def source_text(source: str, settings: Settings | None = None) -> str:
+    """The full text a document's offsets point into (raw file text for text formats)."""
+    settings = settings or Settings.from_env()
+    root = settings.corpus_dir.resolve()
+    path = (root / source).resolve()
+    if root not in path.parents or not path.is_file():
+        raise QuestionError(f"no document {source!r} in the corpus")
+    return _read_source(Path(path))

@@ -85,3 +85,25 @@ class DocumentMeta:
     date: str | None = None
     url: str | None = None
     sections: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
+class DocumentInfo:
+    """One indexed document, as the status views list it."""
+
+    source: str
+    title: str
+    chunks: int
+    date: str | None = None
+    author: str | None = None
+    url: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class CorpusInfo:
+    """What the live index holds, for a header line or a status command."""
+
+    documents: list[DocumentInfo]
+    chunks: int
+    indexed_at: str | None
+    skipped: list[tuple[str, str]] = field(default_factory=list)

@@ -57,8 +57,8 @@ def server_settings(
 
 def _server_state(settings: object) -> tuple[object, int, int]:
     """(manifest revision, chunk count, sentence count) read straight from the server."""
-    from qa.embeddings import LangChainEmbeddings, shared_embedder
-    from qa.store import ChromaStore, chroma_client, unpack_sentences
+    from qa.index.embedder import LangChainEmbeddings, shared_embedder
+    from qa.index.store import ChromaStore, chroma_client, unpack_sentences
 
     store = ChromaStore(
         chroma_client(settings.chroma_url, None),  # type: ignore[attr-defined]
@@ -105,9 +105,9 @@ def test_ask_cites_valid_offsets_from_the_server(server_settings: object) -> Non
 
 def test_store_reads_by_chunk_id_filter(server_settings: object) -> None:
     """Records fetched by id over HTTP carry their sentences' vectors."""
-    from qa.engine import get_engine
+    from qa.index.opened import open_index
 
-    engine = get_engine(server_settings, ensure_fresh=False)  # type: ignore[arg-type]
+    engine = open_index(server_settings, ensure_fresh=False)  # type: ignore[arg-type]
     ids = [chunk_id for chunk_id, _, _ in engine.store.iter_chunks()][:3]
     assert len(ids) == 3
     assert set(engine.store.get_chunks(ids)) == set(ids)

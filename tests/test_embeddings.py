@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from qa.embeddings import DIM, Embedder, model_path
+from qa.index.embedder import DIM, Embedder, model_path
 
 TEXTS = [
     "Trump's team is reportedly open to the possibility of territorial concessions from Ukraine.",

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 import qa
-from qa.prompts import PromptPassage, answer_messages, format_passages
+from qa.answer.prompts import PromptPassage, answer_messages, format_passages
 from tests.fake_llm_server import FakeLLMServer, Reply, Request
 
 REPO = Path(__file__).resolve().parents[1]
@@ -242,14 +242,14 @@ def test_backend_failure_falls_back_with_notice(
     reason: str,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    with FakeLLMServer([reply]) as server, caplog.at_level(logging.WARNING, "qa.generative"):
+    with FakeLLMServer([reply]) as server, caplog.at_level(logging.WARNING, "qa.answer.llm"):
         answer = qa.ask(QUESTION, settings=llm_settings(settings, server, backend, timeout=1))
         assert len(server.chat_requests()) == 1
     assert answer.backend == "extractive" and answer.text == extractive.text
     assert answer.notice and reason in answer.notice
     assert f"{backend} at http://127.0.0.1:{server.port}" in answer.notice
     assert "showing the extractive answer" in answer.notice
-    warnings = [r for r in caplog.records if r.name == "qa.generative"]
+    warnings = [r for r in caplog.records if r.name == "qa.answer.llm"]
     assert len(warnings) == 1 and reason in warnings[0].getMessage()
 
 
@@ -292,15 +292,16 @@ def test_missing_configuration_falls_back(settings: qa.Settings, extractive: qa.
 
 
 def _generate(settings: qa.Settings, question: str, history: list[tuple[str, str]]) -> qa.Answer:
-    from qa.api import _passage, _search
-    from qa.engine import get_engine
-    from qa.generative import generate_stream
-    from qa.questions import prepare
+    from qa.answer.common import to_passages
+    from qa.answer.llm import generate_stream
+    from qa.index.opened import open_index
+    from qa.retrieve.hybrid import search
+    from qa.retrieve.questions import prepare
 
-    engine = get_engine(settings)
+    engine = open_index(settings)
     prepared = prepare(question, history, settings.max_question_chars)
-    candidates = _search(engine, prepared.query)
-    passages = [_passage(engine, c) for c in candidates[: settings.top_k]]
+    candidates = search(engine, prepared.query)
+    passages = to_passages(engine, candidates[: settings.top_k])
     events = list(
         generate_stream(engine, settings, prepared, candidates, passages, history=history)
     )
@@ -340,7 +341,7 @@ def test_unusable_condensed_question_keeps_the_heuristic_query(settings: qa.Sett
             llm_settings(settings, server, "openai"), "Whom did he appoint as envoy?", HISTORY
         )
         assert len(server.chat_requests()) == 2
-    from qa.questions import prepare
+    from qa.retrieve.questions import prepare
 
     heuristic = prepare("Whom did he appoint as envoy?", HISTORY, 2000).query
     assert answer.query == heuristic and "Trump" in heuristic
@@ -389,15 +390,15 @@ def test_cli_ask_with_openai_backend(settings: qa.Settings) -> None:
 
 
 def test_verify_maps_markers_to_supporting_sentences(settings: qa.Settings) -> None:
-    from qa.api import _search
-    from qa.engine import get_engine
-    from qa.generative import prompt_passages
-    from qa.verify import verify
+    from qa.answer.llm import prompt_passages
+    from qa.answer.verify import verify
+    from qa.index.opened import open_index
+    from qa.retrieve.hybrid import search
 
-    engine = get_engine(settings)
-    envoy = next(c for c in _search(engine, QUESTION) if "Kellogg" in c.text)
+    engine = open_index(settings)
+    envoy = next(c for c in search(engine, QUESTION) if "Kellogg" in c.text)
     legal = next(
-        c for c in _search(engine, "joint resolution of disapproval in the Senate")
+        c for c in search(engine, "joint resolution of disapproval in the Senate")
         if "Kellogg" not in c.text
     )
     numbered = prompt_passages([envoy, legal])

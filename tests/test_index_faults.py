@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 
 import qa
-from qa.indexing import IndexLocation, _sync_locked, read_live_manifest
+from qa.index.sync import IndexLocation, _sync_locked, read_live_manifest
 from tests.conftest import CORPUS, PRIMARY, REPO
 
 pytestmark = pytest.mark.slow
@@ -131,7 +131,7 @@ def test_sigkill_during_rebuild_leaves_the_old_index_answering(small: qa.Setting
 def _content(generation: Path) -> tuple[str, int]:
     """What a generation holds: its manifest and its number of chunks. (Chroma may rewrite its
     files when a process merely opens them, so file bytes are no evidence of an update.)"""
-    from qa.store import chroma_client
+    from qa.index.store import chroma_client
 
     client = chroma_client(None, generation / "chroma")
     count = client.get_collection("qa_chunks", embedding_function=None).count()
@@ -308,14 +308,14 @@ def test_two_indexers_at_once_do_not_corrupt_the_index(tmp_path: Path) -> None:
 READER = """
 import json, sys, time
 import qa
-from qa.engine import get_engine
+from qa.index.opened import open_index
 s = qa.Settings.from_env()
 for line in sys.stdin:
     if line.strip() == "stop":
         break
     a = qa.ask(sys.argv[1], settings=s)
     ok = all(qa.source_text(c.source, settings=s)[c.start:c.end] == c.quote for c in a.citations)
-    print(json.dumps({"key": list(get_engine(s, ensure_fresh=False).key),
+    print(json.dumps({"key": list(open_index(s, ensure_fresh=False).key),
                       "abstained": a.abstained, "ok": ok}), flush=True)
 """
 
@@ -424,7 +424,7 @@ def test_server_mode_unfinished_update_is_rebuilt(tmp_path: Path, chroma_server:
     s = qa.Settings.from_env(env={}, corpus_dir=_copy(SMALL[:1], tmp_path / "corpus"),
                              index_dir=tmp_path / "idx", chroma_url=chroma_server)
     qa.reindex(s, progress=False)
-    from qa.indexing import server_store
+    from qa.index.sync import server_store
 
     manifest = read_live_manifest(s)
     assert manifest is not None

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 import qa
-from qa.chunking import ChunkSettings, chunk_document, split_sentences
-from qa.loaders import load_document
+from qa.ingest.chunking import ChunkSettings, chunk_document, split_sentences
+from qa.ingest.loaders import load_document
 from tests.conftest import make_corpus
 
 DOC_A = (

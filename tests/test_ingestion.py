@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from qa.chunking import ChunkSettings, chunk_document, split_sentences
-from qa.loaders import SkippedDocument, load_document, source_text
+from qa.ingest.chunking import ChunkSettings, chunk_document, split_sentences
+from qa.ingest.loaders import SkippedDocument, load_document, source_text
 from tests.conftest import CORPUS, PRIMARY
 
 PRIMARY_SECTIONS = [

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from qa.lexical import LexicalIndex
+from qa.index.lexical import LexicalIndex
 
 TEXTS = {
     f"c{i}": text

@@ -26,8 +26,8 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
 import qa
-from qa.chunking import ChunkSettings, chunk_document
-from qa.loaders import SkippedDocument, load_document, source_text
+from qa.ingest.chunking import ChunkSettings, chunk_document
+from qa.ingest.loaders import SkippedDocument, load_document, source_text
 
 LIMIT = ChunkSettings(max_chars=120, min_paragraph_chars=40)
 

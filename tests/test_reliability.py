@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 import qa
-from qa.questions import looks_injected
+from qa.retrieve.questions import looks_injected
 from tests.conftest import CORPUS, PRIMARY, REPO
 
 ENVOY_Q = "Who was appointed special envoy to manage the war's resolution?"
@@ -112,7 +112,7 @@ def test_bad_files_are_not_reread_by_later_syncs(messy: tuple[qa.Settings, str])
 def test_a_file_that_vanishes_mid_index_is_skipped(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import qa.indexing as indexing
+    import qa.index.sync as indexing
 
     corpus = tmp_path / "corpus"
     corpus.mkdir()

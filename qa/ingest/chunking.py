@@ -15,8 +15,8 @@ from dataclasses import dataclass
 
 from langchain_text_splitters import TextSplitter
 
-from qa.cleaning import Paragraph
-from qa.loaders import LoadedDocument
+from qa.ingest.cleaning import Paragraph
+from qa.ingest.loaders import LoadedDocument
 from qa.models import Chunk, Sentence
 
 ABBREVIATIONS = frozenset(

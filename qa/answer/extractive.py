@@ -12,12 +12,20 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from qa.lexical import stem, tokenize
-from qa.models import Citation
-from qa.questions import METONYMS
+from qa.answer.common import INJECTION_REPLY, NOTHING_FOUND, abstention
+from qa.answer.document_facts import document_fact_answer
+from qa.index.lexical import stem, tokenize
+from qa.models import Answer, Citation, Passage
+from qa.retrieve.questions import METONYMS
+
+if TYPE_CHECKING:
+    from qa.index.opened import OpenedIndex
+    from qa.retrieve.hybrid import Candidate
+    from qa.retrieve.questions import PreparedQuestion
 
 MIN_SIMILARITY = 0.34  # below this the best sentence does not answer the question
 MIN_SCORE = 0.29  # floor of the combined score (0.7 cosine + 0.3 overlap + rank bonus)
@@ -27,6 +35,7 @@ ANSWER_POOL = 5  # passages whose sentences may be quoted
 MAX_SENTENCES = 3
 CLOSE_MARGIN = 0.16
 MAX_ANSWER_CHARS = 420
+TYPE_MARGIN = 0.12  # a typed sentence this much weaker than the best one is no answer
 _NUMBER = re.compile(r"\b\d[\d,.]*\b")
 _CAPITALISED = re.compile(r"\b[A-Z][\w’'-]*[A-Za-z0-9]\b|\b[A-Z]\b")
 _STRUCTURE_REF = re.compile(r"\b(section|part|chapter|paragraph|block|position|no\.?)\s*$", re.I)
@@ -278,3 +287,73 @@ def fits_kind(kind: str | None, sentence: str, question: str) -> bool:
         if nouns and not any(_word_present(n, sentence.lower()) for n in nouns):
             return False
     return True
+
+
+def extractive_answer(
+    engine: OpenedIndex,
+    prepared: PreparedQuestion,
+    candidates: list[Candidate],
+    passages: list[Passage],
+) -> Answer:
+    """Quote the sentences that best answer the question, or abstain."""
+    if prepared.injected:
+        return abstention(prepared, passages, INJECTION_REPLY)
+    if not candidates:
+        return abstention(prepared, passages, NOTHING_FOUND)
+    fact = document_fact_answer(engine, prepared, candidates, passages)
+    if fact is not None:
+        return fact
+    # Names of the documents, their issuers and sections count as mentioned too.
+    haystack = " ".join(
+        [f"{c.text} {c.metadata.get('section', '')}" for c in candidates[:10]]
+        + [f"{d.get('title', '')} {d.get('author', '')}" for d in engine.documents().values()]
+    ).lower()
+    missing = missing_terms(prepared.question, haystack)
+    if missing:
+        named = ", ".join(f"“{t}”" for t in missing[:3])
+        return abstention(
+            prepared, passages,
+            f"The sources do not say: none of the passages found mentions {named}.",
+        )
+    pool = candidates[:ANSWER_POOL]
+    rank = {c.chunk_id: i for i, c in enumerate(pool)}
+    stored = engine.sentences(list(rank))
+    vector = engine.embedder.encode_query(prepared.query)
+    scored = score_sentences(
+        prepared.query,
+        vector,
+        [
+            (s.chunk_id, rank[s.chunk_id], s.start, s.end, s.text, s.vector)
+            for chunk_id in rank for s in stored.get(chunk_id, [])
+        ],
+        engine.lexical.idf,
+    )
+    kind = answer_kind(prepared.question)
+    typed = [s for s in scored if fits_kind(kind, s.text, prepared.question)]
+    if kind and scored and (not typed or typed[0].score < scored[0].score - TYPE_MARGIN):
+        what = {"date": "date", "name": "name"}.get(kind, "figure")
+        return abstention(
+            prepared, passages,
+            f"The sources do not say: the passages found give no {what} that answers this.",
+        )
+    scored = typed
+    if not scored or not supported(scored[0]):
+        return abstention(
+            prepared, passages,
+            "The sources do not say: the passages found do not answer this question.",
+        )
+    by_id = {c.chunk_id: c for c in pool}
+    parts: list[tuple[str, Citation]] = []
+    for s in choose(scored):
+        meta = by_id[s.chunk_id].metadata
+        source = str(meta["source"])
+        quote = engine.source_text(source)[s.start : s.end]
+        citation = Citation(
+            source=source, title=str(meta.get("title", source)),
+            section=str(meta.get("section")) or None, quote=quote, start=s.start, end=s.end,
+        )
+        parts.append((s.text, citation))
+    return Answer(
+        text=format_answer(parts), abstained=False, citations=[c for _, c in parts],
+        passages=passages, query=prepared.query, backend="extractive", notice=prepared.notice,
+    )

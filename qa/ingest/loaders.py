@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
 
-from qa.cleaning import CleanDocument, Paragraph, build_paragraph, clean_lines, split_lines
 from qa.errors import CorpusError
+from qa.ingest.cleaning import CleanDocument, Paragraph, build_paragraph, clean_lines, split_lines
 from qa.models import DocumentMeta
 
 log = logging.getLogger(__name__)

@@ -42,15 +42,15 @@ from typing import Any
 
 from langchain_core.documents import Document
 
-from qa.chunking import ChunkSettings, chunk_document
+from qa.ingest.chunking import ChunkSettings, chunk_document
 from qa.config import Settings
-from qa.embeddings import MODEL_NAME, LangChainEmbeddings, shared_embedder
+from qa.index.embedder import MODEL_NAME, LangChainEmbeddings, shared_embedder
 from qa.errors import IndexBuildError
-from qa.lexical import MAX_PATCH_SHARE
-from qa.loaders import SkippedDocument, discover, file_sha256, load_document, sidecar_path
+from qa.index.lexical import MAX_PATCH_SHARE
+from qa.ingest.loaders import SkippedDocument, discover, file_sha256, load_document, sidecar_path
 from qa.models import Chunk
-from qa.questions import looks_injected
-from qa.store import ChromaStore, chroma_client
+from qa.ingest.roles import looks_injected
+from qa.index.store import ChromaStore, chroma_client
 
 log = logging.getLogger(__name__)
 

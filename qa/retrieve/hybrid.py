@@ -9,6 +9,8 @@ costs a few dot products), which promotes a chunk holding one sentence that answ
 
 from __future__ import annotations
 
+import threading
+import weakref
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -16,7 +18,7 @@ import numpy as np
 from langchain_core.runnables import Runnable, RunnableConfig
 
 if TYPE_CHECKING:
-    from qa.engine import Engine
+    from qa.index.opened import OpenedIndex
 
 POOL = 30
 RRF_K = 60
@@ -34,7 +36,22 @@ class Candidate:
     metadata: dict[str, Any]
 
 
-def build_chain(engine: Engine) -> Runnable[dict[str, Any], list[Candidate]]:
+_chains: weakref.WeakKeyDictionary[OpenedIndex, Runnable[dict[str, Any], list[Candidate]]] = (
+    weakref.WeakKeyDictionary()
+)
+_chains_lock = threading.Lock()
+
+
+def search(index: OpenedIndex, query: str, pool: int = POOL) -> list[Candidate]:
+    """Fused candidates for ``query`` from an opened index, best first."""
+    with _chains_lock:
+        chain = _chains.get(index)
+        if chain is None:
+            chain = _chains[index] = build_chain(index)
+    return chain.invoke({"query": query, "pool": pool})
+
+
+def build_chain(engine: OpenedIndex) -> Runnable[dict[str, Any], list[Candidate]]:
     """query dict ``{"query": str}`` -> fused candidates, best first."""
 
     def embed(inp: dict[str, Any]) -> dict[str, Any]:
@@ -69,7 +86,7 @@ class Step(Runnable[Any, Any]):
         return self.func(input)
 
 
-def fuse_rankings(engine: Engine, results: dict[str, Any]) -> list[Candidate]:
+def fuse_rankings(engine: OpenedIndex, results: dict[str, Any]) -> list[Candidate]:
     """Reciprocal rank fusion of the three rankings; similarities kept for abstention."""
     pool = list(dict.fromkeys(c for name in ("dense", "lexical") for c, _ in results[name]))
     records = engine.records(pool)
@@ -95,7 +112,7 @@ def fuse_rankings(engine: Engine, results: dict[str, Any]) -> list[Candidate]:
 
 
 def _by_best_sentence(
-    engine: Engine, chunk_ids: list[str], vector: np.ndarray
+    engine: OpenedIndex, chunk_ids: list[str], vector: np.ndarray
 ) -> list[tuple[str, float]]:
     stored = engine.sentences(chunk_ids)
     owners = [c for c in chunk_ids if stored.get(c)]

@@ -13,30 +13,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from qa.errors import QuestionError
+from qa.ingest.roles import looks_injected
 
-_INJECTION = re.compile(
-    r"""(
-      \b(ignore|disregard|forget|override|bypass)\b[^.?!]{0,40}\b(instruction|instructions|rules|
-        prompt|guidelines|context|sources|documents|above|previous|prior|everything)\b
-    | \byou\s+are\s+now\b | \bpretend\b | \bjailbreak\b | \broleplay\b
-    | \bact\s+as\s+(if|though|an?\s+(ai|assistant|chatbot|model|unrestricted|different|\w+\s+
-        spokes(man|woman|person)))\b
-    | \b(as\s+your\s+(administrator|admin|developer|creator|owner))\b
-    | \b(system|admin)\s+override\b | \bsources\s+are\s+disabled\b
-    | \b(invent|make\s+up|fabricate)\b[^.?!]{0,30}\b(figures|facts|numbers|answer|sources)\b
-    | \bfrom\s+your\s+own\s+knowledge\b | \b(hidden|secret)\s+instructions\b
-    | \b(api|secret)\s+keys?\b | </\s*(context|system|passage|document)\s*>
-    | \brepeat\s+the\s+(text|words|lines|message)\s+above\b
-    | \bdo\s+what\s+(the|that)\s+(line|text|document)\s+says\b
-    | \b(system|developer)\s+(prompt|message|mode)\b | \bnew\s+instructions?\b
-    | \b(reply|respond|answer)\s+(only\s+)?with\b[^.?!]{0,60}
-    | \b(answer|reply\s+to)\s+every\s+question\b | \bfrom\s+now\s+on\b
-    | \b(print|reveal|show|output|repeat)\s+(your|the)\s+(system\s+)?(prompt|instructions)\b
-    | \bdo\s+not\s+(cite|use\s+the\s+sources)\b | \bwithout\s+(citations|sources)\b
-    | <\s*/?\s*(script|system|im_start|img)\b | \[\s*INST\s*\] | \#\#\#\s*(system|instruction)
-    )""",
-    re.IGNORECASE | re.VERBOSE,
-)
 _ANAPHORA = re.compile(
     r"\b(he|him|his|she|her|hers|they|them|their|it|its|that|this|those|these|there|"
     r"the\s+(former|latter|same|report|author|book|plan|envoy|document))\b",
@@ -100,10 +78,6 @@ def check_history(history: Any) -> list[tuple[str, str]]:
             raise QuestionError(f"history turn {i + 1} must hold two strings")
         turns.append((q, a))
     return turns
-
-
-def looks_injected(text: str) -> bool:
-    return bool(_INJECTION.search(text))
 
 
 def needs_context(question: str) -> bool:

@@ -1,10 +1,10 @@
 """LLM answer backends (Ollama, any OpenAI-compatible server), grounded and verified.
 
 The model sees only the retrieved passages, numbered and fenced as data, and must cite them as
-``[n]``; ``qa.verify`` then turns its markers into verbatim quotes or drops them. Tokens stream as
-they arrive; the final answer (with checked citations) comes when the stream ends. Any backend
-failure (misconfiguration, unreachable server, timeout, HTTP error, empty output) falls back to
-the extractive answer with a visible notice, so a question is always answered from the sources.
+``[n]``; ``qa.answer.verify`` then turns its markers into verbatim quotes or drops them. Tokens
+stream as they arrive; the final answer (with checked citations) comes when the stream ends.
+Any backend failure (misconfiguration, unreachable server, timeout, HTTP error, empty output)
+falls back to the extractive answer with a visible notice, so a question is always answered.
 """
 
 from __future__ import annotations
@@ -16,18 +16,28 @@ from dataclasses import replace
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
+from qa.answer.common import (
+    INJECTION_REPLY,
+    NOTHING_FOUND,
+    abstention,
+    stream_text,
+    to_passages,
+)
+from qa.answer.extractive import extractive_answer
+from qa.answer.prompts import PromptPassage, answer_messages, condense_messages
+from qa.answer.verify import verify
 from qa.config import Settings
 from qa.errors import BackendError, ConfigError
+from qa.ingest.roles import looks_injected
 from qa.models import Answer, Passage, StreamEvent
-from qa.prompts import PromptPassage, answer_messages, condense_messages
-from qa.questions import PreparedQuestion, check_history, looks_injected
-from qa.verify import verify
+from qa.retrieve.hybrid import search
+from qa.retrieve.questions import PreparedQuestion, check_history
 
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
 
-    from qa.engine import Engine
-    from qa.retrieval import Candidate
+    from qa.index.opened import OpenedIndex
+    from qa.retrieve.hybrid import Candidate
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +92,7 @@ def _ollama(url: str, model: str, timeout: float) -> BaseChatModel:
 
 
 def generate_stream(
-    engine: Engine,
+    engine: OpenedIndex,
     settings: Settings,
     prepared: PreparedQuestion,
     candidates: list[Candidate],
@@ -91,8 +101,6 @@ def generate_stream(
     history: Any = None,
 ) -> Iterator[StreamEvent]:
     """Deltas from the model, then the verified ``Answer`` (or the extractive one on failure)."""
-    from qa.api import INJECTION_REPLY, abstention, stream_text
-
     backend = settings.answer_backend
     if prepared.injected:  # never hand an instruction-laden question to a model
         yield from stream_text(abstention(prepared, passages, INJECTION_REPLY, backend))
@@ -105,12 +113,12 @@ def generate_stream(
             condensed = condense(llm, prepared.question, turns)
             if condensed and condensed != prepared.query:
                 prepared = replace(prepared, query=condensed)
-                candidates = engine.chain.invoke({"query": condensed})
-                passages = _passages(engine, candidates[: settings.top_k])
+                candidates = search(engine, condensed)
+                passages = to_passages(engine, candidates[: settings.top_k])
         numbered = prompt_passages(candidates[: settings.top_k])
         if not numbered:
             yield from stream_text(abstention(
-                prepared, passages, "The sources do not say; nothing in them matches.", backend
+                prepared, passages, NOTHING_FOUND, backend
             ))
             return
         parts: list[str] = []
@@ -172,12 +180,6 @@ def prompt_passages(candidates: list[Candidate]) -> list[PromptPassage]:
     return out
 
 
-def _passages(engine: Engine, candidates: list[Candidate]) -> list[Passage]:
-    from qa.api import _passage
-
-    return [_passage(engine, c) for c in candidates]
-
-
 def describe(exc: BaseException, settings: Settings) -> str:
     """A short, user-facing reason for a backend failure (walks wrapped exceptions)."""
     seen: list[BaseException] = []
@@ -206,7 +208,7 @@ def describe(exc: BaseException, settings: Settings) -> str:
 
 
 def _fallback(
-    engine: Engine,
+    engine: OpenedIndex,
     settings: Settings,
     prepared: PreparedQuestion,
     candidates: list[Candidate],
@@ -214,8 +216,6 @@ def _fallback(
     exc: Exception,
     streamed: bool,
 ) -> Iterator[StreamEvent]:
-    from qa.api import extractive_answer, stream_text
-
     reason = describe(exc, settings)
     where = backend_url(settings) or "no URL"
     log.warning("LLM backend %s at %s failed: %s", settings.answer_backend, where, reason)

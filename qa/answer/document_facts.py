@@ -11,14 +11,14 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from qa.loaders import SkippedDocument
-from qa.loaders import read_sidecar as _read_sidecar
+from qa.ingest.loaders import SkippedDocument
+from qa.ingest.loaders import read_sidecar as _read_sidecar
 from qa.models import Answer, Citation, Passage
 
 if TYPE_CHECKING:
-    from qa.engine import Engine
-    from qa.questions import PreparedQuestion
-    from qa.retrieval import Candidate
+    from qa.index.opened import OpenedIndex
+    from qa.retrieve.hybrid import Candidate
+    from qa.retrieve.questions import PreparedQuestion
 
 _FIELD_QUESTIONS = {
     "author": re.compile(
@@ -74,7 +74,7 @@ def _variants(field: str, value: str) -> list[str]:
 
 def named_document(question: str, documents: dict[str, Any]) -> str | None:
     """The document whose title (or file name) shares the most words with the question."""
-    from qa.lexical import tokenize
+    from qa.index.lexical import tokenize
 
     asked = set(tokenize(question))
     best, best_score = None, 0
@@ -87,7 +87,7 @@ def named_document(question: str, documents: dict[str, Any]) -> str | None:
 
 
 def document_fact_answer(
-    engine: Engine, prepared: PreparedQuestion, candidates: list[Candidate],
+    engine: OpenedIndex, prepared: PreparedQuestion, candidates: list[Candidate],
     passages: list[Passage],
 ) -> Answer | None:
     """Author, date or publisher of the best-matching document, cited where the text says it."""

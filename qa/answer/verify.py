@@ -17,14 +17,14 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from qa.extractive import missing_terms
-from qa.lexical import tokenize
+from qa.answer.extractive import missing_terms
+from qa.answer.prompts import REFUSAL, PromptPassage
+from qa.index.lexical import tokenize
+from qa.ingest.roles import looks_injected
 from qa.models import Citation
-from qa.prompts import REFUSAL, PromptPassage
-from qa.questions import looks_injected
 
 if TYPE_CHECKING:
-    from qa.engine import Engine
+    from qa.index.opened import OpenedIndex
 
 MIN_SUPPORT = 0.25  # 0.7 * cosine + 0.3 * overlap below this: the passage does not back the claim
 SHORT_CLAIM_TOKENS = 3  # shorter claims ("Yes [1].") are matched together with the question
@@ -102,7 +102,7 @@ def strip_markers(text: str) -> str:
 
 
 def verify(
-    engine: Engine, question: str, raw: str, passages: list[PromptPassage]
+    engine: OpenedIndex, question: str, raw: str, passages: list[PromptPassage]
 ) -> Verified:
     """Verify ``raw`` (the model's answer to ``question`` over numbered ``passages``)."""
     raw = raw.strip()
@@ -169,7 +169,7 @@ def _tidy(text: str) -> str:
 class _Support:
     """Best supporting stored sentence of a passage for a claim (sentences fetched once)."""
 
-    def __init__(self, engine: Engine, question: str, passages: list[PromptPassage]) -> None:
+    def __init__(self, engine: OpenedIndex, question: str, passages: list[PromptPassage]) -> None:
         self.engine = engine
         self.question = question
         self.passages = {p.number: p for p in passages}

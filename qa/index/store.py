@@ -22,7 +22,7 @@ import numpy as np
 from langchain_chroma import Chroma
 from langchain_core.documents import Document
 
-from qa.embeddings import DIM, LangChainEmbeddings
+from qa.index.embedder import DIM, LangChainEmbeddings
 from qa.errors import ConfigError, IndexBuildError
 
 log = logging.getLogger(__name__)

@@ -1,4 +1,4 @@
-"""The loaded state behind the public API: store, lexical index and caches, one per index.
+"""The opened index: store, BM25 and caches, loaded once per index revision in a process.
 
 An engine is opened once per process for a given settings object and reopened only when the
 index changes (a new generation, build or revision), so the model, the BM25 index and the chunk
@@ -19,9 +19,9 @@ from pathlib import Path
 from typing import Any
 
 from qa.config import Settings
-from qa.embeddings import Embedder, LangChainEmbeddings, shared_embedder
+from qa.index.embedder import Embedder, LangChainEmbeddings, shared_embedder
 from qa.errors import CorpusError, IndexBuildError, QAError
-from qa.indexing import (
+from qa.index.sync import (
     IndexLocation,
     IndexReport,
     is_complete,
@@ -32,15 +32,16 @@ from qa.indexing import (
     reader_locks,
     sync_index,
 )
-from qa.lexical import LexicalIndex
-from qa.loaders import source_text as read_source_text
-from qa.store import ChromaStore, StoredSentence, unpack_sentences
+from qa.index.lexical import LexicalIndex
+from qa.ingest.loaders import source_text as read_source_text
+from qa.index.store import ChromaStore, StoredSentence, unpack_sentences
 
 log = logging.getLogger(__name__)
 
 SENTENCE_CACHE = 4096  # chunks whose decoded sentences are kept (about 6 MB)
+RECORD_CACHE = 16384  # chunk records kept (text and metadata, about 30 MB)
 
-_engines: dict[tuple[Any, ...], Engine] = {}
+_engines: dict[tuple[Any, ...], OpenedIndex] = {}
 _engines_lock = threading.Lock()
 # key -> (when the corpus was last compared with the index, its revision, how long it took)
 _scanned: dict[tuple[Any, ...], tuple[float, Any, float]] = {}
@@ -48,7 +49,7 @@ SLOW_SCAN_SECONDS = 0.002  # a corpus that takes longer to scan is scanned at mo
 AUTO_RESCAN_SECONDS = 1.0  # ... this often (thousands of files: not before every question)
 
 
-class Engine:
+class OpenedIndex:
     """Everything a question needs, loaded for one index revision."""
 
     def __init__(self, settings: Settings, generation: Path, manifest: dict[str, Any]) -> None:
@@ -59,7 +60,8 @@ class Engine:
         self.store: ChromaStore = open_store(
             settings, generation, LangChainEmbeddings(self.embedder)
         )
-        self._records: dict[str, tuple[str, dict[str, Any]]] = {}
+        self._records: OrderedDict[str, tuple[str, dict[str, Any]]] = OrderedDict()
+        self._records_lock = threading.Lock()
         self._sentences: OrderedDict[str, list[StoredSentence]] = OrderedDict()
         self._sentences_lock = threading.Lock()
         count = self.store.count()
@@ -68,9 +70,6 @@ class Engine:
         # scanning every chunk; chunk records are fetched as questions need them.
         self.lexical = self._lexical(count)
         self._sources: dict[str, tuple[int, str]] = {}
-        from qa.retrieval import build_chain
-
-        self.chain = build_chain(self)
 
     def _check(self, count: int) -> None:
         """Refuse an index whose collections disagree with its manifest or cannot be searched."""
@@ -120,11 +119,21 @@ class Engine:
         return engine_key(self.generation, self.manifest)
 
     def records(self, chunk_ids: list[str]) -> dict[str, tuple[str, dict[str, Any]]]:
-        missing = [c for c in chunk_ids if c not in self._records]
+        """Text and metadata of each chunk, read by id and kept (at most ``RECORD_CACHE``)."""
+        with self._records_lock:
+            have = {c: self._records[c] for c in chunk_ids if c in self._records}
+        missing = [c for c in chunk_ids if c not in have]
         if missing:
-            for chunk_id, (text, metadata) in self.store.get_chunks(missing).items():
-                self._records.setdefault(chunk_id, (str(metadata.get("text", text)), metadata))
-        return {c: self._records[c] for c in chunk_ids if c in self._records}
+            fetched = {
+                chunk_id: (str(metadata.get("text", text)), metadata)
+                for chunk_id, (text, metadata) in self.store.get_chunks(missing).items()
+            }
+            have.update(fetched)
+            with self._records_lock:
+                self._records.update(fetched)
+                while len(self._records) > RECORD_CACHE:
+                    self._records.popitem(last=False)
+        return {c: have[c] for c in chunk_ids if c in have}
 
     def sentences(self, chunk_ids: list[str]) -> dict[str, list[StoredSentence]]:
         """The quotable sentences (with vectors) of each chunk, decoded once per chunk."""
@@ -179,7 +188,7 @@ def engine_key(generation: Path, manifest: dict[str, Any]) -> tuple[str, str, in
     return str(generation), str(manifest.get("build", "")), int(manifest.get("revision", 0))
 
 
-def get_engine(settings: Settings, *, ensure_fresh: bool = True) -> Engine:
+def open_index(settings: Settings, *, ensure_fresh: bool = True) -> OpenedIndex:
     """The engine for ``settings``, building or updating the index first when it is stale.
 
     When another process is writing the index, the engine already open (or the live index)
@@ -232,7 +241,7 @@ def _revision(manifest: dict[str, Any] | None) -> Any:
 
 
 def _due_for_scan(
-    settings: Settings, key: tuple[Any, ...], engine: Engine | None,
+    settings: Settings, key: tuple[Any, ...], engine: OpenedIndex | None,
     manifest: dict[str, Any] | None,
 ) -> bool:
     """Whether to compare the corpus with the index now: always without an open engine or
@@ -246,7 +255,7 @@ def _due_for_scan(
     return time.monotonic() - last[0] >= interval
 
 
-def _open(settings: Settings, key: tuple[Any, ...], manifest: dict[str, Any]) -> Engine:
+def _open(settings: Settings, key: tuple[Any, ...], manifest: dict[str, Any]) -> OpenedIndex:
     """The cached engine when it matches the live index, else a newly opened one."""
     generation = IndexLocation(settings).current()
     if generation is None:
@@ -254,21 +263,21 @@ def _open(settings: Settings, key: tuple[Any, ...], manifest: dict[str, Any]) ->
     with _engines_lock:
         engine = _engines.get(key)
         if engine is None or engine.key != engine_key(generation, manifest):
-            engine = _new_engine(settings, generation, manifest)
+            engine = _new_index(settings, generation, manifest)
             old, _engines[key] = _engines.get(key), engine
             if old is not None:
                 old.close()
         return engine
 
 
-def _new_engine(settings: Settings, generation: Path, manifest: dict[str, Any]) -> Engine:
+def _new_index(settings: Settings, generation: Path, manifest: dict[str, Any]) -> OpenedIndex:
     """Open an engine; in local mode first take the generation's reader lock (which waits out
     an in-place update) and read its manifest again under it."""
     if not settings.chroma_url:
         reader_locks.acquire(generation)
         manifest = read_json(generation / "manifest.json") or manifest
     try:
-        return Engine(settings, generation, manifest)
+        return OpenedIndex(settings, generation, manifest)
     except BaseException as exc:
         if not settings.chroma_url:
             reader_locks.release(generation)
@@ -279,13 +288,6 @@ def _new_engine(settings: Settings, generation: Path, manifest: dict[str, Any]) 
 
 class _Unusable(Exception):
     """The index opened but failed its checks: repair it (not a user error)."""
-
-
-def rebuild(settings: Settings, *, full: bool = False, progress: bool = True) -> IndexReport:
-    """Sync the index now (``full`` rebuilds from scratch); the next question reloads."""
-    report = sync_index(settings, rebuild=full, progress=progress)
-    assert report is not None  # waiting for the lock always yields a report
-    return report
 
 
 def _log_report(report: IndexReport) -> None:

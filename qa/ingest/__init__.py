@@ -1,0 +1,1 @@
+"""Stage 1: find, load and clean documents (offsets kept), chunk them, mark sentence roles."""
