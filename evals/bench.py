@@ -189,8 +189,8 @@ def measure_queries(engine: Any, settings: Any, questions: list[str]) -> dict[st
     import qa
     from qa.answer.common import to_passage as _passage
     from qa.answer.extractive import extractive_answer
-    from qa.retrieve.hybrid import POOL, fuse_rankings
-    from qa.retrieve.questions import prepare
+    from qa.retrieval.hybrid import POOL, fuse_rankings
+    from qa.retrieval.questions import prepare
 
     stages: dict[str, list[float]] = defaultdict(list)
     qa.ask(questions[0], settings=settings)  # warm: model session, store handles, caches
@@ -510,7 +510,7 @@ def bench_search_only(size: int, chain: Markov, n_questions: int, workdir: Path)
     from qa.index.embedder import shared_embedder
     from qa.index.lexical import LexicalIndex
     from qa.index.opened import OpenedIndex
-    from qa.retrieve.hybrid import POOL, build_chain, fuse_rankings
+    from qa.retrieval.hybrid import POOL, build_chain, fuse_rankings
 
     embedder = shared_embedder()
     basis_texts = real_sentences(BASIS_SENTENCES)

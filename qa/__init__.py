@@ -6,7 +6,7 @@ The flow of a question, one stage per subpackage, each importing only those belo
                                    sentence roles
                  ──► qa.index     embed (MiniLM), Chroma store, BM25, manifest + generations,
                                    locks, the sync; the opened index of this process
-    question    ──► qa.retrieve  question checks, follow-ups, dense + BM25 fused by rank
+    question    ──► qa.retrieval question checks, follow-ups, dense + BM25 fused by rank
                  ──► qa.answer    extractive reader or an LLM backend, verification, prompts,
                                    document facts
                  ──► qa.api       ask / ask_stream / retrieve / corpus operations  ──► app/, evals/

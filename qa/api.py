@@ -19,8 +19,8 @@ from qa.index.opened import open_index
 from qa.index.sync import IndexReport, is_stale, read_live_manifest, sync_index
 from qa.ingest.loaders import source_text as _read_source
 from qa.models import Answer, CorpusInfo, DocumentInfo, Passage, StreamEvent
-from qa.retrieve.hybrid import search
-from qa.retrieve.questions import check_history, prepare
+from qa.retrieval.hybrid import search
+from qa.retrieval.questions import check_history, prepare
 
 log = logging.getLogger(__name__)
 

@@ -295,8 +295,8 @@ def _generate(settings: qa.Settings, question: str, history: list[tuple[str, str
     from qa.answer.common import to_passages
     from qa.answer.llm import generate_stream
     from qa.index.opened import open_index
-    from qa.retrieve.hybrid import search
-    from qa.retrieve.questions import prepare
+    from qa.retrieval.hybrid import search
+    from qa.retrieval.questions import prepare
 
     engine = open_index(settings)
     prepared = prepare(question, history, settings.max_question_chars)
@@ -341,7 +341,7 @@ def test_unusable_condensed_question_keeps_the_heuristic_query(settings: qa.Sett
             llm_settings(settings, server, "openai"), "Whom did he appoint as envoy?", HISTORY
         )
         assert len(server.chat_requests()) == 2
-    from qa.retrieve.questions import prepare
+    from qa.retrieval.questions import prepare
 
     heuristic = prepare("Whom did he appoint as envoy?", HISTORY, 2000).query
     assert answer.query == heuristic and "Trump" in heuristic
@@ -393,7 +393,7 @@ def test_verify_maps_markers_to_supporting_sentences(settings: qa.Settings) -> N
     from qa.answer.llm import prompt_passages
     from qa.answer.verify import verify
     from qa.index.opened import open_index
-    from qa.retrieve.hybrid import search
+    from qa.retrieval.hybrid import search
 
     engine = open_index(settings)
     envoy = next(c for c in search(engine, QUESTION) if "Kellogg" in c.text)

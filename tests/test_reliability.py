@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 import qa
-from qa.retrieve.questions import looks_injected
+from qa.retrieval.questions import looks_injected
 from tests.conftest import CORPUS, PRIMARY, REPO
 
 ENVOY_Q = "Who was appointed special envoy to manage the war's resolution?"

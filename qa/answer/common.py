@@ -9,8 +9,8 @@ from qa.models import Answer, Passage, StreamEvent
 
 if TYPE_CHECKING:
     from qa.index.opened import OpenedIndex
-    from qa.retrieve.hybrid import Candidate
-    from qa.retrieve.questions import PreparedQuestion
+    from qa.retrieval.hybrid import Candidate
+    from qa.retrieval.questions import PreparedQuestion
 
 INJECTION_REPLY = (
     "The sources do not answer this. I answer questions only from the documents and do not "

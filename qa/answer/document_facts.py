@@ -17,8 +17,8 @@ from qa.models import Answer, Citation, Passage
 
 if TYPE_CHECKING:
     from qa.index.opened import OpenedIndex
-    from qa.retrieve.hybrid import Candidate
-    from qa.retrieve.questions import PreparedQuestion
+    from qa.retrieval.hybrid import Candidate
+    from qa.retrieval.questions import PreparedQuestion
 
 _FIELD_QUESTIONS = {
     "author": re.compile(

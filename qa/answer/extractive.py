@@ -20,12 +20,12 @@ from qa.answer.common import INJECTION_REPLY, NOTHING_FOUND, abstention
 from qa.answer.document_facts import document_fact_answer
 from qa.index.lexical import stem, tokenize
 from qa.models import Answer, Citation, Passage
-from qa.retrieve.questions import METONYMS
+from qa.retrieval.questions import METONYMS
 
 if TYPE_CHECKING:
     from qa.index.opened import OpenedIndex
-    from qa.retrieve.hybrid import Candidate
-    from qa.retrieve.questions import PreparedQuestion
+    from qa.retrieval.hybrid import Candidate
+    from qa.retrieval.questions import PreparedQuestion
 
 MIN_SIMILARITY = 0.34  # below this the best sentence does not answer the question
 MIN_SCORE = 0.29  # floor of the combined score (0.7 cosine + 0.3 overlap + rank bonus)

@@ -30,14 +30,14 @@ from qa.config import Settings
 from qa.errors import BackendError, ConfigError
 from qa.ingest.roles import looks_injected
 from qa.models import Answer, Passage, StreamEvent
-from qa.retrieve.hybrid import search
-from qa.retrieve.questions import PreparedQuestion, check_history
+from qa.retrieval.hybrid import search
+from qa.retrieval.questions import PreparedQuestion, check_history
 
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
 
     from qa.index.opened import OpenedIndex
-    from qa.retrieve.hybrid import Candidate
+    from qa.retrieval.hybrid import Candidate
 
 log = logging.getLogger(__name__)
 

@@ -1,1 +1,0 @@
-"""Stage 3: check a question, resolve follow-ups, search dense + lexical and fuse."""
