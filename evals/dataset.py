@@ -368,9 +368,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         prog="python -m evals.dataset",
         description="Validate the evaluation dataset against the corpus and summarise it.",
     )
-    parser.add_argument(
-        "path", type=Path, nargs="?", help="JSONL file to check; same as --dataset"
-    )
+    parser.add_argument("path", type=Path, nargs="?", help="JSONL file to check; same as --dataset")
     parser.add_argument(
         "--dataset", type=Path, default=DEFAULT_PATH, help="JSONL file (default: %(default)s)"
     )
