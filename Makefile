@@ -37,9 +37,11 @@ browser:
 test: $(STAMP) browser
 	$(BIN)/python -m pytest
 
+# ruff, mypy over qa/ and app/, and the import contract (layers; app uses public names only).
 lint: $(STAMP)
 	$(BIN)/ruff check qa app evals tests
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 eval: $(STAMP)
 	$(BIN)/python -m evals

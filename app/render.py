@@ -16,6 +16,10 @@ from dataclasses import dataclass
 import qa
 
 MARKER = re.compile(r"\[(\d+)\]")
+RELEVANCE_TIP = (
+    "Relevance: the fused retrieval score (reciprocal-rank fusion of the semantic and keyword "
+    "rankings). Higher is more relevant; compare passages of one answer, not across answers."
+)
 CONTEXT_CHARS = 320  # at most this much surrounding text on each side of a quote
 SNIPPET_CHARS = 280  # passages listed as "searched" are cut to this length
 LONG_LINE = 150  # a line this long is a paragraph of its own
@@ -24,6 +28,16 @@ LONG_LINE = 150  # a line this long is a paragraph of its own
 def esc(text: str) -> str:
     """Escape text for HTML content and attributes."""
     return html.escape(text, quote=True)
+
+
+def plural(n: int, word: str, words: str | None = None) -> str:
+    """``1 passage``, ``2 passages``."""
+    return f"{n:,} {word if n == 1 else (words or word + 's')}"
+
+
+def _attr_text(text: str) -> str:
+    """Text for an HTML attribute inside a one-block message: newlines as character refs."""
+    return esc(text).replace("\r\n", "\n").replace("\n", "&#10;")
 
 
 def _lines(escaped: str) -> str:
@@ -66,8 +80,6 @@ def places(answer: qa.Answer) -> list[Place]:
 
 
 def user_message(text: str) -> str:
-    if not text.strip():
-        return '<div class="qa-user qa-note">(empty question)</div>'
     return f'<div class="qa-user">{_lines(esc(text))}</div>'
 
 
@@ -81,22 +93,49 @@ def error_message(text: str) -> str:
     return f'<div class="qa-error"><strong>⚠ Could not answer.</strong> {_lines(esc(text))}</div>'
 
 
-def _markers(escaped_text: str, citations: Sequence[qa.Citation]) -> str:
-    """Style the ``[n]`` markers that point at a citation; the literal ``[n]`` stays visible."""
+def marker_button(n: int, c: qa.Citation, turn: int | None) -> str:
+    """A ``[n]`` marker as a button: focusable and (through the page script) opening citation
+    ``n`` of answer ``turn`` in the document view.
+
+    The chat's sanitiser keeps only plain attributes (no ``aria-*``, no ``data-*``), so the
+    target rides in ``value`` ("turn:n") and the accessible name in ``name``; the page script
+    copies ``name`` into ``aria-label``.
+    """
+    tip = _attr_text(f"{c.title}: {' '.join(c.quote.split())}")
+    label = esc(f"Citation {n}: {c.title}" + (f", {c.section}" if c.section else ""))
+    where = f"{-1 if turn is None else turn}:{n}"
+    return (
+        f'<button type="button" class="qa-marker" value="{where}" name="{label}" '
+        f'title="{tip}">[{n}]</button>'
+    )
+
+
+def _markers(
+    escaped_text: str, citations: Sequence[qa.Citation], turn: int | None = None
+) -> str:
+    """Turn the ``[n]`` markers that point at a citation into buttons; ``[n]`` stays visible."""
 
     def repl(m: re.Match[str]) -> str:
         n = int(m.group(1))
         if not 1 <= n <= len(citations):
             return m.group(0)
-        c = citations[n - 1]
-        tip = esc(f"{c.title}: {c.quote}")
-        return f'<span class="qa-marker" title="{tip}">[{n}]</span>'
+        return marker_button(n, citations[n - 1], turn)
 
     return MARKER.sub(repl, escaped_text)
 
 
-def answer_message(answer: qa.Answer) -> str:
-    """The final chat bubble: cited answer with a sources line, or a distinct abstention."""
+def copy_button(answer: qa.Answer) -> str:
+    """Copies the answer as plain text with its quotes (the page script does the copying)."""
+    return (
+        f'<button type="button" class="qa-copy" value="{_attr_text(answer_plain(answer))}" '
+        'name="Copy this answer as text, with its quotes" title="Copy as text">'
+        "Copy</button>"
+    )
+
+
+def answer_message(answer: qa.Answer, turn: int | None = None) -> str:
+    """The final chat bubble: cited answer with a sources line, or a distinct abstention;
+    ``turn`` (the answer's index in the conversation) lets its markers open its citations."""
     notice = (
         f'<div class="qa-notice">ℹ {esc(answer.notice)}</div>' if answer.notice else ""
     )
@@ -105,18 +144,19 @@ def answer_message(answer: qa.Answer) -> str:
         return (
             '<div class="qa-abstain"><div class="qa-abstain-label">Not in the sources</div>'
             f"{_lines(esc(answer.text))}"
-            f'<div class="qa-searched">Searched {searched} passage{"s" if searched != 1 else ""}'
+            f'<div class="qa-searched">Searched {plural(searched, "passage")}'
             " — see the sources panel.</div>"
-            f"{notice}</div>"
+            f"{notice}{copy_button(answer)}</div>"
         )
-    text = _markers(_lines(esc(answer.text)), answer.citations)
+    text = _markers(_lines(esc(answer.text)), answer.citations, turn)
     sources = "".join(
-        f'<li>[{n}] {esc(c.title)}{" — " + esc(c.section) if c.section else ""}</li>'
+        f'<li>{marker_button(n, c, turn)} {esc(c.title)}'
+        f'{" — " + esc(c.section) if c.section else ""}</li>'
         for n, c in enumerate(answer.citations, 1)
     )
     return (
         f'<div class="qa-answer">{text}'
-        f'<ol class="qa-cited">{sources}</ol>{notice}</div>'
+        f'<ol class="qa-cited">{sources}</ol>{notice}{copy_button(answer)}</div>'
     )
 
 
@@ -172,6 +212,12 @@ def highlight(text: str, start: int, end: int, *, context: int | None = CONTEXT_
     return f"{esc(before)}<mark>{esc(text[start:end])}</mark>{esc(after)}"
 
 
+def _relevance(score: float) -> str:
+    return (
+        f' <span class="qa-score" title="{esc(RELEVANCE_TIP)}">relevance {score:.4f}</span>'
+    )
+
+
 def _score_of(citation: qa.Citation, passages: Iterable[qa.Passage]) -> float | None:
     for p in passages:
         if p.source == citation.source and p.start <= citation.start and citation.end <= p.end:
@@ -190,7 +236,7 @@ def _searched(passages: Sequence[qa.Passage], show_scores: bool) -> str:
         snippet = " ".join(p.text.split())
         if len(snippet) > SNIPPET_CHARS:
             snippet = snippet[:SNIPPET_CHARS].rsplit(" ", 1)[0] + "…"
-        score = f' <span class="qa-score">score {p.score:.4f}</span>' if show_scores else ""
+        score = _relevance(p.score) if show_scores else ""
         items.append(
             f'<li class="qa-passage"><div class="qa-title">#{n} {esc(p.title)}{score}</div>'
             + (f'<div class="qa-section">§ {esc(p.section)}</div>' if p.section else "")
@@ -217,7 +263,7 @@ def sources_panel(
             '<div class="qa-sources qa-abstained">'
             '<div class="qa-abstain-label">The sources do not answer this question</div>'
             f"<p>{esc(answer.text)}</p>"
-            f"<p>What was searched ({searched_n} passages, best first"
+            f"<p>What was searched ({plural(searched_n, 'passage')}, best first"
             f"{', query: “' + esc(answer.query) + '”' if answer.query else ''}):</p>"
             f"{_searched(answer.passages, show_scores)}</div>"
         )
@@ -231,10 +277,10 @@ def sources_panel(
         score = ""
         if show_scores:
             s = _score_of(c, answer.passages)
-            score = f' <span class="qa-score">score {s:.4f}</span>' if s is not None else ""
+            score = _relevance(s) if s is not None else ""
         cards.append(
             f'<div class="qa-card" data-n="{n}"><div class="qa-card-head">'
-            f'<span class="qa-marker">[{n}]</span>{score}</div>'
+            f'<span class="qa-marker-label">[{n}]</span>{score}</div>'
             f"{_heading(c.title, c.section)}"
             f'<div class="qa-context">{body}</div>'
             f'<div class="qa-where">{esc(c.source)}, characters {c.start}–{c.end}</div></div>'
@@ -242,25 +288,102 @@ def sources_panel(
     return (
         '<div class="qa-sources">'
         + "".join(cards)
-        + f"<details><summary>All {searched_n} passages searched</summary>"
+        + "<details><summary>"
+        + ("The 1 passage searched" if searched_n == 1 else f"All {searched_n} passages searched")
+        + "</summary>"
         + _searched(answer.passages, show_scores)
         + "</details></div>"
     )
 
 
 def document_view(place: Place | None, text: str | None) -> str:
-    """The whole source document with the chosen span highlighted (scrolled to by the UI)."""
+    """The whole source document with the chosen span highlighted (scrolled to by the UI);
+    a Markdown document reads as text (headings, paragraphs, lists), its markup left out."""
     if place is None or text is None:
         return '<div class="qa-doc qa-empty">Choose a citation to see it in its document.</div>'
+    if place.source.lower().endswith((".md", ".markdown")):
+        body = f'<div class="qa-doc-text qa-doc-md">{markdown_html(text, place.start, place.end)}'
+    else:
+        body = f'<div class="qa-doc-text">{highlight(text, place.start, place.end, context=None)}'
     return (
-        f'<div class="qa-doc">{_heading(place.title, place.section)}'
-        f'<div class="qa-where">{esc(place.source)}</div>'
-        f'<div class="qa-doc-text">{highlight(text, place.start, place.end, context=None)}'
-        "</div></div>"
+        f'<div class="qa-doc" aria-live="polite">{_heading(place.title, place.section)}'
+        f'<div class="qa-where">{esc(place.source)}, characters {place.start}–{place.end}</div>'
+        f"{body}</div></div>"
     ).replace("<mark>", '<mark id="qa-target">', 1)
 
 
-# --- header --------------------------------------------------------------------------------
+_MD_HEADING = re.compile(r"^(#{1,6})[ \t]+(.*?)[ \t]*#*[ \t]*$")
+_MD_ITEM = re.compile(r"^[ \t]*(?:[-*+]|\d{1,3}[.)])[ \t]+")
+_MD_RULE = re.compile(r"^[ \t]*(?:[-*_][ \t]*){3,}$")
+# Inline markup left out of the view: emphasis runs, code ticks, a link's "](url)" part.
+_MD_INLINE = re.compile(r"\*\*|__|`+|(?<=\S)\]\([^)\s]*\)|\[(?=[^\]\n]*\]\()")
+
+
+def _marked(text: str, a: int, b: int, start: int, end: int) -> str:
+    """Escaped ``text[a:b]``, the part inside ``[start, end)`` wrapped in ``<mark>``."""
+    lo, hi = max(a, start), min(b, end)
+    if lo >= hi:
+        return esc(text[a:b])
+    return f"{esc(text[a:lo])}<mark>{esc(text[lo:hi])}</mark>{esc(text[hi:b])}"
+
+
+def _md_inline(text: str, a: int, b: int, start: int, end: int) -> str:
+    out, pos = [], a
+    for m in _MD_INLINE.finditer(text, a, b):
+        out.append(_marked(text, pos, m.start(), start, end))
+        pos = m.end()
+    out.append(_marked(text, pos, b, start, end))
+    return "".join(out)
+
+
+def markdown_html(text: str, start: int, end: int) -> str:
+    """Markdown shown as readable, escaped HTML, block by block, from the raw text itself, so
+    the highlight covers exactly the raw span ``text[start:end]`` (minus markup characters)."""
+    blocks: list[str] = []
+    para: list[str] = []
+    items: list[str] = []
+
+    def flush() -> None:
+        if para:
+            blocks.append("<p>" + " ".join(para) + "</p>")
+            para.clear()
+        if items:
+            blocks.append("<ul>" + "".join(f"<li>{i}</li>" for i in items) + "</ul>")
+            items.clear()
+
+    pos = 0
+    for line in text.splitlines(keepends=True):
+        a = pos
+        pos += len(line)
+        b = a + len(line.rstrip("\r\n"))
+        body = text[a:b]
+        if not body.strip():
+            flush()
+            continue
+        heading = _MD_HEADING.match(body)
+        if heading:
+            flush()
+            level = min(6, len(heading.group(1)) + 2)
+            inner = _md_inline(text, a + heading.start(2), a + heading.end(2), start, end)
+            blocks.append(f"<h{level}>{inner}</h{level}>")
+        elif _MD_RULE.match(body):
+            flush()
+            blocks.append("<hr>")
+        elif item := _MD_ITEM.match(body):
+            if para:
+                flush()
+            items.append(_md_inline(text, a + item.end(), b, start, end))
+        elif items and body[:1].isspace():  # a list item's continuation line
+            items[-1] += " " + _md_inline(text, a, b, start, end)
+        else:
+            if items:
+                flush()
+            para.append(_md_inline(text, a, b, start, end))
+    flush()
+    return "".join(blocks)
+
+
+# --- header, documents panel, conversations -------------------------------------------------
 
 
 def header(info: qa.CorpusInfo | None, error: str | None = None) -> str:
@@ -268,22 +391,84 @@ def header(info: qa.CorpusInfo | None, error: str | None = None) -> str:
     if info is None:
         note = esc(error) if error else "Loading the corpus and the model…"
         return f'<div class="qa-header"><h1>outlook-qa</h1><p class="qa-note">{note}</p></div>'
-    docs = "".join(
-        f"<li>{esc(d.title)}"
-        + (f" <span class='qa-date'>({esc(d.date)})</span>" if d.date else "")
-        + f" — {d.chunks} chunks</li>"
-        for d in info.documents
-    )
-    skipped = "".join(
-        f"<li>skipped {esc(source)}: {esc(reason)}</li>" for source, reason in info.skipped
-    )
     when = esc(info.indexed_at or "unknown time")
     return (
         '<div class="qa-header"><h1>outlook-qa</h1>'
-        f"<p>Answers with citations from <strong>{len(info.documents)} documents</strong> "
-        f"({info.chunks} chunks), indexed {when}.</p>"
-        f"<details><summary>Documents</summary><ul>{docs}{skipped}</ul></details></div>"
+        f"<p>Answers with citations from <strong>{plural(len(info.documents), 'document')}"
+        f"</strong> ({plural(info.chunks, 'chunk')}), indexed {when}.</p></div>"
     )
+
+
+STATUS_TEXT = {
+    "indexed": "indexed",
+    "changed": "changed — updated at the next question",
+    "new": "new — indexed at the next question",
+    "missing": "file missing — removed at the next question",
+    "skipped": "skipped",
+}
+
+
+def documents_table(docs: Sequence[qa.DocumentInfo]) -> str:
+    """The documents panel's list: title, name, date, chunk count and status of each."""
+    if not docs:
+        return '<p class="qa-note" id="qa-nodocs">No documents yet: upload some above.</p>'
+    rows = []
+    for d in docs:
+        status = STATUS_TEXT.get(d.status, d.status)
+        if d.reason:
+            status += f": {d.reason}"
+        rows.append(
+            f'<tr data-name="{esc(d.name)}" data-status="{esc(d.status)}">'
+            f'<td><div class="qa-title">{esc(d.title)}</div>'
+            f'<div class="qa-where">{esc(d.name)}</div></td>'
+            f"<td>{esc(d.date or '—')}</td><td>{d.chunks:,}</td>"
+            f'<td class="qa-status-{esc(d.status)}">{esc(status)}</td></tr>'
+        )
+    return (
+        f'<table class="qa-doctable"><caption>{plural(len(docs), "document")}</caption>'
+        '<thead><tr><th scope="col">Document</th><th scope="col">Date</th>'
+        '<th scope="col">Chunks</th><th scope="col">Status</th></tr></thead>'
+        f"<tbody>{''.join(rows)}</tbody></table>"
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class UploadResult:
+    """One line of the upload results: what happened to one file."""
+
+    name: str
+    status: str  # a qa.DocumentChange status, or "refused" (a QAError) or "removed"
+    reason: str | None = None
+    chunks: int = 0
+
+
+RESULT_TEXT = {
+    "indexed": "indexed",
+    "updated": "updated (replaced the earlier version)",
+    "unchanged": "unchanged (same content: nothing re-embedded)",
+    "removed": "removed from the corpus and the index",
+}
+
+
+def upload_results(results: Sequence[UploadResult]) -> str:
+    if not results:
+        return ""
+    items = []
+    for r in results:
+        text = RESULT_TEXT.get(r.status, r.status)
+        if r.status in ("indexed", "updated", "unchanged"):
+            text += f", {plural(r.chunks, 'chunk')}"
+        if r.reason:
+            text = f"{'refused' if r.status == 'refused' else r.status}: {r.reason}"
+        items.append(
+            f'<li class="qa-result qa-result-{esc(r.status)}" data-name="{esc(r.name)}">'
+            f"<strong>{esc(r.name)}</strong> — {esc(text)}</li>"
+        )
+    return f'<ul class="qa-results" role="status">{"".join(items)}</ul>'
+
+
+def hint(text: str) -> str:
+    return f'<div class="qa-hint" role="status">{esc(text)}</div>' if text else ""
 
 
 def reindex_summary(summary: str) -> str:

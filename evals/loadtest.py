@@ -2,8 +2,9 @@
 
 Sends questions from the evaluation dataset through ``gradio_client`` (``api_name="/chat"``):
 first one client alone (the baseline latency), then ``--clients`` clients at once sharing
-``--requests`` requests. Reports throughput, p50/p95 latency and errors. Loopback only and
-bounded, so it cannot be pointed at someone else's server or run away.
+``--requests`` requests. Reports throughput, p50/p95 latency (``evals.metrics.percentile``:
+linear interpolation) and errors. Loopback only and bounded, so it cannot be pointed at
+someone else's server or run away.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
+
+from evals.metrics import percentile
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
@@ -38,11 +41,6 @@ def questions() -> list[str]:
             if not item.get("history"):
                 out.append(str(item["question"]))
     return out
-
-
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))] if ordered else 0.0
 
 
 def run(
@@ -87,7 +85,8 @@ def run(
         "clients": clients, "requests": requests, "ok": len(latencies), "errors": len(errors),
         "error_samples": errors[:5], "seconds": round(wall, 2),
         "throughput_rps": round(len(latencies) / wall, 2) if wall else 0.0,
-        "p50_s": round(pct(latencies, 0.5), 3), "p95_s": round(pct(latencies, 0.95), 3),
+        "p50_s": round(percentile(latencies, 50) or 0.0, 3),
+        "p95_s": round(percentile(latencies, 95) or 0.0, 3),
         "mean_s": round(statistics.fmean(latencies), 3) if latencies else 0.0,
     }
 

@@ -161,7 +161,13 @@ def offset_valid(source_text: str, start: int, end: int, quote: str) -> bool:
 
 
 def percentile(values: Sequence[float], q: float) -> float | None:
-    """The ``q``-th percentile (0-100, linear interpolation); None for no values."""
+    """The ``q``-th percentile (``q`` in 0-100) of ``values``; None for no values.
+
+    The one definition every figure in ``evals/`` uses (the evaluation report, the benchmark,
+    the load test): linear interpolation between the two nearest ranks, i.e. the value at
+    position ``(n - 1) * q / 100`` of the sorted values (NumPy's default ``"linear"`` method,
+    Excel's ``PERCENTILE.INC``). So p50 is the median, and p95 of 20 values lies between the
+    19th and the 20th."""
     if not values:
         return None
     ordered = sorted(values)
@@ -189,6 +195,7 @@ DIRECTION: dict[str, int] = {
     "mrr": 1,
     "accuracy": 1,
     "token_f1": 1,
+    "short_f1": 1,
     "success": 1,
     "length_median": 0,
     "length_mean": 0,
@@ -227,6 +234,7 @@ def aggregate(records: Sequence[Mapping[str, object]]) -> dict[str, float | int 
     out["mrr"] = mean(_f(r, "rr") for r in answerable)
     out["accuracy"] = mean(float(bool(r["accurate"])) for r in answerable)
     out["token_f1"] = mean(_f(r, "f1") for r in answerable)
+    out["short_f1"] = mean(_f(r, "f1_short") for r in answerable)
     out["success"] = mean(float(bool(r["success"])) for r in records)
     lengths = [_f(r, "length") for r in answered]
     out["length_median"] = median(lengths)

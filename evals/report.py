@@ -20,6 +20,7 @@ ROWS: tuple[tuple[str, str], ...] = (
     ("mrr", "MRR"),
     ("accuracy", "answer accuracy (key fact)"),
     ("token_f1", "token F1 vs reference"),
+    ("short_f1", "short-answer token F1 (items with answer_short)"),
     ("success", "items handled right (all types)"),
     ("length_median", "answer length median (chars)"),
     ("length_mean", "answer length mean (chars)"),

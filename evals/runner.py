@@ -82,7 +82,8 @@ def _retrieval_scores(passages: Sequence[m.Span], gold: Sequence[m.Span]) -> dic
 
 
 def _answer_scores(
-    item: EvalItem, text: str, abstained: bool, citations: Sequence[m.Span], gold: Sequence[m.Span]
+    item: EvalItem, text: str, abstained: bool, citations: Sequence[m.Span],
+    gold: Sequence[m.Span], short: str | None = None,
 ) -> dict[str, Any]:
     accurate = item.answerable and m.is_accurate(text, abstained, item.key_facts)
     answered = item.answerable and not abstained
@@ -93,6 +94,11 @@ def _answer_scores(
         "accurate": accurate,
         "success": abstained if item.expect_abstain else accurate,
         "f1": m.token_f1(text, item.answer) if item.answerable and item.answer else None,
+        # The short answer against the minimal reference span; a system without a short
+        # answer is scored on its whole text (abstaining scores 0).
+        "f1_short": (
+            0.0 if abstained else m.token_f1(short or m.strip_markers(text), item.answer_short)
+        ) if item.answerable and item.answer_short else None,
         "length": len(m.strip_markers(text).strip()),
         "citation_recall": m.citation_recall(citations, gold) if answered else None,
         "citation_precision": m.citation_precision(citations, gold) if answered else None,
@@ -132,9 +138,11 @@ def score_qa(
     cite_spans = [m.Span(c.source, c.start, c.end) for c in cites]
     valid = sum(m.offset_valid(texts(c.source), c.start, c.end, c.quote) for c in cites)
     record: dict[str, Any] = {
-        **_answer_scores(item, text, abstained, cite_spans, gold),
+        **_answer_scores(item, text, abstained, cite_spans, gold,
+                         answer.short if answer is not None else None),
         **(_retrieval_scores(spans, gold) if gold else {}),
         "answer": text,
+        "short": answer.short if answer is not None else None,
         "query": query,
         "citations": len(cites),
         "citations_valid": valid,

@@ -30,21 +30,39 @@ from qa.errors import (
     QAError,
     QuestionError,
 )
-from qa.models import Answer, Citation, CorpusInfo, DocumentInfo, Passage, StreamEvent
+from qa.models import (
+    MARKER,
+    Answer,
+    Citation,
+    CorpusInfo,
+    DocumentChange,
+    DocumentInfo,
+    Passage,
+    ReaderCandidate,
+    StreamEvent,
+    strip_markers,
+)
 
 if TYPE_CHECKING:
     from qa.api import (
+        add_document,
         ask,
         ask_stream,
         corpus_info,
+        documents,
         index_status,
+        reader_candidates,
         reindex,
+        remove_document,
         retrieve,
         source_text,
     )
 
 _API = frozenset(
-    {"ask", "ask_stream", "corpus_info", "index_status", "reindex", "retrieve", "source_text"}
+    {
+        "add_document", "ask", "ask_stream", "corpus_info", "documents", "index_status",
+        "reader_candidates", "reindex", "remove_document", "retrieve", "source_text",
+    }
 )
 
 
@@ -58,24 +76,32 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
+    "MARKER",
     "Answer",
     "BackendError",
     "Citation",
     "ConfigError",
     "CorpusError",
     "CorpusInfo",
+    "DocumentChange",
     "DocumentInfo",
     "IndexBuildError",
     "Passage",
     "QAError",
     "QuestionError",
+    "ReaderCandidate",
     "Settings",
     "StreamEvent",
+    "add_document",
     "ask",
     "ask_stream",
     "corpus_info",
+    "documents",
     "index_status",
+    "reader_candidates",
     "reindex",
+    "remove_document",
     "retrieve",
     "source_text",
+    "strip_markers",
 ]

@@ -7,18 +7,27 @@ updating it when stale), retrieves, and hands the candidates to the configured a
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from qa.answer.common import stream_text, to_passages
-from qa.answer.extractive import extractive_answer
+from qa.answer.extractive import candidates_for, extractive_answer
 from qa.config import Settings
-from qa.errors import QuestionError
+from qa.errors import CorpusError, QuestionError
 from qa.index.opened import open_index
 from qa.index.sync import IndexReport, is_stale, read_live_manifest, sync_index
 from qa.ingest.loaders import source_text as _read_source
-from qa.models import Answer, CorpusInfo, DocumentInfo, Passage, StreamEvent
+from qa.models import (
+    Answer,
+    CorpusInfo,
+    DocumentChange,
+    DocumentInfo,
+    Passage,
+    ReaderCandidate,
+    StreamEvent,
+)
 from qa.retrieval.hybrid import search
 from qa.retrieval.questions import check_history, prepare
 
@@ -83,6 +92,20 @@ def ask_stream(
     yield from stream_text(extractive_answer(index, prepared, candidates, passages))
 
 
+def reader_candidates(
+    question: str,
+    history: list[tuple[str, str]] | None = None,
+    *,
+    settings: Settings | None = None,
+) -> list[ReaderCandidate]:
+    """Every sentence the extractive reader weighed for ``question``, with its features and
+    probability, most probable first (what ``evals/fit_reader.py`` fits the scorer on)."""
+    settings = _settings(settings)
+    prepared = prepare(question, history, settings.max_question_chars)
+    index = open_index(settings)
+    return candidates_for(index, prepared, search(index, prepared.query))
+
+
 def corpus_info(settings: Settings | None = None) -> CorpusInfo:
     """Documents, chunk count and index time of the (fresh) index."""
     settings = settings or Settings.from_env()
@@ -129,3 +152,122 @@ def source_text(source: str, settings: Settings | None = None) -> str:
     if root not in path.parents or not path.is_file():
         raise QuestionError(f"no document {source!r} in the corpus")
     return _read_source(Path(path))
+
+
+# --- documents: add, remove, list (the corpus operations the UI and `python -m qa` use) ---
+
+_corpus_change = threading.Lock()  # one add/remove at a time in this process
+
+
+def documents(settings: Settings | None = None) -> list[DocumentInfo]:
+    """Every document of the corpus with its index status, by name; reads the manifest and
+    file stats only (it never builds or updates the index)."""
+    from qa.index.sync import read_live_manifest, stat_key
+    from qa.ingest.loaders import discover, file_sha256
+
+    settings = settings or Settings.from_env()
+    manifest = read_live_manifest(settings) or {}
+    known: dict[str, Any] = manifest.get("documents", {})
+    skipped_files: dict[str, Any] = manifest.get("skipped_files", {})
+    files, passed_over = discover(settings.corpus_dir)
+    current = {p.relative_to(settings.corpus_dir).as_posix(): p for p in files}
+    out: dict[str, DocumentInfo] = {}
+    for source, entry in known.items():
+        path = current.get(source)
+        status = "missing"
+        if path is not None:
+            try:
+                same = entry.get("stat") == stat_key(path) or (
+                    file_sha256(path) == entry.get("sha256")
+                )
+            except OSError:
+                same = False
+            status = "indexed" if same else "changed"
+        out[source] = DocumentInfo(
+            source=source, title=str(entry.get("title") or source),
+            chunks=int(entry.get("chunks", 0)), date=entry.get("date"),
+            author=entry.get("author"), url=entry.get("url"), status=status,
+        )
+    for source in current.keys() - known.keys():
+        skip = skipped_files.get(source)
+        out[source] = DocumentInfo(
+            source=source, title=source, chunks=0,
+            status="skipped" if skip else "new",
+            reason=str(skip.get("reason")) if skip else None,
+        )
+    for source, reason in passed_over:
+        if source not in out and not source.startswith("."):
+            out[source] = DocumentInfo(
+                source=source, title=source, chunks=0, status="skipped", reason=reason
+            )
+    return [out[s] for s in sorted(out)]
+
+
+def add_document(
+    name: str,
+    data: bytes | str,
+    *,
+    settings: Settings | None = None,
+    progress: bool = False,
+) -> DocumentChange:
+    """Write ``data`` into the corpus as ``name`` (atomically; same name = replace) and sync
+    the index; unchanged content re-embeds nothing. A refused name, type or size raises
+    ``CorpusError`` and writes nothing; content with no indexable text comes back "skipped"
+    and leaves the corpus as it was, as does a failed sync (the old index keeps answering)."""
+    from qa.index.sync import read_live_manifest
+    from qa.ingest import uploads
+
+    settings = settings or Settings.from_env()
+    name = uploads.check_name(name)
+    raw = uploads.to_bytes(name, data)
+    uploads.check_content(name, raw, settings)
+    path = uploads.corpus_path(settings, name)
+    with _corpus_change:
+        previous = uploads.existing_bytes(path)
+        before = (read_live_manifest(settings) or {}).get("documents", {})
+        if previous != raw:
+            reason = uploads.check_indexable(name, raw)
+            if reason is not None:
+                return DocumentChange(name=name, status="skipped", reason=reason)
+            uploads.write_atomic(path, raw)
+
+        def put_back() -> None:
+            if previous is None:
+                path.unlink(missing_ok=True)
+            elif previous != raw:
+                uploads.write_atomic(path, previous)
+
+        try:
+            report = reindex(settings, progress=progress)
+        except BaseException:
+            put_back()
+            raise
+        skipped = dict(report.skipped)
+        if name in skipped:  # the loader refused it in the corpus after all
+            put_back()
+            reindex(settings, progress=False)
+            return DocumentChange(name=name, status="skipped", reason=skipped[name])
+    after = (read_live_manifest(settings) or {}).get("documents", {})
+    chunks = int(after.get(name, {}).get("chunks", 0))
+    if name not in report.changed_sources:
+        status = "unchanged"
+    else:
+        status = "updated" if name in before or previous is not None else "indexed"
+    return DocumentChange(name=name, status=status, chunks=chunks)
+
+
+def remove_document(
+    name: str, *, settings: Settings | None = None, progress: bool = False
+) -> DocumentChange:
+    """Delete ``name`` (and its ``.meta.json``) from the corpus and its chunks from the index."""
+    from qa.index.sync import read_live_manifest
+    from qa.ingest import uploads
+
+    settings = settings or Settings.from_env()
+    with _corpus_change:
+        removed = uploads.remove_files(settings, name)
+        indexed = name in (read_live_manifest(settings) or {}).get("documents", {})
+        if not removed and not indexed:
+            raise CorpusError(f"no document {name!r} in the corpus; `python -m qa docs` lists them")
+        reindex(settings, progress=progress)
+    return DocumentChange(name=name, status="removed")

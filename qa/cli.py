@@ -51,6 +51,22 @@ def build_parser() -> argparse.ArgumentParser:
 
     status = sub.add_parser("status", help="what the index holds")
     _common(status)
+
+    add = sub.add_parser(
+        "add", help="add or replace documents in the corpus (.txt .md .html .pdf), then index"
+    )
+    add.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    add.add_argument("--name", help="store a single FILE under this name")
+    add.add_argument("--quiet", action="store_true", help="no progress bar")
+    _common(add)
+
+    remove = sub.add_parser("remove", help="delete a document from the corpus and the index")
+    remove.add_argument("name", help="the document's name, as `docs` lists it")
+    _common(remove)
+
+    docs = sub.add_parser("docs", help="list the corpus documents and their index status")
+    docs.add_argument("--json", action="store_true", help="print the documents as JSON")
+    _common(docs)
     return parser
 
 
@@ -108,7 +124,57 @@ def _run(args: argparse.Namespace) -> int:
         for source, reason in info.skipped:
             print(f"  skipped {source}: {reason}")
         return 0
+    if args.command in ("add", "remove", "docs"):
+        return _documents(args, settings)
     raise AssertionError(args.command)
+
+
+def _documents(args: argparse.Namespace, settings: Settings) -> int:
+    """``add``, ``remove`` and ``docs``: one line per document."""
+    import qa
+
+    if args.command == "docs":
+        docs = qa.documents(settings)
+        if args.json:
+            rows = [{**asdict(d), "name": d.name} for d in docs]
+            print(json.dumps(rows, indent=2, ensure_ascii=False))
+            return 0
+        for d in docs:
+            date = f", {d.date}" if d.date else ""
+            why = f": {d.reason}" if d.reason else ""
+            plural = "s" if d.chunks != 1 else ""
+            print(f"{d.name}  [{d.status}{why}]  {d.title}{date} ({d.chunks} chunk{plural})")
+        if not docs:
+            print(f"no documents in {settings.corpus_dir}")
+        return 0
+    if args.command == "remove":
+        qa.remove_document(args.name, settings=settings)
+        print(f"removed {args.name}")
+        return 0
+    if args.name and len(args.files) != 1:
+        raise QAError("--name needs exactly one FILE")
+    failed = 0
+    for file in args.files:
+        name = args.name or file.name
+        try:
+            data = file.read_bytes()
+        except OSError as exc:
+            print(f"error: {file}: {exc.strerror or exc}", file=sys.stderr)
+            failed += 1
+            continue
+        try:
+            change = qa.add_document(name, data, settings=settings, progress=not args.quiet)
+        except QAError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            failed += 1
+            continue
+        if change.status == "skipped":
+            print(f"skipped {name}: {change.reason}")
+            failed += 1
+        else:
+            plural = "s" if change.chunks != 1 else ""
+            print(f"{change.status} {name} ({change.chunks} chunk{plural})")
+    return 2 if failed else 0
 
 
 def _read_history(path: Path) -> Any:

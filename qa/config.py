@@ -1,11 +1,18 @@
-"""The one settings object, filled from ``QA_*`` environment variables and CLI flags."""
+"""The one settings object, filled from ``QA_*`` environment variables and CLI flags.
+
+Parsing is strict and typed by the dataclass fields (``parse_value``), so no pydantic import is
+paid on ``import qa``: "false"/"0"/"no"/"off" is False for a boolean, a number that is not one
+or out of range (``QA_TOP_K=abc``, ``QA_PORT=-1``) is a ``ConfigError`` naming the variable.
+"""
 
 from __future__ import annotations
 
+import math
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args, get_type_hints
 
 from qa.errors import ConfigError
 
@@ -72,16 +79,21 @@ class Settings:
     }
 
     @classmethod
-    def from_env(cls, env: dict[str, str] | None = None, **overrides: Any) -> Settings:
-        """Settings from ``QA_*`` variables, then explicit overrides (CLI flags) on top."""
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        """Settings from ``QA_*`` variables, then explicit overrides (CLI flags) on top.
+
+        Each variable is parsed by its field's type: numbers must be numbers within range,
+        booleans one of true/false, 1/0, yes/no, on/off; an empty variable counts as unset.
+        A bad value raises ``ConfigError`` naming the variable and the value.
+        """
         env = dict(os.environ if env is None else env)
         values: dict[str, Any] = {}
-        types = {f.name: f.type for f in fields(cls)}
+        types = _field_types(cls)
         for name, var in cls.ENV.items():
             raw = env.get(var)
-            if raw is None or raw == "":
+            if raw is None or raw.strip() == "":
                 continue
-            values[name] = _convert(name, var, raw, str(types[name]))
+            values[name] = parse_value(var, raw, types[name])
         if not values.get("openai_api_key") and env.get("OPENAI_API_KEY"):
             values["openai_api_key"] = env["OPENAI_API_KEY"]
         values.update({k: v for k, v in overrides.items() if v is not None})
@@ -96,28 +108,82 @@ class Settings:
         return new
 
     def check(self) -> None:
+        """Values in range, whether they came from the environment, a flag or ``with_``."""
         if self.answer_backend not in BACKENDS:
             raise ConfigError(
                 f"QA_ANSWER_BACKEND={self.answer_backend!r} is unknown; use one of {BACKENDS}"
             )
-        if self.top_k < 1 or self.top_k > 100:
-            raise ConfigError(f"top_k must be between 1 and 100, got {self.top_k}")
-        if self.chunk_chars < 100:
-            raise ConfigError(f"chunk_chars must be at least 100, got {self.chunk_chars}")
-        if self.rescan_seconds is not None and self.rescan_seconds < 0:
-            raise ConfigError(f"QA_RESCAN_SECONDS must be >= 0, got {self.rescan_seconds}")
+        for name, (low, high) in RANGES.items():
+            value = getattr(self, name)
+            if value is None:
+                continue
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise ConfigError(f"{self._var(name)}={value!r} is not a number")
+            if (low is not None and value < low) or (high is not None and value > high):
+                raise ConfigError(
+                    f"{self._var(name)}={value!r} is out of range: {_span(low, high)}"
+                )
         if self.auth is not None and ":" not in self.auth:
             raise ConfigError("QA_AUTH must look like user:password")
 
+    def _var(self, name: str) -> str:
+        return self.ENV.get(name, name)
 
-def _convert(name: str, var: str, raw: str, type_name: str) -> Any:
-    try:
-        if "Path" in type_name:
-            return Path(raw).expanduser()
-        if type_name.startswith("int"):
-            return int(raw)
-        if type_name.startswith("float"):
-            return float(raw)
-    except ValueError as exc:
-        raise ConfigError(f"{var}={raw!r} is not a valid value for {name}") from exc
+
+# Numeric settings and their bounds (inclusive; None = unbounded).
+RANGES: dict[str, tuple[float | None, float | None]] = {
+    "llm_timeout": (0.001, None),
+    "port": (1, 65535),
+    "queue_concurrency": (1, 1024),
+    "top_k": (1, 100),
+    "chunk_chars": (100, None),
+    "max_question_chars": (1, None),
+    "embed_batch_size": (1, None),
+    "rescan_seconds": (0, None),
+}
+_TRUE = frozenset({"1", "true", "yes", "on"})
+_FALSE = frozenset({"0", "false", "no", "off"})
+
+
+def parse_value(var: str, raw: str, kind: Any) -> Any:
+    """``raw`` (the value of variable ``var``) converted to type ``kind``; ConfigError if it
+    is not one. ``kind`` is a field's resolved type: str, int, float, bool, Path or X | None."""
+    args = [a for a in get_args(kind) if a is not type(None)]
+    if args:  # X | None: an explicit value is an X
+        kind = args[0]
+    text = raw.strip()
+    if kind is bool:
+        if text.lower() in _TRUE:
+            return True
+        if text.lower() in _FALSE:
+            return False
+        raise ConfigError(f"{var}={raw!r} is not a boolean; use true/false, 1/0, yes/no or on/off")
+    if kind is int:
+        try:
+            return int(text)
+        except ValueError:
+            raise ConfigError(f"{var}={raw!r} is not a whole number") from None
+    if kind is float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise ConfigError(f"{var}={raw!r} is not a number") from None
+        if not math.isfinite(value):
+            raise ConfigError(f"{var}={raw!r} is not a finite number")
+        return value
+    if kind is Path:
+        return Path(text).expanduser()
     return raw
+
+
+def _field_types(cls: type) -> dict[str, Any]:
+    hints = get_type_hints(cls)
+    return {f.name: hints[f.name] for f in fields(cls)}
+
+
+def _span(low: float | None, high: float | None) -> str:
+    if high is None:
+        return f"must be at least {low}"
+    if low is None:
+        return f"must be at most {high}"
+    return f"must be between {low} and {high}"

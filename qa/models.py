@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
+
+# Marker ``[n]`` in an answer's text: citation n (1-based) of ``Answer.citations``. The one
+# definition every layer and front end uses to find, strip or link markers.
+MARKER = re.compile(r"\[(\d{1,3})\]")
+
+
+def strip_markers(text: str) -> str:
+    """``text`` without its ``[n]`` markers (and the space before each)."""
+    return re.sub(r"\s*" + MARKER.pattern, "", text)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -29,6 +39,7 @@ class Citation:
     quote: str  # == source_text[start:end]
     start: int
     end: int
+    date: str | None = None  # the document's date (ISO 8601, from its metadata)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -42,6 +53,23 @@ class Answer:
     query: str = ""  # the retrieval query after resolving follow-ups
     backend: str = "extractive"
     notice: str | None = None  # e.g. a truncated question or an LLM fallback
+    short: str | None = None  # the minimal answer, verbatim from citations[0].quote
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReaderCandidate:
+    """One sentence the extractive reader weighed, with its features and probability.
+
+    ``qa.reader_candidates`` returns these so the scorer can be fitted and inspected.
+    """
+
+    source: str
+    start: int
+    end: int
+    text: str
+    role: str
+    features: dict[str, float]
+    probability: float  # that this sentence answers the question (the fitted scorer)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -59,6 +87,9 @@ class Sentence:
     start: int
     end: int
     text: str  # cleaned (whitespace-normalised) form, for display and scoring
+    role: str = "prose"  # qa.ingest.roles: only prose (and list items) may be quoted
+    entities: tuple[tuple[str, int, int], ...] = ()  # (spaCy label, start, end) within text
+    phrases: tuple[tuple[int, int], ...] = ()  # noun phrases (start, end) within text
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -91,12 +122,31 @@ class DocumentMeta:
 class DocumentInfo:
     """One indexed document, as the status views list it."""
 
-    source: str
+    source: str  # path relative to the corpus directory, as citations name it
     title: str
     chunks: int
     date: str | None = None
     author: str | None = None
     url: str | None = None
+    # "indexed"; "changed" or "new" (the file differs from the index: the next question
+    # updates it); "missing" (indexed, but the file is gone); "skipped" (``reason`` says why)
+    status: str = "indexed"
+    reason: str | None = None
+
+    @property
+    def name(self) -> str:
+        """The document's name, as ``qa.add_document`` and ``qa.remove_document`` take it."""
+        return self.source
+
+
+@dataclass(frozen=True, kw_only=True)
+class DocumentChange:
+    """What ``qa.add_document`` or ``qa.remove_document`` did to one document."""
+
+    name: str
+    status: str  # "indexed", "updated", "unchanged", "skipped" or "removed"
+    reason: str | None = None  # why it was skipped
+    chunks: int = 0  # chunks of the document in the index afterwards
 
 
 @dataclass(frozen=True, kw_only=True)

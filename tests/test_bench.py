@@ -15,15 +15,14 @@ import pytest
 from app.launcher import running_app
 from tests.conftest import REPO
 
-pytestmark = pytest.mark.slow
-
 
 def _env(**extra: str) -> dict[str, str]:
     return {**os.environ, "HF_HUB_OFFLINE": "1", **extra}
 
 
+@pytest.mark.slow
 def test_markov_prose_looks_like_the_corpus() -> None:
-    from evals.bench import Markov, corpus_texts, synthetic_document
+    from evals.bench_synthetic import Markov, corpus_texts, synthetic_document
 
     chain = Markov(corpus_texts())
     sentences = [chain.sentence() for _ in range(200)]
@@ -36,6 +35,7 @@ def test_markov_prose_looks_like_the_corpus() -> None:
     assert doc.startswith("# ") and "\n## " in doc
 
 
+@pytest.mark.slow
 def test_bench_writes_every_figure(tmp_path: Path) -> None:
     from evals.bench import FIGURES
 
@@ -59,6 +59,7 @@ def test_bench_writes_every_figure(tmp_path: Path) -> None:
     # one document is a sixth of this corpus: over the in-place limit, so a copy is updated
     assert row["reindex_in_place"] is False and row["reindex_next_answer_s"] > 0
     assert "ask p50" in proc.stdout  # the table
+    assert data["startup"]["import_qa_s"] > 0 and "import qa" in proc.stdout
     # --reuse measures again over the index left in --workdir, without indexing it again
     again = tmp_path / "again.json"
     proc = subprocess.run([*args, "--reuse", "--json", str(again)], cwd=REPO, env=_env(),
@@ -67,6 +68,28 @@ def test_bench_writes_every_figure(tmp_path: Path) -> None:
     (reused,) = json.loads(again.read_text())["rows"]
     assert reused["reused_index"] and "index_s" not in reused
     assert reused["chunks"] == row["chunks"] and reused["reindex_changed"] == 1
+
+
+def test_bench_prints_startup_times(tmp_path: Path) -> None:
+    """``--startup-only``: python -c pass, import qa and python -m qa --help, each in new
+    processes, with their ratio to the bare interpreter, printed and in the JSON."""
+    out = tmp_path / "startup.json"
+    proc = subprocess.run(
+        [sys.executable, "-m", "evals.bench", "--startup-only", "--startup-runs", "2",
+         "--json", str(out)],
+        cwd=REPO, env=_env(), capture_output=True, text=True, timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    for label in ("python -c pass", "import qa", "python -m qa --help"):
+        assert label in proc.stdout, proc.stdout
+    assert proc.stdout.count("x python -c pass") == 2  # the two ratios
+    startup = json.loads(out.read_text())["startup"]
+    assert startup["runs"] == 2
+    for key in ("python_s", "import_qa_s", "cli_help_s", "import_qa_ratio", "cli_help_ratio"):
+        assert isinstance(startup[key], float) and math.isfinite(startup[key]), key
+        assert startup[key] > 0, key
+    assert startup["import_qa_s"] >= startup["python_s"] * 0.5  # it ran the import at all
+    assert startup["import_qa_limit_s"] == 0.3 and startup["cli_help_limit_s"] == 0.5
 
 
 @pytest.fixture(scope="module")
@@ -81,6 +104,7 @@ def app_url(settings: object, tmp_path_factory: pytest.TempPathFactory) -> Itera
         yield url
 
 
+@pytest.mark.slow
 def test_loadtest_two_clients_no_errors(app_url: str, tmp_path: Path) -> None:
     out = tmp_path / "load.json"
     proc = subprocess.run(
@@ -96,6 +120,7 @@ def test_loadtest_two_clients_no_errors(app_url: str, tmp_path: Path) -> None:
     assert "p95_over_single_p50" in data
 
 
+@pytest.mark.slow
 def test_loadtest_refuses_remote_urls() -> None:
     proc = subprocess.run(
         [sys.executable, "-m", "evals.loadtest", "--url", "http://example.com:80"],
@@ -104,9 +129,10 @@ def test_loadtest_refuses_remote_urls() -> None:
     assert proc.returncode == 2 and "loopback" in proc.stderr
 
 
+@pytest.mark.slow
 def test_search_only_bench_reports_every_stage(tmp_path: Path) -> None:
     """``--search-sizes``: a real Chroma store of synthetic chunks, timed stage by stage."""
-    from evals.bench import SEARCH_STAGES
+    from evals.bench_search import SEARCH_STAGES
 
     out = tmp_path / "bench.json"
     proc = subprocess.run(

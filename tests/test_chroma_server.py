@@ -58,7 +58,8 @@ def server_settings(
 def _server_state(settings: object) -> tuple[object, int, int]:
     """(manifest revision, chunk count, sentence count) read straight from the server."""
     from qa.index.embedder import LangChainEmbeddings, shared_embedder
-    from qa.index.store import ChromaStore, chroma_client, unpack_sentences
+    from qa.index.sentence_vectors import unpack_sentences
+    from qa.index.store import ChromaStore, chroma_client
 
     store = ChromaStore(
         chroma_client(settings.chroma_url, None),  # type: ignore[attr-defined]

@@ -24,7 +24,10 @@ from pathlib import Path
 import pytest
 
 import qa
-from qa.index.sync import IndexLocation, _sync_locked, read_live_manifest
+from qa.index.generations import IndexLocation
+from qa.index.locks import writer_lock
+from qa.index.manifest import read_live_manifest
+from qa.index.sync import _sync_locked
 from tests.conftest import CORPUS, PRIMARY, REPO
 
 pytestmark = pytest.mark.slow
@@ -350,7 +353,7 @@ def test_reader_keeps_answering_while_another_process_publishes(small: qa.Settin
     with _reader_process(small) as ask:
         first = ask()
         location = IndexLocation(small)
-        with location.writer_lock():  # this process is now the writer
+        with writer_lock(location.root):  # this process is now the writer
             (small.corpus_dir / "note.txt").write_text(
                 "A note on shipping. Ships were inspected at Istanbul.", encoding="utf-8"
             )
@@ -424,7 +427,7 @@ def test_server_mode_unfinished_update_is_rebuilt(tmp_path: Path, chroma_server:
     s = qa.Settings.from_env(env={}, corpus_dir=_copy(SMALL[:1], tmp_path / "corpus"),
                              index_dir=tmp_path / "idx", chroma_url=chroma_server)
     qa.reindex(s, progress=False)
-    from qa.index.sync import server_store
+    from qa.index.store import server_store
 
     manifest = read_live_manifest(s)
     assert manifest is not None
@@ -438,9 +441,8 @@ def test_server_mode_unfinished_update_is_rebuilt(tmp_path: Path, chroma_server:
 def test_threads_asking_during_a_sync_are_not_blocked(small: qa.Settings) -> None:
     """A thread of the same process asks while another holds the writer lock."""
     qa.ask(QUESTION, settings=small)
-    location = IndexLocation(small)
     results: list[qa.Answer] = []
-    with location.writer_lock():
+    with writer_lock(small.index_dir):
         (small.corpus_dir / "note.txt").write_text("Ships sail.", encoding="utf-8")
         worker = threading.Thread(target=lambda: results.append(qa.ask(QUESTION, settings=small)))
         worker.start()

@@ -9,8 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from qa.ingest.chunking import ChunkSettings, chunk_document, split_sentences
+from qa.answer import verify
+from qa.ingest import chunking
+from qa.ingest.chunking import ChunkSettings, chunk_document
 from qa.ingest.loaders import SkippedDocument, load_document, source_text
+from qa.ingest.sentences import split_sentences
 from tests.conftest import CORPUS, PRIMARY
 
 PRIMARY_SECTIONS = [
@@ -191,6 +194,29 @@ def test_sentences_do_not_split_abbreviations_or_numbers(text: str) -> None:
     assert len(spans) == 2, [text[s:e] for s, e in spans]
     first = text[spans[0][0] : spans[0][1]]
     assert first.endswith((".", "”")) and not re.search(r"\s$", first)
+
+
+def test_one_sentence_splitter_for_chunks_and_answers() -> None:
+    """Chunking and answer verification share ``qa.ingest.sentences``: the same abbreviation
+    rules, plus line breaks (which only generated answers contain) ending a sentence."""
+    assert chunking.split_sentences is split_sentences
+    answer = (
+        "The U.S. envoy is Keith Kellogg [1]. Mr. Witkoff met Putin in Jan. 2025 [2].\n"
+        "Turnout was 87.3% [3]"
+    )
+    assert verify.split_sentences(answer) == [
+        "The U.S. envoy is Keith Kellogg [1].",
+        "Mr. Witkoff met Putin in Jan. 2025 [2].",
+        "Turnout was 87.3% [3]",
+    ]
+    # Markers after the full stop move before it, then the same rules apply.
+    assert verify.split_sentences("He said so. [1] [2] Then he left.[3]") == [
+        "He said so [1] [2].", "Then he left[3].",
+    ]
+    text = "First line ends here\n  Second line. Third one."
+    assert [text[s:e] for s, e in split_sentences(text)] == [
+        "First line ends here", "Second line.", "Third one.",
+    ]
 
 
 def test_every_corpus_document_loads_with_offsets(session_corpus: Path) -> None:

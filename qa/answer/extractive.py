@@ -1,359 +1,296 @@
-"""The default answer backend: the best one to three source sentences, each cited, or an
-abstention when the retrieved passages do not support an answer.
+"""The default answer backend: a reader that scores every quotable sentence of the retrieved
+passages with one fitted, calibrated model and answers with the minimal span and its quotes.
 
-Sentences are scored by the cosine similarity of their stored embedding to the query, the share
-of the question's words they contain (IDF-weighted), and the rank of their passage. The answer
-abstains when the best support is weak, or when a name, number or date the question hinges on
-appears in none of the retrieved passages.
+Each sentence gets a probability of answering the question (``qa.answer.scorer``, logistic
+weights fitted on the dev split by ``evals/fit_reader.py``); the reader abstains when the
+no-answer probability Π(1 − pᵢ) over the best candidates passes the fitted threshold, and then
+says what the passages do hold. Only prose is quoted (list items for list questions): headings,
+titles, disclaimers, fragments of legal enumerations and planted instructions never are.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from functools import lru_cache
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from qa.answer.common import INJECTION_REPLY, NOTHING_FOUND, abstention
 from qa.answer.document_facts import document_fact_answer
-from qa.index.lexical import stem, tokenize
-from qa.models import Answer, Citation, Passage
-from qa.retrieval.questions import METONYMS
+from qa.answer.features import FEATURES, SentenceView, features
+from qa.answer.markers import neutralise_markers
+from qa.answer.scorer import ReaderModel, load_model, model_available
+from qa.answer.short import short_answer
+from qa.index.lexical import tokenize
+from qa.models import Answer, Citation, Passage, ReaderCandidate
+from qa.retrieval.analysis import COMPARISON, LIST, QuestionAnalysis, analyse
 
 if TYPE_CHECKING:
     from qa.index.opened import OpenedIndex
     from qa.retrieval.hybrid import Candidate
     from qa.retrieval.questions import PreparedQuestion
 
-MIN_SIMILARITY = 0.34  # below this the best sentence does not answer the question
-MIN_SCORE = 0.29  # floor of the combined score (0.7 cosine + 0.3 overlap + rank bonus)
-FULL_OVERLAP = 0.95  # a sentence holding (nearly) every question word ...
-MIN_SIMILARITY_FULL_OVERLAP = 0.25  # ... needs less semantic similarity
 ANSWER_POOL = 5  # passages whose sentences may be quoted
-MAX_SENTENCES = 3
-CLOSE_MARGIN = 0.16
-MAX_ANSWER_CHARS = 420
-TYPE_MARGIN = 0.12  # a typed sentence this much weaker than the best one is no answer
-_NUMBER = re.compile(r"\b\d[\d,.]*\b")
-_CAPITALISED = re.compile(r"\b[A-Z][\w’'-]*[A-Za-z0-9]\b|\b[A-Z]\b")
-_STRUCTURE_REF = re.compile(r"\b(section|part|chapter|paragraph|block|position|no\.?)\s*$", re.I)
-_MARKER = re.compile(r"\[(\d+)\]")
-_MARKER_AS_TEXT = r"(\1)"
-_LABEL = re.compile(
-    r"\b(?:Position|Plan|Option|Scenario|Article|Section|Phase|Stage|Type|Group|Annex|Table|"
-    r"Figure|Title|Chapter)\s+(?:[A-Z]|[IVX]{1,4}|\d{1,3})\b"
-)
-_QUOTED = re.compile(r"[\"“]([^\"”]{3,60})[\"”]")
-GENERIC_CAPITALS = frozenset(
-    """what who whom whose when where why how which is are was were do does did can could would
-    should will the a an and in on of for to according i if please tell explain describe give list
-    summarize summarise name is does has have did according per as by with about from s""".split()
-)
+MAX_QUOTES = 3
+QUOTABLE = frozenset({"prose", "legal-fragment"})  # the scorer weighs the role
+QUOTABLE_IN_LISTS = frozenset({"prose", "legal-fragment", "list-item"})
 
 
 @dataclass(frozen=True)
-class ScoredSentence:
+class Scored:
+    """A candidate sentence with its probability of answering."""
+
     chunk_id: str
-    rank: int  # rank of its passage in retrieval
+    source: str
     start: int
     end: int
     text: str
-    similarity: float
-    overlap: float
-    score: float
+    role: str
+    entities: tuple[tuple[str, int, int], ...]
+    phrases: tuple[tuple[int, int], ...]
+    features: tuple[float, ...]
+    probability: float
+    part: int = 0  # which part of a multi-part question it was scored for
 
 
-def hinge_terms(question: str) -> list[str]:
-    """Names, numbers, dates and quoted phrases the question turns on."""
-    terms: list[str] = []
-    for m in _QUOTED.finditer(question):
-        terms.append(m.group(1))
-    terms.extend(m.group() for m in _LABEL.finditer(question))
-    for m in _NUMBER.finditer(question):
-        value = m.group().rstrip(".,")
-        if value and not _STRUCTURE_REF.search(question[: m.start()]):
-            terms.append(value)
-    words = list(_CAPITALISED.finditer(question))
-    for m in words:
-        word = m.group().strip("’'-")
-        if (
-            m.start() == 0
-            or word.lower() in GENERIC_CAPITALS
-            or len(word) < 2
-            or re.fullmatch(r"I['’]\w+", word)  # I've, I'm
-        ):
-            continue
-        terms.append(word)
-    seen: list[str] = []
-    for t in terms:
-        if t not in seen:
-            seen.append(t)
-    return seen
-
-
-def term_present(term: str, haystack: str) -> bool:
-    """Case-insensitive presence, tolerant of inflection ("Korean" matches "Korea")."""
-    low = term.lower().replace("’", "'")
-    if _LABEL.fullmatch(term):  # "Position A" must not match "position above"
-        return re.search(rf"\b{re.escape(low)}\b", haystack) is not None
-    if low in haystack:
-        return True
-    if re.fullmatch(r"[\d,.]+", low):
-        return low.replace(",", "") in haystack.replace(",", "")
-    words = [w for w in re.split(r"[\s/-]+", low) if w]
-    if all(_word_present(w, haystack) for w in words):
-        return True
-    return _acronym_present(term, haystack)
-
-
-def _acronym_present(term: str, haystack: str) -> bool:
-    """An all-caps term ("MAGA") spelled out in the text ("Make America Great Again")."""
-    letters = term.strip("’'s").replace(".", "")
-    if not (2 <= len(letters) <= 8 and letters.isalpha() and letters.isupper()):
-        return False
-    pattern = r"\b" + r"\W+".join(f"{c.lower()}[\\w’'-]*" for c in letters) + r"\b"
-    return re.search(pattern, haystack) is not None
-
-
-def _word_present(word: str, haystack: str) -> bool:
-    word = word.removesuffix("'s").strip("'")
-    if not word:
-        return True
-    alias = METONYMS.get(word)
-    if alias and alias.lower().removeprefix("the ") in haystack:
-        return True
-    if re.search(rf"(?<![a-z0-9]){re.escape(word)}(?![a-z0-9])", haystack):
-        return True
-    root = stem(word)
-    if len(root) >= 4 and root[: max(4, len(root) - 1)] in haystack:
-        return True
-    return len(word) >= 5 and word[: max(4, len(word) - 2)] in haystack
-
-
-def missing_terms(question: str, haystack: str) -> list[str]:
-    return [t for t in hinge_terms(question) if not term_present(t, haystack)]
-
-
-@lru_cache(maxsize=65536)
-def _sentence_tokens(text: str) -> frozenset[str]:
-    """Tokens of a stored sentence; sentences recur across questions, so this is cached."""
-    return frozenset(tokenize(text))
-
-
-def score_sentences(
-    query: str,
-    vector: np.ndarray,
-    sentences: list[tuple[str, int, int, int, str, np.ndarray]],
-    idf: dict[str, float],
-) -> list[ScoredSentence]:
-    """Score (chunk id, rank, start, end, text, vector) tuples, best first."""
-    q_tokens = set(tokenize(query))
-    labels = [m.group() for m in _LABEL.finditer(query)]
-    weight = {t: idf.get(t, 1.0) for t in q_tokens}
-    total = sum(weight.values()) or 1.0
-    scored = []
-    for chunk_id, rank, start, end, text, svec in sentences:
-        sim = float(np.dot(vector, svec))
-        s_tokens = _sentence_tokens(text)
-        overlap = sum(w for t, w in weight.items() if t in s_tokens) / total
-        length_penalty = 0.05 if len(text) < 40 else 0.0
-        # A labelled item the question names ("Position A") must be the one the sentence names.
-        label_bonus = 0.1 if labels and any(
-            re.search(rf"\b{re.escape(lab)}\b", text) for lab in labels
-        ) else 0.0
-        score = 0.7 * sim + 0.3 * overlap + 0.04 / (rank + 1) - length_penalty + label_bonus
-        scored.append(ScoredSentence(chunk_id, rank, start, end, text, sim, overlap, score))
-    scored.sort(key=lambda s: -s.score)
-    return scored
-
-
-def choose(scored: list[ScoredSentence]) -> list[ScoredSentence]:
-    """The best sentence, plus up to two close runners-up that add something new."""
-    if not scored:
+def score_candidates(
+    index: OpenedIndex, query: str, analysis: QuestionAnalysis, candidates: list[Candidate],
+    *, quotable: frozenset[str] | None = None, model: ReaderModel | None = None,
+) -> list[Scored]:
+    """Every quotable sentence of the best passages, scored, most probable first (in reading
+    order with probability NaN when ``model`` is None: features only, for fitting)."""
+    pool = candidates[:ANSWER_POOL]
+    if not pool:
         return []
-    best = scored[0]
-    chosen = [best]
-    length = len(best.text)
-    for cand in scored[1:]:
-        if len(chosen) >= MAX_SENTENCES:
-            break
-        if cand.score < best.score - CLOSE_MARGIN or cand.similarity < MIN_SIMILARITY:
-            break
-        if length + len(cand.text) > MAX_ANSWER_CHARS:
-            continue
-        if any(_overlaps(cand, c) or _redundant(cand, c) for c in chosen):
-            continue
-        chosen.append(cand)
-        length += len(cand.text)
-    return chosen
+    allowed = quotable or (QUOTABLE_IN_LISTS if analysis.is_list else QUOTABLE)
+    stored = index.sentences([c.chunk_id for c in pool])
+    vector = index.embedder.encode_query(query)
+    docs = index.documents()
+    pool_stems: set[str] = set()
+    for c in pool:
+        pool_stems.update(tokenize(c.text))
+        pool_stems.update(tokenize(str(c.metadata.get("section") or "")))
+        pool_stems.update(tokenize(str(docs.get(str(c.metadata["source"]), {}).get("title", ""))))
+    top = pool[0].score or 1.0
+    out: list[Scored] = []
+    rows: list[list[float]] = []
+    for rank, c in enumerate(pool):
+        source = str(c.metadata["source"])
+        context = " ".join(
+            [str(c.metadata.get("section") or ""), str(docs.get(source, {}).get("title", ""))]
+        ).lower()
+        for i, s in enumerate(stored.get(c.chunk_id, [])):
+            if s.role not in allowed:
+                continue
+            view = SentenceView(
+                text=s.text, vector=s.vector, entities=s.entities, context=context, rank=rank,
+                prose=s.role == "prose",
+                fused=c.score / top, chunk_cosine=c.dense, first_in_chunk=i == 0,
+            )
+            row = features(analysis, view, vector, index.lexical.idf, pool_stems)
+            rows.append(row)
+            out.append(Scored(c.chunk_id, source, s.start, s.end, s.text, s.role, s.entities,
+                              s.phrases, tuple(row), 0.0))
+    if not out:
+        return []
+    if model is None:
+        return _unscored(out)
+    probs = model.probabilities(np.asarray(rows, dtype=np.float64))
+    scored = [replace(s, probability=float(p)) for s, p in zip(out, probs, strict=True)]
+    scored.sort(key=lambda s: -s.probability)
+    return _distinct(scored)
 
 
-def _overlaps(a: ScoredSentence, b: ScoredSentence) -> bool:
-    return a.start < b.end and b.start < a.end
-
-
-def _redundant(a: ScoredSentence, b: ScoredSentence) -> bool:
-    ta, tb = _sentence_tokens(a.text), _sentence_tokens(b.text)
-    return bool(ta and tb) and len(ta & tb) / min(len(ta), len(tb)) > 0.7
-
-
-def format_answer(parts: list[tuple[str, Citation]]) -> str:
-    """``sentence [1] sentence [2]``: each sentence followed by its marker."""
-    # A bracketed number inside a quoted sentence would read as one of our markers.
-    return " ".join(
-        f"{_MARKER.sub(_MARKER_AS_TEXT, text)} [{i}]"
-        for i, (text, _) in enumerate(parts, start=1)
+def _evidence(scored: Sequence[Scored]) -> tuple[list[float], float, float]:
+    """What the answer-or-abstain model reads: the sentence probabilities, the share of the
+    question's nouns the passages hold, and how well the best sentence meets its constraints."""
+    names = FEATURES
+    best = scored[0].features
+    return (
+        [s.probability for s in scored],
+        best[names.index("pool_cover")],
+        best[names.index("constraints")],
     )
 
 
-def supported(best: ScoredSentence) -> bool:
-    """Strong enough to answer: semantically close, or holding every word of a short question
-    whose embedding says little ("What is Position A?")."""
-    if best.overlap >= FULL_OVERLAP and best.similarity >= MIN_SIMILARITY_FULL_OVERLAP:
-        return True
-    return best.similarity >= MIN_SIMILARITY and best.score >= MIN_SCORE
+def _unscored(out: list[Scored]) -> list[Scored]:
+    return _distinct([replace(s, probability=float("nan")) for s in out])
 
 
-# --- expected answer type: a "how many" question needs a number the question lacks ---------
-
-_NUMBER_Q = re.compile(
-    r"\bhow\s+(many|much)\b|\bby\s+how\s+much\b|\bwhat\s+(share|percentage|percent|proportion|"
-    r"number|amount|rate|figure|sum|total)\b|\bhow\s+(large|big|high|low)\s+(was|is|were|are)\b",
-    re.IGNORECASE,
-)
-_DATE_Q = re.compile(
-    r"^\s*(since\s+)?when\b|\bwhat\s+(exact\s+)?(date|day|month|year)\b|"
-    r"\b(in\s+|on\s+)?which\s+(exact\s+)?(year|month|day|date)\b",
-    re.IGNORECASE,
-)
-_COUNTED = re.compile(r"\bhow\s+(?:many|much)\s+((?:[\w’'-]+\s+){0,3})", re.IGNORECASE)
-NUMBER_WORDS = frozenset(
-    """one two three four five six seven eight nine ten eleven twelve fifteen twenty thirty forty
-    fifty hundred hundreds thousand thousands million millions billion billions trillion dozen
-    dozens half third quarter twice double triple percent several""".split()
-)
-DATE_WORDS = frozenset(
-    """january february march april may june july august september october november december
-    spring summer autumn fall winter century decade noon midnight morning afternoon evening
-    night today tomorrow yesterday""".split()
-)
-_CLOCK = re.compile(r"\b\d{1,2}[:.]\d{2}\b|\b[ap]\.m\.|o'clock", re.IGNORECASE)
-_FIGURE = re.compile(r"\d")
-_YEAR = re.compile(r"\b(1[89]\d\d|20\d\d)s?\b")
+def _distinct(scored: list[Scored]) -> list[Scored]:
+    """One copy of each span (a sentence can sit in two overlapping chunks)."""
+    seen: set[tuple[str, int, int]] = set()
+    out = []
+    for s in scored:
+        key = (s.source, s.start, s.end)
+        if key not in seen:
+            seen.add(key)
+            out.append(s)
+    return out
 
 
-_NAME_Q = re.compile(
-    r"\bwhat\s+(is|was)\s+the\s+(title|name)\s+of\b|\bwhat\s+(is|was)\s+\w+(\s+\w+)?\s+called\b",
-    re.IGNORECASE,
-)
-_TITLE_LIKE = re.compile(r"[\"“‘][^\"”’]{3,}[\"”’]|\*[^*]{3,}\*|(?:\b[A-Z][\w’'-]+\s+){2,}[A-Z]")
-
-
-def answer_kind(question: str) -> str | None:
-    """"number", "date" or "name" when the question asks for one, else None."""
-    if _NAME_Q.search(question):
-        return "name"
-    if _DATE_Q.search(question):
-        return "date"
-    if _NUMBER_Q.search(question):
-        return "number"
-    return None
-
-
-def fits_kind(kind: str | None, sentence: str, question: str) -> bool:
-    """Does the sentence hold a figure (or date) of the kind asked, beyond those in the question?"""
-    if kind is None:
-        return True
-    q_low = question.lower()
-    if kind == "name":  # a quoted or capitalised name the question does not already give
-        return any(m.group().lower() not in q_low for m in _TITLE_LIKE.finditer(sentence))
-    words = set(re.findall(r"[a-z]+", sentence.lower()))
-    if kind == "date":
-        years = {m.group(1) for m in _YEAR.finditer(sentence)} - set(_YEAR.findall(question))
-        if years or _CLOCK.search(sentence):
-            return True
-        return bool((words & DATE_WORDS) - set(re.findall(r"[a-z]+", q_low)))
-    figures = [
-        t for t in re.findall(r"[\d][\d,.]*%?", sentence)
-        if t.strip(".,") not in q_low and not _YEAR.fullmatch(t.strip(".,"))  # a year is no count
+def candidates_for(
+    index: OpenedIndex, prepared: PreparedQuestion, candidates: list[Candidate]
+) -> list[ReaderCandidate]:
+    """The reader's view of a question: every sentence it weighed (for fitting, inspection)."""
+    analysis = analyse(prepared.question)
+    model = load_model() if model_available() else None
+    return [
+        ReaderCandidate(
+            source=s.source, start=s.start, end=s.end, text=s.text, role=s.role,
+            features=dict(zip(FEATURES, s.features, strict=True)), probability=s.probability,
+        )
+        for s in score_candidates(index, prepared.query, analysis, candidates,
+                                  quotable=QUOTABLE_IN_LISTS, model=model)
     ]
-    if not (figures or (words & NUMBER_WORDS)):
-        return False
-    counted = _COUNTED.search(question)
-    if counted:
-        nouns = [w for w in tokenize(counted.group(1)) if len(w) > 2]
-        if nouns and not any(_word_present(n, sentence.lower()) for n in nouns):
-            return False
-    return True
 
 
 def extractive_answer(
-    engine: OpenedIndex,
+    index: OpenedIndex,
     prepared: PreparedQuestion,
     candidates: list[Candidate],
     passages: list[Passage],
 ) -> Answer:
-    """Quote the sentences that best answer the question, or abstain."""
+    """Answer with the minimal span and the sentences that back it, or abstain."""
     if prepared.injected:
         return abstention(prepared, passages, INJECTION_REPLY)
     if not candidates:
         return abstention(prepared, passages, NOTHING_FOUND)
-    fact = document_fact_answer(engine, prepared, candidates, passages)
+    fact = document_fact_answer(index, prepared, candidates, passages)
     if fact is not None:
         return fact
-    # Names of the documents, their issuers and sections count as mentioned too.
-    haystack = " ".join(
-        [f"{c.text} {c.metadata.get('section', '')}" for c in candidates[:10]]
-        + [f"{d.get('title', '')} {d.get('author', '')}" for d in engine.documents().values()]
-    ).lower()
-    missing = missing_terms(prepared.question, haystack)
-    if missing:
-        named = ", ".join(f"“{t}”" for t in missing[:3])
-        return abstention(
-            prepared, passages,
-            f"The sources do not say: none of the passages found mentions {named}.",
-        )
-    pool = candidates[:ANSWER_POOL]
-    rank = {c.chunk_id: i for i, c in enumerate(pool)}
-    stored = engine.sentences(list(rank))
-    vector = engine.embedder.encode_query(prepared.query)
-    scored = score_sentences(
-        prepared.query,
-        vector,
-        [
-            (s.chunk_id, rank[s.chunk_id], s.start, s.end, s.text, s.vector)
-            for chunk_id in rank for s in stored.get(chunk_id, [])
-        ],
-        engine.lexical.idf,
+    model = load_model()
+    analysis = analyse(prepared.question)
+    scored = score_candidates(index, prepared.query, analysis, candidates, model=model)
+    if not scored or model.no_answer(*_evidence(scored)):
+        return _near_miss(index, prepared, analysis, scored, passages)
+    chosen = _choose(index, prepared, analysis, scored, candidates)
+    return _compose(index, prepared, analysis, chosen, passages)
+
+
+def _choose(
+    index: OpenedIndex, prepared: PreparedQuestion, analysis: QuestionAnalysis,
+    scored: list[Scored], candidates: list[Candidate],
+) -> list[Scored]:
+    """The quotes: the best sentence, then others close to it (reasons, lists), and for a
+    multi-part or comparison question the best sentence for each part."""
+    model = load_model()
+    best = scored[0]
+    chosen = [best]
+    parts = analysis.parts
+    if analysis.answer_type == COMPARISON and not parts:
+        parts = _sides(scored)
+    if parts:
+        from qa.retrieval.hybrid import search
+
+        for number, part in enumerate(parts, start=1):
+            part_analysis = analyse(part)
+            part_candidates = search(index, part)
+            part_scored = score_candidates(
+                index, part, part_analysis, part_candidates, model=model
+            )
+            pick = next((s for s in part_scored if not _overlapping(s, chosen)), None)
+            if pick is not None and not model.no_answer(*_evidence(part_scored)):
+                chosen.append(replace(pick, part=number))
+    limit = MAX_QUOTES if (analysis.is_list or parts) else 2
+    for s in scored[1:]:
+        if len(chosen) >= limit:
+            break
+        if s.probability < best.probability * model.second_ratio:
+            break
+        if not _overlapping(s, chosen) and not _redundant(s, chosen):
+            chosen.append(s)
+    return chosen
+
+
+def _sides(scored: list[Scored]) -> tuple[str, ...]:
+    return ()
+
+
+def _overlapping(s: Scored, chosen: Sequence[Scored]) -> bool:
+    return any(s.source == c.source and s.start < c.end and c.start < s.end for c in chosen)
+
+
+def _redundant(s: Scored, chosen: Sequence[Scored]) -> bool:
+    mine = set(tokenize(s.text))
+    for c in chosen:
+        theirs = set(tokenize(c.text))
+        if mine and theirs and len(mine & theirs) / min(len(mine), len(theirs)) > 0.7:
+            return True
+    return False
+
+
+def _citation(index: OpenedIndex, s: Scored) -> Citation:
+    docs = index.documents()
+    meta = docs.get(s.source, {})
+    record = index.records([s.chunk_id]).get(s.chunk_id)
+    section = str(record[1].get("section")) if record and record[1].get("section") else None
+    return Citation(
+        source=s.source, title=str(meta.get("title", s.source)), section=section,
+        quote=index.source_text(s.source)[s.start : s.end], start=s.start, end=s.end,
+        date=meta.get("date") or None,
     )
-    kind = answer_kind(prepared.question)
-    typed = [s for s in scored if fits_kind(kind, s.text, prepared.question)]
-    if kind and scored and (not typed or typed[0].score < scored[0].score - TYPE_MARGIN):
-        what = {"date": "date", "name": "name"}.get(kind, "figure")
-        return abstention(
-            prepared, passages,
-            f"The sources do not say: the passages found give no {what} that answers this.",
-        )
-    scored = typed
-    if not scored or not supported(scored[0]):
-        return abstention(
-            prepared, passages,
-            "The sources do not say: the passages found do not answer this question.",
-        )
-    by_id = {c.chunk_id: c for c in pool}
-    parts: list[tuple[str, Citation]] = []
-    for s in choose(scored):
-        meta = by_id[s.chunk_id].metadata
-        source = str(meta["source"])
-        quote = engine.source_text(source)[s.start : s.end]
-        citation = Citation(
-            source=source, title=str(meta.get("title", source)),
-            section=str(meta.get("section")) or None, quote=quote, start=s.start, end=s.end,
-        )
-        parts.append((s.text, citation))
+
+
+def _compose(
+    index: OpenedIndex, prepared: PreparedQuestion, analysis: QuestionAnalysis,
+    chosen: list[Scored], passages: list[Passage],
+) -> Answer:
+    citations = [_citation(index, s) for s in chosen]
+    dated = {c.date for c in citations if c.date}
+    order = list(range(len(chosen)))
+    intro = ""
+    if len({c.source for c in citations}) > 1 and len(dated) > 1:
+        # Sources of different dates: newest first, each named with its date.
+        order.sort(key=lambda i: citations[i].date or "", reverse=True)
+        intro = "The sources differ in date; newest first. "
+    chosen = [chosen[i] for i in order]
+    citations = [citations[i] for i in order]
+    short = short_answer(analysis, chosen[0].text, chosen[0].entities, chosen[0].phrases)
+    pieces: list[str] = []
+    for n, (s, c) in enumerate(zip(chosen, citations, strict=True), start=1):
+        label = f"{c.title} ({c.date}): " if intro and c.date else ""
+        pieces.append(f"{label}{neutralise_markers(s.text)} [{n}]")
+    body = " ".join(pieces)
+    if analysis.answer_type == LIST and len(pieces) > 1:
+        body = "\n".join(f"- {p}" for p in pieces)
+    text = intro + (f"{short}. " if short else "") + body
     return Answer(
-        text=format_answer(parts), abstained=False, citations=[c for _, c in parts],
-        passages=passages, query=prepared.query, backend="extractive", notice=prepared.notice,
+        text=text.strip(), abstained=False, citations=citations, passages=passages,
+        query=prepared.query, backend="extractive", notice=prepared.notice, short=short,
+    )
+
+
+def _near_miss(
+    index: OpenedIndex, prepared: PreparedQuestion, analysis: QuestionAnalysis,
+    scored: list[Scored], passages: list[Passage],
+) -> Answer:
+    """Abstain, naming what the question asks that the passages lack, and what the closest
+    passage does hold (cited), so the reader can judge."""
+    if not scored:
+        return abstention(
+            prepared, passages, "The sources do not say: the passages found do not answer this."
+        )
+    best = scored[0]
+    have = set(tokenize(best.text))
+    pool = " ".join(p.text for p in passages[:ANSWER_POOL]).lower()
+    missing = [
+        w for w in analysis.nouns
+        if tokenize(w) and not set(tokenize(w)) & have and w.lower() not in pool
+    ]
+    missing = [w for w in missing if not re.fullmatch(r"\d+", w)] + [
+        w for w in missing if re.fullmatch(r"\d+", w)
+    ]
+    if missing:
+        named = ", ".join(f"“{w}”" for w in missing[:3])
+        lead = f"The sources do not say: none of the passages found mentions {named}."
+    else:
+        lead = "The sources do not say: the passages found do not answer this question."
+    citation = _citation(index, best)
+    text = f"{lead} The closest passage says: {neutralise_markers(best.text)} [1]"
+    return Answer(
+        text=text, abstained=True, citations=[citation], passages=passages,
+        query=prepared.query, backend="extractive", notice=prepared.notice,
     )

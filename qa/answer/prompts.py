@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from langchain_core.messages import BaseMessage
 from langchain_core.prompts import ChatPromptTemplate
 
+from qa.models import strip_markers
+
 REFUSAL = "The sources do not say."
 MAX_SENTENCES = 4
 
@@ -119,7 +121,7 @@ def format_history(history: list[tuple[str, str]]) -> str:
     """The last few turns, answers shortened and stripped of citation markers."""
     lines = []
     for question, answer in history[-MAX_HISTORY_TURNS:]:
-        answer = re.sub(r"\s*\[\d+\]", "", answer)
+        answer = strip_markers(answer)
         if len(answer) > MAX_HISTORY_ANSWER_CHARS:
             answer = answer[:MAX_HISTORY_ANSWER_CHARS].rsplit(" ", 1)[0] + " …"
         lines.append(f"User: {neutralise(question)}\nAssistant: {neutralise(answer)}")

@@ -17,10 +17,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from qa.answer.extractive import missing_terms
+from qa.answer.claims import missing_terms
 from qa.answer.prompts import REFUSAL, PromptPassage
 from qa.index.lexical import tokenize
 from qa.ingest.roles import looks_injected
+from qa.ingest.sentences import split_sentences as sentence_spans
 from qa.models import Citation
 
 if TYPE_CHECKING:
@@ -34,7 +35,6 @@ MARKER = re.compile(
 )
 _MARKER_RUN = rf"(?:\s*{MARKER.pattern})+"
 _TRAILING = re.compile(rf"([.!?]+)({_MARKER_RUN})", re.IGNORECASE)
-_SENTENCE_END = re.compile(r"(?:(?<=[.!?])|(?<=[.!?][\"”’)]))\s+(?=[\"“‘(A-Z0-9])|\n+")
 _REFUSALS = (
     REFUSAL.lower().rstrip("."),
     "the sources don't say",
@@ -94,7 +94,7 @@ def marker_numbers(group: str) -> list[int]:
 def split_sentences(text: str) -> list[str]:
     """Sentences of the answer, each followed by its own markers (moved before the full stop)."""
     text = _TRAILING.sub(lambda m: m.group(2) + m.group(1), text)
-    return [s.strip() for s in _SENTENCE_END.split(text) if s and s.strip()]
+    return [text[s:e].strip() for s, e in sentence_spans(text) if text[s:e].strip()]
 
 
 def strip_markers(text: str) -> str:

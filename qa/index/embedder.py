@@ -29,6 +29,7 @@ import numpy as np
 from langchain_core.embeddings import Embeddings
 
 from qa.errors import IndexBuildError
+from qa.ingest.atomic import replace_with, temporary_beside
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +40,7 @@ _INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 # Texts per model call. On this 2-core CPU 16 encodes 2.4x faster than 64 (less padding, and
 # the activations stay in cache); callers' larger batches are split into calls of this size.
 MODEL_BATCH = 16
+QUERY_CACHE = 512  # query vectors kept by ``encode_query``
 
 
 def model_path() -> Path:
@@ -92,7 +94,7 @@ def export_onnx(weights: Path, dest: Path) -> None:
     model = AutoModel.from_pretrained(str(weights), local_files_only=True).eval()
     sample = torch.ones((2, 8), dtype=torch.int64)
     dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.with_name(f".{dest.name}.{os.getpid()}.tmp")
+    tmp = temporary_beside(dest)
     with torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter("ignore")  # tracer notes about BERT's shape arithmetic
         torch.onnx.export(
@@ -101,7 +103,7 @@ def export_onnx(weights: Path, dest: Path) -> None:
             dynamic_axes={n: {0: "batch", 1: "tokens"} for n in (*_INPUTS, "last_hidden_state")},
             opset_version=17, dynamo=False,
         )
-    os.replace(tmp, dest)
+    replace_with(tmp, dest)
 
 
 class _Runtime:
@@ -257,9 +259,14 @@ class Embedder:
         vec = self.encode([text])[0]
         with self._cache_lock:
             self._query_cache[text] = vec
-            if len(self._query_cache) > 512:
+            if len(self._query_cache) > QUERY_CACHE:
                 self._query_cache.popitem(last=False)
         return vec
+
+    def clear_query_cache(self) -> None:
+        """Forget the query vectors kept by ``encode_query`` (the next call runs the model)."""
+        with self._cache_lock:
+            self._query_cache.clear()
 
 
 def _batches(texts: list[str], batch_size: int) -> Iterator[np.ndarray]:

@@ -22,6 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
+from qa.ingest.atomic import replace_with, temporary_beside
+
 logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs every build at DEBUG
 FORMAT = 2  # bump when tokenisation or the saved layout changes
 K1, B = 1.5, 0.75  # bm25s defaults ("lucene" variant); patched documents use the same
@@ -141,27 +143,30 @@ class LexicalIndex:
         """Write the index to directory ``path`` atomically (a reader sees all of it or none).
         A patched index links the base's files (never rewritten) instead of copying them."""
         path = Path(path)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        shutil.rmtree(tmp, ignore_errors=True)
-        tmp.mkdir(parents=True)
-        base_dir = getattr(self, "_base_dir", None)
-        if base_dir is not None and base_dir.is_dir():
-            (tmp / "bm25").mkdir()
-            for f in base_dir.iterdir():
-                try:
-                    os.link(f, tmp / "bm25" / f.name)
-                except OSError:
-                    shutil.copy2(f, tmp / "bm25" / f.name)
-        elif self.ids:
-            self._bm25.save(str(tmp / "bm25"), show_progress=False)
-        meta = {
-            "format": FORMAT, "ids": self.ids, "idf": self.idf, "documents": self.documents,
-            "average_length": self.average_length, "removed": sorted(self.removed),
-            "added": self.added,
-        }
-        (tmp / "lexical.json").write_text(json.dumps(meta), encoding="utf-8")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = temporary_beside(path, directory=True)
         try:
-            os.replace(tmp, path)
+            base_dir = getattr(self, "_base_dir", None)
+            if base_dir is not None and base_dir.is_dir():
+                (tmp / "bm25").mkdir()
+                for f in base_dir.iterdir():
+                    try:
+                        os.link(f, tmp / "bm25" / f.name)
+                    except OSError:
+                        shutil.copy2(f, tmp / "bm25" / f.name)
+            elif self.ids:
+                self._bm25.save(str(tmp / "bm25"), show_progress=False)
+            meta = {
+                "format": FORMAT, "ids": self.ids, "idf": self.idf, "documents": self.documents,
+                "average_length": self.average_length, "removed": sorted(self.removed),
+                "added": self.added,
+            }
+            (tmp / "lexical.json").write_text(json.dumps(meta), encoding="utf-8")
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        try:
+            replace_with(tmp, path)
         except OSError:  # another process saved it first: theirs is the same index
             shutil.rmtree(tmp, ignore_errors=True)
             return

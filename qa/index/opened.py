@@ -19,22 +19,16 @@ from pathlib import Path
 from typing import Any
 
 from qa.config import Settings
-from qa.index.embedder import Embedder, LangChainEmbeddings, shared_embedder
 from qa.errors import CorpusError, IndexBuildError, QAError
-from qa.index.sync import (
-    IndexLocation,
-    IndexReport,
-    is_complete,
-    is_stale,
-    open_store,
-    read_json,
-    read_live_manifest,
-    reader_locks,
-    sync_index,
-)
+from qa.index.embedder import Embedder, LangChainEmbeddings, shared_embedder
+from qa.index.generations import IndexLocation, read_manifest_file
 from qa.index.lexical import LexicalIndex
+from qa.index.locks import reader_locks
+from qa.index.manifest import is_complete, is_stale, read_live_manifest
+from qa.index.sentence_vectors import StoredSentence, unpack_sentences
+from qa.index.store import ChromaStore, open_store
+from qa.index.sync import IndexReport, sync_index
 from qa.ingest.loaders import source_text as read_source_text
-from qa.index.store import ChromaStore, StoredSentence, unpack_sentences
 
 log = logging.getLogger(__name__)
 
@@ -50,68 +44,52 @@ AUTO_RESCAN_SECONDS = 1.0  # ... this often (thousands of files: not before ever
 
 
 class OpenedIndex:
-    """Everything a question needs, loaded for one index revision."""
+    """Everything a question needs, loaded for one index revision.
 
-    def __init__(self, settings: Settings, generation: Path, manifest: dict[str, Any]) -> None:
+    ``open_index`` opens one per process and index revision (``OpenedIndex.open``). The
+    constructor assembles one from parts already made, for callers that build a store and a
+    BM25 index themselves (the search-only benchmark): it checks nothing and holds no lock.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        store: ChromaStore,
+        lexical: LexicalIndex,
+        embedder: Embedder | None = None,
+        *,
+        generation: Path | None = None,
+        manifest: dict[str, Any] | None = None,
+    ) -> None:
         self.settings = settings
-        self.generation = generation
-        self.manifest = manifest
-        self.embedder: Embedder = shared_embedder()
-        self.store: ChromaStore = open_store(
-            settings, generation, LangChainEmbeddings(self.embedder)
-        )
+        self.store = store
+        self.lexical = lexical
+        self.embedder: Embedder = embedder or shared_embedder()
+        self.generation = generation  # None when assembled from parts: no reader lock held
+        self.manifest: dict[str, Any] = manifest or {}
         self._records: OrderedDict[str, tuple[str, dict[str, Any]]] = OrderedDict()
         self._records_lock = threading.Lock()
         self._sentences: OrderedDict[str, list[StoredSentence]] = OrderedDict()
         self._sentences_lock = threading.Lock()
-        count = self.store.count()
-        self._check(count)
-        # BM25 is saved once per index revision, so a new process loads it instead of
-        # scanning every chunk; chunk records are fetched as questions need them.
-        self.lexical = self._lexical(count)
         self._sources: dict[str, tuple[int, str]] = {}
 
-    def _check(self, count: int) -> None:
-        """Refuse an index whose collections disagree with its manifest or cannot be searched."""
-        expected = sum(int(d.get("chunks", 0)) for d in self.documents().values())
-        if count != expected:
-            raise IndexBuildError(f"index holds {count} chunks, its manifest {expected}")
-        if not self.settings.chroma_url:
-            marker = self.store.read_manifest() or {}
-            if (marker.get("revision"), marker.get("build")) != (
-                self.manifest.get("revision"), self.manifest.get("build")
-            ):
-                raise IndexBuildError("index revision marker disagrees with its manifest")
-        if count:
-            probe = self.embedder.encode_query("index check")
-            for chunk_id, (text, metadata) in self.records(
-                [c for c, _ in self.store.query_chunks(probe, 1)]
-            ).items():
-                unpack_sentences(chunk_id, text, metadata)
-
-    def _lexical(self, count: int) -> LexicalIndex:
-        """This revision's BM25 index: saved, or patched from the previous revision's with the
-        chunks the update removed and added (listed in the manifest), or built."""
-        build, revision = self.manifest.get("build", ""), self.manifest.get("revision", 0)
-        path = self.generation / f"lexical-{build}-r{revision}"
-        patch = self.manifest.get("patch") or {}
-        previous = None
-        if patch:
-            added = [str(c) for c in patch.get("added", [])]
-            previous = (
-                self.generation / f"lexical-{build}-r{patch.get('revision')}",
-                [str(c) for c in patch.get("removed", [])],
-                lambda: self.store.get_texts(added),
-            )
-        index = LexicalIndex.cached(path, self.store.iter_texts, expected=count, patch=previous)
-        for old in self.generation.glob("lexical-*"):
-            if old != path:
-                shutil.rmtree(old, ignore_errors=True)
-        return index
+    @classmethod
+    def open(cls, settings: Settings, generation: Path, manifest: dict[str, Any]) -> OpenedIndex:
+        """Open ``generation`` as ``manifest`` describes it: the store, checked against the
+        manifest (counts, revision marker, one probe query), and its BM25 index (saved once
+        per index revision, so a new process loads it instead of scanning every chunk; chunk
+        records are fetched as questions need them). Raises ``IndexBuildError`` when the
+        checks fail. Takes no reader lock (``open_index`` does)."""
+        embedder = shared_embedder()
+        store = open_store(settings, generation, LangChainEmbeddings(embedder))
+        count = store.count()
+        _check(settings, manifest, store, embedder, count)
+        lexical = _lexical(generation, manifest, store, count)
+        return cls(settings, store, lexical, embedder, generation=generation, manifest=manifest)
 
     def close(self) -> None:
         """Stop holding this engine's generation (local mode: its reader lock)."""
-        if not self.settings.chroma_url:
+        if not self.settings.chroma_url and self.generation is not None:
             reader_locks.release(self.generation)
 
     @property
@@ -151,6 +129,15 @@ class OpenedIndex:
                     self._sentences.popitem(last=False)
         return have
 
+    def clear_caches(self) -> None:
+        """Forget the chunk records and decoded sentences read so far: the next question reads
+        them from the store again. (The query vectors the shared embedder keeps stay: see
+        ``Embedder.clear_query_cache``.)"""
+        with self._records_lock:
+            self._records.clear()
+        with self._sentences_lock:
+            self._sentences.clear()
+
     def source_text(self, source: str) -> str:
         """The text offsets of ``source`` point into (cached while the file is unchanged)."""
         path = self.settings.corpus_dir / source
@@ -184,7 +171,7 @@ def _cache_key(settings: Settings) -> tuple[Any, ...]:
     )
 
 
-def engine_key(generation: Path, manifest: dict[str, Any]) -> tuple[str, str, int]:
+def engine_key(generation: Path | None, manifest: dict[str, Any]) -> tuple[str, str, int]:
     return str(generation), str(manifest.get("build", "")), int(manifest.get("revision", 0))
 
 
@@ -275,15 +262,60 @@ def _new_index(settings: Settings, generation: Path, manifest: dict[str, Any]) -
     an in-place update) and read its manifest again under it."""
     if not settings.chroma_url:
         reader_locks.acquire(generation)
-        manifest = read_json(generation / "manifest.json") or manifest
+        manifest = read_manifest_file(generation) or manifest
     try:
-        return OpenedIndex(settings, generation, manifest)
+        return OpenedIndex.open(settings, generation, manifest)
     except BaseException as exc:
         if not settings.chroma_url:
             reader_locks.release(generation)
         if isinstance(exc, IndexBuildError):
             raise _Unusable(str(exc)) from exc
         raise
+
+
+def _check(
+    settings: Settings, manifest: dict[str, Any], store: ChromaStore, embedder: Embedder,
+    count: int,
+) -> None:
+    """Refuse an index whose collections disagree with its manifest or cannot be searched."""
+    expected = sum(int(d.get("chunks", 0)) for d in manifest.get("documents", {}).values())
+    if count != expected:
+        raise IndexBuildError(f"index holds {count} chunks, its manifest {expected}")
+    if not settings.chroma_url:
+        marker = store.read_manifest() or {}
+        if (marker.get("revision"), marker.get("build")) != (
+            manifest.get("revision"), manifest.get("build")
+        ):
+            raise IndexBuildError("index revision marker disagrees with its manifest")
+    if count:
+        probe = embedder.encode_query("index check")
+        for chunk_id, (text, metadata) in store.get_chunks(
+            [c for c, _ in store.query_chunks(probe, 1)]
+        ).items():
+            unpack_sentences(chunk_id, str(metadata.get("text", text)), metadata)
+
+
+def _lexical(
+    generation: Path, manifest: dict[str, Any], store: ChromaStore, count: int
+) -> LexicalIndex:
+    """This revision's BM25 index: saved, or patched from the previous revision's with the
+    chunks the update removed and added (listed in the manifest), or built."""
+    build, revision = manifest.get("build", ""), manifest.get("revision", 0)
+    path = generation / f"lexical-{build}-r{revision}"
+    patch = manifest.get("patch") or {}
+    previous = None
+    if patch:
+        added = [str(c) for c in patch.get("added", [])]
+        previous = (
+            generation / f"lexical-{build}-r{patch.get('revision')}",
+            [str(c) for c in patch.get("removed", [])],
+            lambda: store.get_texts(added),
+        )
+    index = LexicalIndex.cached(path, store.iter_texts, expected=count, patch=previous)
+    for old in generation.glob("lexical-*"):
+        if old != path:
+            shutil.rmtree(old, ignore_errors=True)
+    return index
 
 
 class _Unusable(Exception):

@@ -1,47 +1,39 @@
 """The one place that talks to Chroma: an embedded index on disk, or a ``chroma run`` server.
 
 One collection of chunks (what retrieval returns). Each chunk record also carries its quotable
-sentences (offsets, and vectors from the chunk's own model pass, packed as float16), so no
-sentence is embedded per question and none needs an index of its own: answering reads them with
-the chunk. Chroma's default embedding function is never used: every vector comes from our model.
-A second collection holds the manifest in server mode.
+sentences (offsets, and vectors from the chunk's own model pass, packed as float16: see
+``qa.index.sentence_vectors``), so no sentence is embedded per question and none needs an index
+of its own: answering reads them with the chunk. Chroma's default embedding function is never
+used: every vector comes from our model. A second collection holds the manifest in server mode.
+``chromadb`` and ``langchain_chroma`` are imported when a store is first opened, not with this
+module.
 """
 
 from __future__ import annotations
 
-import base64
 import json
 import logging
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
 import numpy as np
-from langchain_chroma import Chroma
-from langchain_core.documents import Document
 
-from qa.index.embedder import DIM, LangChainEmbeddings
+from qa.config import Settings
 from qa.errors import ConfigError, IndexBuildError
+from qa.index.embedder import DIM, LangChainEmbeddings, shared_embedder
+
+if TYPE_CHECKING:
+    from qa.index.chunk_writer import ChunkWriter
 
 log = logging.getLogger(__name__)
 
 CHUNKS = "qa_chunks"
 META = "qa_manifest"
 _SPACE = {"hnsw": {"space": "cosine"}}
-PROGRESS_SLICE = 256  # chunks embedded between two progress-bar updates
 # Collections of the previous layout, dropped by a full rebuild on a server.
 _OLD_COLLECTIONS = ("qa_sentences",)
-
-
-@dataclass(frozen=True)
-class StoredSentence:
-    chunk_id: str
-    start: int
-    end: int
-    text: str
-    vector: np.ndarray
 
 
 def chroma_client(chroma_url: str | None, path: Path | None) -> Any:
@@ -73,9 +65,11 @@ class ChromaStore:
     the writes ``index()`` makes."""
 
     def __init__(self, client: Any, embeddings: LangChainEmbeddings) -> None:
+        from qa.index.chunk_writer import ChunkWriter
+
         self.client = client
         self.embeddings = embeddings
-        self.chunks = ChunkWriter(
+        self.chunks: ChunkWriter = ChunkWriter(
             client=client,
             collection_name=CHUNKS,
             embedding_function=embeddings,
@@ -126,6 +120,15 @@ class ChromaStore:
         for ids, docs, _ in self._pages(["documents"], page):
             yield from zip(ids, docs, strict=True)
 
+    def query_records(self, vector: np.ndarray, n: int) -> dict[str, Any]:
+        """Chroma's own answer for the ``n`` nearest chunks, with its default include
+        (documents, metadatas, distances): what a bare retriever does in one call (the
+        benchmark's baseline; retrieval uses ``query_chunks``)."""
+        res: Any = self.chunks._collection.query(
+            query_embeddings=[vector.tolist()], n_results=max(1, n)
+        )
+        return dict(res)
+
     def _pages(self, include: list[Any], page: int) -> Iterator[tuple[Any, Any, Any]]:
         offset = 0
         while True:
@@ -156,7 +159,28 @@ class ChromaStore:
             META, embedding_function=None, configuration=_SPACE
         )
         col.upsert(
-            ids=["manifest"], documents=[json.dumps(manifest)], embeddings=[[0.0] * 384]
+            ids=["manifest"], documents=[json.dumps(manifest)], embeddings=[[0.0] * DIM]
+        )
+
+    # --- writes ---------------------------------------------------------------------------
+
+    def max_batch_size(self) -> int:
+        """The most records one ``write_records`` call may carry (a Chroma limit)."""
+        return int(self.client.get_max_batch_size())
+
+    def write_records(
+        self,
+        ids: Sequence[str],
+        vectors: Any,
+        texts: Sequence[str],
+        metadatas: Sequence[dict[str, Any]],
+    ) -> None:
+        """Upsert chunk records whose vectors are already made (``vectors``: one row per id),
+        as they are: the sync writes through ``chunks`` (LangChain's ``index()``) instead; this
+        is for records built elsewhere, such as the benchmark's synthetic ones. Each metadata
+        needs the keys the sync writes (``chunk_id``, ``text``, ``quotes``, ``vectors``...)."""
+        self.chunks._collection.upsert(
+            ids=list(ids), embeddings=vectors, documents=list(texts), metadatas=list(metadatas),
         )
 
     def drop_all(self) -> None:
@@ -168,82 +192,31 @@ class ChromaStore:
                 log.debug("collection %s was not there", name)
 
 
-class ChunkWriter(Chroma):
-    """LangChain's Chroma store, writing each chunk with its sentences' vectors.
+def open_store(
+    settings: Settings, generation: Path, embeddings: LangChainEmbeddings
+) -> ChromaStore:
+    """The store of ``generation`` (local mode) or of the Chroma server ``settings`` names."""
+    path = None if settings.chroma_url else generation / "chroma"
+    client = chroma_client(settings.chroma_url, path)
+    return ChromaStore(client, embeddings)
 
-    ``index()`` hands it chunk documents whose metadata lists the quotable sentences
-    (``quotes``: raw start, raw end, and the span inside the chunk text); one model pass over
-    the chunk gives its vector and theirs (``Embedder.encode_chunks``). ``index()`` writes a
-    document at a time, so the indexer first embeds the new chunks of many documents together
-    (``embed_ahead``: full, length-sorted model batches) and the writes use those vectors."""
 
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self._ahead: dict[str, tuple[list[float], str]] = {}
+_server_stores: dict[str, ChromaStore] = {}
 
-    def embed_ahead(self, documents: Sequence[Document]) -> None:
-        """Embed ``documents`` now, for the ``add_documents`` calls that will write them."""
-        ordered = sorted(documents, key=lambda d: -len(d.page_content))
-        for i in range(0, len(ordered), PROGRESS_SLICE):
-            part = ordered[i : i + PROGRESS_SLICE]
-            for doc, vector, packed in zip(part, *self._embed(part), strict=True):
-                self._ahead[str(doc.metadata["chunk_id"])] = (vector, packed)
 
-    def _embed(self, documents: Sequence[Document]) -> tuple[list[list[float]], list[str]]:
-        adapter: Any = self._embedding_function
-        vectors, sentence_vectors = adapter.embedder.encode_chunks(
-            [d.page_content for d in documents], [_spans_in(d) for d in documents],
-            batch_size=adapter.batch_size,
+def server_store(settings: Settings) -> ChromaStore:
+    """One store per Chroma server URL and process (the manifest is read per question)."""
+    assert settings.chroma_url
+    store = _server_stores.get(settings.chroma_url)
+    if store is None:
+        store = open_store(
+            settings, Path("."), LangChainEmbeddings(shared_embedder(), settings.embed_batch_size)
         )
-        update = getattr(adapter.progress, "update", None)
-        if update is not None:
-            update(len(documents))
-        return vectors.tolist(), [pack_vectors(v) for v in sentence_vectors]
-
-    def move(self, documents: Sequence[Document]) -> None:
-        """Give stored chunks the offsets of ``documents`` (same ids, so same text): an edit
-        above a chunk shifts it without changing what was embedded."""
-        if documents:
-            self._collection.update(
-                ids=[str(d.metadata["chunk_id"]) for d in documents],
-                metadatas=[{k: d.metadata[k] for k in ("start", "end", "quotes")}
-                           for d in documents],
-            )
-
-    def add_documents(self, documents: list[Document], **kwargs: Any) -> list[str]:
-        ids = list(kwargs.get("ids") or [str(d.metadata["chunk_id"]) for d in documents])
-        self.embed_ahead([d for d, i in zip(documents, ids, strict=True) if i not in self._ahead])
-        ready = [self._ahead.pop(i) for i in ids]
-        self._collection.upsert(
-            ids=ids, embeddings=[v for v, _ in ready],  # type: ignore[arg-type]
-            metadatas=[{**d.metadata, "vectors": packed}
-                       for d, (_, packed) in zip(documents, ready, strict=True)],
-            documents=[d.page_content for d in documents],
-        )
-        return ids
+        _server_stores[settings.chroma_url] = store
+    return store
 
 
-def _spans_in(doc: Document) -> list[tuple[int, int]]:
-    """Sentence spans in the embedded text, which ends with the chunk text."""
-    shift = len(doc.page_content) - len(str(doc.metadata["text"]))
-    return [(shift + a, shift + b) for _, _, a, b in json.loads(doc.metadata["quotes"])]
-
-
-def pack_vectors(vectors: np.ndarray) -> str:
-    """Sentence vectors as base64 float16: ~0.8 kB a sentence, cosines within 1e-3."""
-    return base64.b64encode(np.asarray(vectors, dtype="<f2").tobytes()).decode("ascii")
-
-
-def unpack_sentences(chunk_id: str, text: str, metadata: dict[str, Any]) -> list[StoredSentence]:
-    """The quotable sentences stored with a chunk record, in reading order."""
-    quotes = json.loads(str(metadata.get("quotes") or "[]"))
-    raw = base64.b64decode(str(metadata.get("vectors") or ""))
-    vectors = np.frombuffer(raw, dtype="<f2").astype(np.float32).reshape(-1, DIM)
-    vectors /= np.clip(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12, None)
-    if len(vectors) != len(quotes):
-        raise IndexBuildError(f"chunk {chunk_id} has {len(quotes)} sentences, "
-                              f"{len(vectors)} vectors")
-    return [
-        StoredSentence(chunk_id, int(start), int(end), text[a:b], vec)
-        for (start, end, a, b), vec in zip(quotes, vectors, strict=True)
-    ]
+def forget_server_store(settings: Settings) -> None:
+    """Drop the kept store of ``settings``' server (after it failed): the next use reconnects."""
+    if settings.chroma_url:
+        _server_stores.pop(settings.chroma_url, None)

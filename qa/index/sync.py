@@ -10,7 +10,7 @@ last, and swaps the ``CURRENT`` pointer with an atomic rename; a rebuild starts 
 generation. A process killed at any point leaves the old index live and a directory without a
 complete manifest, which the next writer deletes. Readers keep answering from the generation
 they opened. Copying is O(index size), so a small update of a generation no other process reads
-(every reading process holds a shared POSIX lock on it; see ``ReaderLocks``) is applied in
+(every reading process holds a shared POSIX lock on it; see ``qa.index.locks``) is applied in
 place: the manifest is marked first, LangChain's ``index()`` is idempotent, and the next sync
 finishes an update that was cut off. The manifest also lists the chunks an update removed and
 added, so readers patch their BM25 index instead of rebuilding it.
@@ -19,19 +19,16 @@ Server mode (``QA_CHROMA_URL``): the collections and the full manifest live on t
 server, so every process using it agrees on what is indexed. Writes go to the live collections,
 so the manifest is first marked incomplete; a writer that dies leaves it so, and the next sync
 rebuilds. One writer at a time per index directory (an ``fcntl`` lock).
+
+Beside this module: ``generations`` (directories, the pointer, publishing), ``locks``,
+``manifest`` (fingerprint, staleness), ``records`` (a chunk as a LangChain document), ``store``.
 """
 
 from __future__ import annotations
 
 import contextlib
-import fcntl
-import json
 import logging
-import os
-import shutil
-import sqlite3
 import sys
-import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -40,26 +37,35 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from langchain_core.documents import Document
-
-from qa.ingest.chunking import ChunkSettings, chunk_document
 from qa.config import Settings
-from qa.index.embedder import MODEL_NAME, LangChainEmbeddings, shared_embedder
 from qa.errors import IndexBuildError
+from qa.index.embedder import LangChainEmbeddings, shared_embedder
+from qa.index.generations import IndexLocation, write_manifest_file
 from qa.index.lexical import MAX_PATCH_SHARE
-from qa.ingest.loaders import SkippedDocument, discover, file_sha256, load_document, sidecar_path
+from qa.index.locks import reader_locks, writer_lock
+from qa.index.manifest import (
+    MANIFEST_VERSION,
+    chunk_settings,
+    is_stale,
+    read_live_manifest,
+    settings_fingerprint,
+    stat_key,
+    write_manifest,
+)
+from qa.index.records import chunk_record, record_id
+from qa.index.store import ChromaStore, open_store
+from qa.ingest.annotate import annotate_chunks
+from qa.ingest.chunking import chunk_document
+from qa.ingest.loaders import SkippedDocument, discover, file_sha256, load_document
 from qa.models import Chunk
-from qa.ingest.roles import looks_injected
-from qa.index.store import ChromaStore, chroma_client
+
+# ``is_stale``, ``read_live_manifest`` and ``stat_key`` live in ``qa.index.manifest``; they are
+# importable from here too while ``qa.api`` imports them with the sync.
+__all__ = ["IndexReport", "is_stale", "read_live_manifest", "stat_key", "sync_index"]
 
 log = logging.getLogger(__name__)
 
-MANIFEST_VERSION = 3
-KEEP_GENERATIONS = 3  # the live one and two before it (readers may still hold them)
 IN_PLACE_MAX_SHARE = 0.1  # a bigger update (share of the chunks re-indexed) copies instead
-READERS_LOCK = "readers.lock"
-# How chunks and sentences are presented to the model (a change re-embeds everything).
-EMBED_FORMAT = "section-prefix/v1;quotable/v1;late-chunked-sentences/v1"
 
 
 @dataclass
@@ -96,342 +102,6 @@ class IndexReport:
         return "\n".join(lines)
 
 
-def settings_fingerprint(settings: Settings) -> dict[str, str]:
-    """What, when changed, invalidates every vector: model, chunking, embedding format."""
-    return {
-        "model": MODEL_NAME,
-        "chunking": chunk_settings(settings).fingerprint(),
-        "embed_format": EMBED_FORMAT,
-    }
-
-
-def chunk_settings(settings: Settings) -> ChunkSettings:
-    return ChunkSettings(max_chars=settings.chunk_chars)
-
-
-def embed_text(chunk_text: str, section: str | None) -> str:
-    """The text the model sees for a chunk: its section heading gives it context."""
-    return f"{section}: {chunk_text}" if section else chunk_text
-
-
-# --- where an index lives ----------------------------------------------------------------
-
-
-class IndexLocation:
-    """The index directory: generations of Chroma data, a CURRENT pointer, a writer lock.
-
-    In server mode (``QA_CHROMA_URL``) the collections and the manifest live on the server; the
-    record manager and the lock stay in a fixed directory under the index directory.
-    """
-
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-        self.root = settings.index_dir
-        self.server = settings.chroma_url
-
-    @property
-    def pointer(self) -> Path:
-        return self.root / "CURRENT"
-
-    def server_dir(self) -> Path:
-        return self.root / "server" / _safe_name(self.server or "")
-
-    def current(self) -> Path | None:
-        """The live generation directory, or None when there is none."""
-        if self.server:
-            return self.server_dir()
-        try:
-            name = self.pointer.read_text(encoding="utf-8").strip()
-        except (FileNotFoundError, NotADirectoryError, UnicodeDecodeError):
-            return None
-        path = self.root / name
-        return path if name.startswith("gen-") and path.is_dir() else None
-
-    def new_generation(self, copy_of: Path | None = None) -> Path:
-        """A fresh generation directory: empty, or a consistent copy of ``copy_of``."""
-        if self.server:
-            path = self.server_dir()
-            if copy_of is None:
-                shutil.rmtree(path, ignore_errors=True)
-            path.mkdir(parents=True, exist_ok=True)
-            return path
-        path = self.root / f"gen-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
-        path.mkdir(parents=True)
-        if copy_of is not None:
-            _copy_generation(copy_of, path)
-        return path
-
-    def publish(self, generation: Path) -> None:
-        """Point readers at ``generation`` atomically, then remove old generations (the
-        newest few stay: a reader may still hold one open)."""
-        if self.server:
-            return
-        tmp = self.root / f".CURRENT.{os.getpid()}"
-        tmp.write_text(generation.name, encoding="utf-8")
-        with open(tmp, "rb") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, self.pointer)
-        complete = sorted(
-            (g for g in self.root.glob("gen-*") if _complete_manifest(g)),
-            key=lambda g: g.stat().st_mtime_ns, reverse=True,
-        )
-        for old in complete[KEEP_GENERATIONS:]:
-            if old != generation:
-                shutil.rmtree(old, ignore_errors=True)
-
-    def remove_debris(self) -> list[str]:
-        """Delete what killed writers left: generations without a complete manifest and
-        temporary pointer files. Call only while holding the writer lock."""
-        removed: list[str] = []
-        if self.server or not self.root.is_dir():
-            return removed
-        live = self.current()
-        for path in self.root.glob("gen-*"):
-            if path != live and not _complete_manifest(path):
-                shutil.rmtree(path, ignore_errors=True)
-                removed.append(path.name)
-        for tmp in self.root.glob(".CURRENT.*"):
-            tmp.unlink(missing_ok=True)
-        return removed
-
-    @contextlib.contextmanager
-    def writer_lock(self, *, wait: bool = True) -> Iterator[bool]:
-        """One writer at a time, across processes and threads; a crashed holder's lock dies
-        with it. Yields False (without the lock) when ``wait`` is off and another writer runs."""
-        self.root.mkdir(parents=True, exist_ok=True)
-        with open(self.root / ".lock", "w") as fh:
-            try:
-                fcntl.flock(fh, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                yield False
-                return
-            try:
-                yield True
-            finally:
-                fcntl.flock(fh, fcntl.LOCK_UN)
-
-
-class ReaderLocks:
-    """Which generations this process reads: a shared POSIX lock on each one's
-    ``readers.lock``, which a writer in another process can test. POSIX locks belong to the
-    process (its own shared lock does not stop it from writing), and closing any descriptor of
-    the file drops them, so one descriptor per generation is kept here."""
-
-    def __init__(self) -> None:
-        self._fds: dict[Path, int] = {}
-        self._holders: dict[Path, int] = {}
-        self._writing: set[Path] = set()
-        self._cond = threading.Condition()
-
-    def acquire(self, generation: Path) -> None:
-        """Read ``generation``: waits while a writer (this process or another) updates it."""
-        with self._cond:
-            while generation in self._writing:
-                self._cond.wait()
-            if generation not in self._fds:
-                fd = os.open(generation / READERS_LOCK, os.O_RDWR | os.O_CREAT, 0o644)
-                fcntl.lockf(fd, fcntl.LOCK_SH)
-                self._fds[generation] = fd
-            self._holders[generation] = self._holders.get(generation, 0) + 1
-
-    def release(self, generation: Path) -> None:
-        with self._cond:
-            left = self._holders.get(generation, 0) - 1
-            if left > 0:
-                self._holders[generation] = left
-                return
-            self._holders.pop(generation, None)
-            fd = self._fds.pop(generation, None)
-            if fd is not None and generation not in self._writing:
-                os.close(fd)
-
-    @contextlib.contextmanager
-    def exclusive(self, generation: Path) -> Iterator[bool]:
-        """Yield True while this process alone uses ``generation`` (its readers wait), or
-        False at once when another process reads it."""
-        with self._cond:
-            fd = self._fds.get(generation)
-            if fd is None:
-                fd = os.open(generation / READERS_LOCK, os.O_RDWR | os.O_CREAT, 0o644)
-            try:
-                fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except OSError:
-                if generation not in self._fds:
-                    os.close(fd)
-                fd = -1
-            else:
-                self._fds[generation] = fd
-                self._writing.add(generation)
-        if fd < 0:
-            yield False
-            return
-        try:
-            yield True
-        finally:
-            with self._cond:
-                self._writing.discard(generation)
-                if self._holders.get(generation):
-                    fcntl.lockf(fd, fcntl.LOCK_SH)
-                else:
-                    self._fds.pop(generation, None)
-                    os.close(fd)
-                self._cond.notify_all()
-
-
-reader_locks = ReaderLocks()
-
-
-def _safe_name(url: str) -> str:
-    return "".join(c if c.isalnum() else "_" for c in url)
-
-
-def _complete_manifest(generation: Path) -> bool:
-    return bool((read_json(generation / "manifest.json") or {}).get("complete"))
-
-
-def _copy_generation(src: Path, dst: Path) -> None:
-    """Copy a generation; SQLite files through the backup API so the copy is consistent."""
-    for path in src.rglob("*"):
-        target = dst / path.relative_to(src)
-        if path.is_dir():
-            target.mkdir(parents=True, exist_ok=True)
-        elif path.name == "manifest.json" or path.name.startswith("."):
-            continue
-        elif path.suffix in (".sqlite", ".sqlite3"):
-            target.parent.mkdir(parents=True, exist_ok=True)
-            source_db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-            target_db = sqlite3.connect(target)
-            try:
-                source_db.backup(target_db)
-            finally:
-                source_db.close()
-                target_db.close()
-        elif not path.name.endswith(("-journal", "-wal", "-shm")):
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(path, target)
-
-
-def open_store(
-    settings: Settings, generation: Path, embeddings: LangChainEmbeddings
-) -> ChromaStore:
-    path = None if settings.chroma_url else generation / "chroma"
-    client = chroma_client(settings.chroma_url, path)
-    return ChromaStore(client, embeddings)
-
-
-_server_stores: dict[str, ChromaStore] = {}
-
-
-def server_store(settings: Settings) -> ChromaStore:
-    """One store per Chroma server URL and process (the manifest is read per question)."""
-    assert settings.chroma_url
-    store = _server_stores.get(settings.chroma_url)
-    if store is None:
-        store = open_store(
-            settings, Path("."), LangChainEmbeddings(shared_embedder(), settings.embed_batch_size)
-        )
-        _server_stores[settings.chroma_url] = store
-    return store
-
-
-def _record_manager(generation: Path) -> Any:
-    from langchain_classic.indexes import SQLRecordManager
-
-    manager = SQLRecordManager(
-        "chroma/chunks", db_url=f"sqlite:///{generation / 'records.sqlite'}"
-    )
-    manager.create_schema()
-    return manager
-
-
-# --- staleness --------------------------------------------------------------------------
-
-
-def read_live_manifest(settings: Settings) -> dict[str, Any] | None:
-    """The manifest of the live index, or None when there is no index to read.
-
-    Local mode: ``manifest.json`` of the generation ``CURRENT`` names. Server mode: the manifest
-    stored on the Chroma server beside the collections (None when the server is unreachable).
-    """
-    if settings.chroma_url:
-        try:
-            return server_store(settings).read_manifest()
-        except Exception as exc:  # unreachable server: the caller reports a clear error
-            log.warning("cannot read the manifest from %s: %s", settings.chroma_url, exc)
-            _server_stores.pop(settings.chroma_url, None)
-            return None
-    generation = IndexLocation(settings).current()
-    return None if generation is None else read_json(generation / "manifest.json")
-
-
-_json_cache: dict[Path, tuple[tuple[int, int], dict[str, Any]]] = {}
-
-
-def read_json(path: Path) -> dict[str, Any] | None:
-    """A JSON object from disk, parsed again only when the file's stat changes (every question
-    reads the live manifest; manifests are written whole by an atomic rename)."""
-    try:
-        st = path.stat()
-        stamp = (st.st_mtime_ns, st.st_size)
-        cached = _json_cache.get(path)
-        if cached and cached[0] == stamp:
-            return dict(cached[1])
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
-        return None
-    if not isinstance(data, dict):
-        return None
-    _json_cache[path] = (stamp, data)
-    return dict(data)
-
-
-def is_complete(manifest: dict[str, Any] | None, settings: Settings) -> bool:
-    """A finished index built with these settings (it may still be stale)."""
-    return bool(
-        manifest
-        and manifest.get("complete")
-        and manifest.get("version") == MANIFEST_VERSION
-        and manifest.get("settings") == settings_fingerprint(settings)
-    )
-
-
-def stat_key(path: Path) -> list[int]:
-    """Size and mtime of a file and of its sidecar: when these hold, the file is unchanged."""
-    st = path.stat()
-    try:
-        meta = sidecar_path(path).stat()
-        side = [meta.st_size, meta.st_mtime_ns]
-    except OSError:
-        side = [-1, -1]
-    return [st.st_size, st.st_mtime_ns, *side]
-
-
-def is_stale(settings: Settings, manifest: dict[str, Any] | None) -> bool:
-    """True when the corpus or settings differ from what the manifest records (cheap: stat
-    first, hash only files whose size or mtime moved; skipped files are compared by stat)."""
-    if not is_complete(manifest, settings):
-        return True
-    assert manifest is not None
-    if manifest.get("updating_in_place"):  # being written, or cut off: the sync finishes it
-        return True
-    files, _ = discover(settings.corpus_dir)
-    known: dict[str, Any] = manifest.get("documents", {})
-    skipped: dict[str, Any] = manifest.get("skipped_files", {})
-    current = {p.relative_to(settings.corpus_dir).as_posix(): p for p in files}
-    if set(current) != set(known) | set(skipped):
-        return True
-    for source, path in current.items():
-        entry: dict[str, Any] = known.get(source) or skipped.get(source) or {}
-        try:
-            if entry.get("stat") == stat_key(path):
-                continue
-            if source in skipped or file_sha256(path) != entry.get("sha256"):
-                return True
-        except OSError:
-            return True  # it vanished or became unreadable: let the sync record why
-    return False
-
-
 # --- the sync ---------------------------------------------------------------------------
 
 
@@ -451,7 +121,7 @@ def sync_index(
     """
     started = time.perf_counter()
     location = IndexLocation(settings)
-    with location.writer_lock(wait=wait) as locked:
+    with writer_lock(settings.index_dir, wait=wait) as locked:
         if not locked:
             return None
         if repair_build is not None:
@@ -538,7 +208,10 @@ def _plan(
                 plan.documents[source] = {**entry, "stat": key}
                 continue
             doc = load_document(path, settings.corpus_dir)
-            chunks = chunk_document(doc, chunk_settings(settings))
+            chunks = annotate_chunks(
+                chunk_document(doc, chunk_settings(settings)), title=doc.meta.title,
+                headings=list(dict.fromkeys(p.section for p in doc.paragraphs if p.section)),
+            )
         except SkippedDocument as exc:
             report.skipped.append((source, str(exc)))
             with contextlib.suppress(OSError):
@@ -590,7 +263,7 @@ def _sync_locked(
         ) or report.skipped != old.get("skipped"):
             manifest = {**old, "documents": plan.documents, "skipped_files": plan.skipped_files,
                         "skipped": report.skipped}
-            _write_manifest(settings, live[0], manifest, None)
+            write_manifest(settings, live[0], manifest, None)
         return _finish(report, plan)
 
     report.rebuilt = live is None
@@ -605,27 +278,27 @@ def _sync_locked(
             store.write_manifest({**old, "complete": False, "updating_since": _now()})
         manifest = _update(settings, generation, store, plan, old, build, embeddings, report,
                            progress)
-        _write_manifest(settings, generation, manifest, store)
+        write_manifest(settings, generation, manifest, store)
         return _finish(report, plan)
     if live is not None and _in_place_allowed(plan, old):
         with reader_locks.exclusive(live[0]) as alone:
             if alone:
                 generation = live[0]
                 sources = sorted({s for s, _ in plan.to_index} | set(plan.to_delete))
-                _write_json(generation / "manifest.json", {
+                write_manifest_file(generation, {
                     **old, "updating_in_place": {"since": _now(), "sources": sources},
                 })
                 store = open_store(settings, generation, embeddings)
                 manifest = _update(
                     settings, generation, store, plan, old, build, embeddings, report, progress
                 )
-                _write_manifest(settings, generation, manifest, store)
+                write_manifest(settings, generation, manifest, store)
                 return _finish(report, plan)
     # A rebuild, or an update too large or of a generation another process reads: a new one.
     generation = location.new_generation(copy_of=live[0] if live else None)
     store = open_store(settings, generation, embeddings)
     manifest = _update(settings, generation, store, plan, old, build, embeddings, report, progress)
-    _write_manifest(settings, generation, manifest, store)
+    write_manifest(settings, generation, manifest, store)
     location.publish(generation)
     return _finish(report, plan)
 
@@ -699,7 +372,7 @@ def _apply(
     embeddings.progress = bar
     try:
         for group in _groups(plan.to_index):
-            documents = [[_chunk_document(c) for c in chunks] for _, chunks in group]
+            documents = [[chunk_record(c) for c in chunks] for _, chunks in group]
             # Embed the group's new chunks together, in full length-sorted model batches.
             fresh = [d for docs in documents for d in docs]
             known = record_manager.exists([record_id(d) for d in fresh])
@@ -743,18 +416,6 @@ def _groups(to_index: list[tuple[str, list[Chunk]]]) -> Iterator[list[tuple[str,
         yield group
 
 
-def _write_manifest(
-    settings: Settings, generation: Path, manifest: dict[str, Any], store: ChromaStore | None
-) -> None:
-    """Local: a revision marker in the store, the manifest file last. Server: all of it in the
-    store (where every process reads it) and a copy on disk for inspection."""
-    if settings.chroma_url:
-        (store or server_store(settings)).write_manifest(manifest)
-    elif store is not None:
-        store.write_manifest({"revision": manifest["revision"], "build": manifest["build"]})
-    _write_json(generation / "manifest.json", manifest)
-
-
 def _finish(report: IndexReport, plan: _Plan) -> IndexReport:
     report.documents = len(plan.documents)
     report.chunks = sum(int(d.get("chunks", 0)) for d in plan.documents.values())
@@ -774,42 +435,14 @@ def _delete_source(source: str, store: ChromaStore, record_manager: Any) -> int:
     return deleted
 
 
-def record_id(doc: Document) -> str:
-    """The Chroma id of a chunk: its sha256 content hash (which covers its text, span, title
-    and section). LangChain's default key hashes the same things, but ids we can derive let
-    readers fetch records by id instead of by filter."""
-    return str(doc.metadata["chunk_id"])
+def _record_manager(generation: Path) -> Any:
+    from langchain_classic.indexes import SQLRecordManager
 
-
-def _chunk_document(chunk: Chunk) -> Document:
-    return Document(
-        page_content=embed_text(chunk.text, chunk.section),
-        metadata={
-            "chunk_id": chunk.id, "source": chunk.source, "title": chunk.title,
-            "section": chunk.section or "", "start": chunk.start, "end": chunk.end,
-            "text": chunk.text, "sentences": len(chunk.sentences),
-            "quotes": json.dumps(_quotes(chunk)),
-        },
+    manager = SQLRecordManager(
+        "chroma/chunks", db_url=f"sqlite:///{generation / 'records.sqlite'}"
     )
-
-
-def quotable(chunk: Chunk) -> list[int]:
-    """Positions of the sentences an answer may quote: not those phrased as instructions to an
-    assistant ("ignore previous instructions", "<script>", ...). They stay in the chunk, so
-    they can be found and shown as a passage, but an answer never speaks them."""
-    return [i for i, s in enumerate(chunk.sentences) if not looks_injected(s.text)]
-
-
-def _quotes(chunk: Chunk) -> list[tuple[int, int, int, int]]:
-    """Each quotable sentence as (raw start, raw end, start and end in the chunk text); the
-    chunk text is its sentences joined by single spaces."""
-    spans, at = [], 0
-    keep = set(quotable(chunk))
-    for i, sentence in enumerate(chunk.sentences):
-        if i in keep:
-            spans.append((sentence.start, sentence.end, at, at + len(sentence.text)))
-        at += len(sentence.text) + 1
-    return spans
+    manager.create_schema()
+    return manager
 
 
 def _progress(total: int, enabled: bool) -> Any:
@@ -818,12 +451,3 @@ def _progress(total: int, enabled: bool) -> Any:
     from tqdm import tqdm
 
     return tqdm(total=total, desc="embedding", unit="chunk", file=sys.stderr, leave=False)
-
-
-def _write_json(path: Path, data: dict[str, Any]) -> None:
-    """Write atomically: a crash leaves the old file or the new one, never half of one."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(data, indent=1), encoding="utf-8")
-    with open(tmp, "rb") as fh:
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)

@@ -1,15 +1,13 @@
 """Sentence- and paragraph-aware chunks with raw offsets and content-hash ids.
 
-Sentences end at ``. ! ?`` (and a closing quote or bracket) before a capital, digit or quote, but
-not after abbreviations ("U.S.", "Mr.", "No."), initials ("J."), or inside numbers ("87.3%",
-"$5.31 trillion"). Chunks pack whole sentences, never cross a section, and merge short paragraphs
+Sentences come from ``qa.ingest.sentences`` (abbreviations, initials and numbers stay inside
+one sentence). Chunks pack whole sentences, never cross a section, and merge short paragraphs
 of one section, so a chunk is a contiguous raw span whose text is verbatim in the source.
 """
 
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -17,20 +15,8 @@ from langchain_text_splitters import TextSplitter
 
 from qa.ingest.cleaning import Paragraph
 from qa.ingest.loaders import LoadedDocument
+from qa.ingest.sentences import split_sentences
 from qa.models import Chunk, Sentence
-
-ABBREVIATIONS = frozenset(
-    """mr mrs ms dr prof st jr sr no nos vol vols vs etc e.g i.e inc ltd co corp gen gov sen rep
-    jan feb mar apr jun jul aug sep sept oct nov dec u.s u.k u.n e.u u.s.a u.s.c d.c fed reg
-    stat pub p.l a.m p.m art sec secs ch cf al approx dept est fig op para pp pres sr ave
-    col lt maj sgt capt adm cmdr rev hon amb""".split()
-)
-SENTENCE_STARTERS = frozenset(
-    "the this that these those it its in however but and as a an for on at if when while we "
-    "they he she there thus therefore moreover furthermore meanwhile first second third".split()
-)
-_BOUNDARY = re.compile(r"[.!?]+[\"'”’)\]]*\s+(?=[\"'“‘(\[]?[A-Z0-9§])")
-_TOKEN_BEFORE = re.compile(r"(\S+)$")
 
 
 @dataclass(frozen=True)
@@ -39,44 +25,10 @@ class ChunkSettings:
 
     max_chars: int = 500
     min_paragraph_chars: int = 160  # shorter paragraphs are merged with their neighbours
-    version: int = 7  # bump when the rules (or what a chunk id covers) change
+    version: int = 8  # bump when the rules (or what a chunk id covers) change
 
     def fingerprint(self) -> str:
         return f"sentence-chunker/v{self.version}/max{self.max_chars}/min{self.min_paragraph_chars}"
-
-
-def split_sentences(text: str) -> list[tuple[int, int]]:
-    """``[start, end)`` spans of the sentences of a cleaned paragraph."""
-    spans: list[tuple[int, int]] = []
-    start = 0
-    for m in _BOUNDARY.finditer(text):
-        end = m.end()
-        mark = m.start()
-        before = _TOKEN_BEFORE.search(text, max(0, mark - 40), mark + 1)
-        token = before.group(1) if before else ""
-        following = text[end : end + 12].split(" ", 1)[0]
-        if _is_abbreviation(token, following):
-            continue
-        spans.append((start, len(text[:end].rstrip())))
-        start = end
-    if start < len(text):
-        spans.append((start, len(text.rstrip())))
-    return [(s, e) for s, e in spans if e > s]
-
-
-def _is_abbreviation(token: str, following: str = "") -> bool:
-    word = token.lstrip("\"'“‘([").rstrip(".!?\"'”’)]")
-    if not word or token.rstrip("\"'”’)]").endswith(("!", "?")):
-        return False
-    if re.search(r"[\"'”’)\]]\W*$", token):  # "(Position A). The": a closed clause ends
-        return False
-    low = word.lower()
-    if low in ABBREVIATIONS:
-        return True
-    if len(word) == 1 and word.isupper():  # an initial ("Donald J. Trump"), not "Plan B. The"
-        return following.strip("\"'“‘(").lower() not in SENTENCE_STARTERS
-    # Dotted acronyms such as "U.S", "D.C", "U.S.C"
-    return bool(re.fullmatch(r"(?:[A-Za-z]\.)+[A-Za-z]?", word + "."))
 
 
 def _split_long(text: str, start: int, end: int, limit: int) -> Iterator[tuple[int, int]]:

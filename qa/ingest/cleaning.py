@@ -3,7 +3,8 @@
 Cleaning never edits a file: every character of a cleaned paragraph keeps the offset of the raw
 character it came from, so any cleaned span maps back to a verbatim span of the source text.
 The rules are general (separator runs, repeated title lines, a trailing list of headings,
-paragraph terminators, hard-wrapped lines, Markdown markup), not tuned to one file.
+paragraph terminators, hard-wrapped lines), not tuned to one file. Markdown has its own parser
+(``qa.ingest.markdown``), which reuses the header, repeated-line and paragraph-building rules.
 """
 
 from __future__ import annotations
@@ -12,15 +13,14 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-_SEPARATOR_LINE = re.compile(r"^[\s|\-–—_=*~#.•·]*$")
-_HEADER_FIELD = re.compile(
+SEPARATOR_LINE = re.compile(r"^[\s|\-–—_=*~#.•·]*$")
+HEADER_FIELD = re.compile(
     r"^(TITLE|ISSUED BY|AUTHOR/ISSUER|AUTHOR|PUBLISHER|DATE|SOURCE URL|OFFICIAL PAGE|URL|SERIES)"
     r":\s*(.*\S)\s*$"
 )
 _MD_HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
 _TRAILING_HEADING = re.compile(r"^\|\s*(\S.*?)\s*\|?\s*$")
 _BLOCK_END = re.compile(r"\s+-\s*$")  # a paragraph that closes a block ends with " -"
-_BULLET = re.compile(r"^\s*(?:[-*+•]|\d{1,3}[.)])\s+(?=\S)")
 _EMPHASIS = re.compile(r"(?<![\w*])(\*{1,3}|_{1,3})(?=\S)|(?<=\S)(\*{1,3}|_{1,3})(?![\w*])")
 _ALLCAPS_HEADING = re.compile(r"^(?=.*[A-Z]{3})[A-Z0-9 ,;:'’()\-–—§.&/]{6,120}$")
 _WORD = re.compile(r"[a-z0-9]+")
@@ -129,18 +129,13 @@ def _keep_mask(token: str) -> list[bool]:
     return keep
 
 
-def clean_lines(
-    lines: Sequence[Line],
-    *,
-    title: str | None,
-    markdown: bool,
-) -> CleanDocument:
-    """Apply the general cleaning rules to the lines of a text or Markdown document."""
+def clean_lines(lines: Sequence[Line], *, title: str | None) -> CleanDocument:
+    """Apply the general cleaning rules to the lines of a plain-text document."""
     lines = list(lines)
-    header, lines = _take_header(lines)
+    header, lines = take_header(lines)
     doc_title = title or header.get("title")
     headings, lines = _take_trailing_headings(lines)
-    lines = _drop_repeated_lines(lines, doc_title)
+    lines = drop_repeated_lines(lines, doc_title)
 
     multi_line_paragraphs = _has_wrapped_paragraphs(lines)
     paragraphs: list[Paragraph] = []
@@ -151,7 +146,7 @@ def clean_lines(
     def flush() -> None:
         nonlocal current
         if current:
-            para = build_paragraph(current, strip_markup=markdown)
+            para = build_paragraph(current, strip_markup=False)
             if para.text:
                 para.section = section
                 para.block = block
@@ -163,28 +158,21 @@ def clean_lines(
         if not text.strip():
             flush()
             continue
-        if _SEPARATOR_LINE.match(text):
+        if SEPARATOR_LINE.match(text):
             flush()
             continue
-        field_line = _HEADER_FIELD.match(text)
+        field_line = HEADER_FIELD.match(text)
         if field_line:  # a header block inside the file opens a new part (e.g. a fact sheet)
             flush()
             if field_line.group(1) == "TITLE":
                 section = field_line.group(2)
             continue
-        heading = _heading_of(text, markdown)
+        heading = _heading_of(text)
         if heading is not None:
             flush()
             section = heading
             continue
         start = line.start
-        if markdown:
-            bullet = _BULLET.match(text)
-            if bullet and not current:
-                text, start = text[bullet.end() :], start + bullet.end()
-            elif bullet:
-                flush()
-                text, start = text[bullet.end() :], start + bullet.end()
         ends_block = _BLOCK_END.search(text)
         if ends_block:
             text = text[: ends_block.start()]
@@ -199,13 +187,11 @@ def clean_lines(
     return CleanDocument(paragraphs=paragraphs, header=header, headings=headings)
 
 
-def _heading_of(text: str, markdown: bool) -> str | None:
+def _heading_of(text: str) -> str | None:
     m = _MD_HEADING.match(text)
-    if m and (markdown or text.startswith("#")):
+    if m and text.startswith("#"):
         return _strip_emphasis(m.group(2)) or None
     stripped = text.strip()
-    if markdown:
-        return None
     if (
         _ALLCAPS_HEADING.match(stripped)
         and not stripped.endswith((".", ",", ":"))
@@ -219,12 +205,12 @@ def _strip_emphasis(text: str) -> str:
     return re.sub(r"[*_]{1,3}", "", text).strip()
 
 
-def _take_header(lines: list[Line]) -> tuple[dict[str, str], list[Line]]:
+def take_header(lines: list[Line]) -> tuple[dict[str, str], list[Line]]:
     """A leading ``FIELD: value`` header block becomes metadata, not text."""
     header: dict[str, str] = {}
     i = 0
     while i < len(lines) and i < 12:
-        m = _HEADER_FIELD.match(lines[i].text)
+        m = HEADER_FIELD.match(lines[i].text)
         if not m:
             break
         key = m.group(1).lower().replace(" ", "_").replace("/", "_")
@@ -257,7 +243,7 @@ def _norm(text: str) -> str:
     return re.sub(r"[\s|\-–—]+", " ", text).strip().lower()
 
 
-def _drop_repeated_lines(lines: list[Line], title: str | None) -> list[Line]:
+def drop_repeated_lines(lines: list[Line], title: str | None) -> list[Line]:
     """Blank out title lines and truncated copies of later lines (capture artefacts)."""
     norm_title = _norm(title) if title else None
     norms = [_norm(ln.text) for ln in lines]

@@ -14,6 +14,7 @@ from typing import Any
 
 from qa.errors import QuestionError
 from qa.ingest.roles import looks_injected
+from qa.models import strip_markers
 
 _ANAPHORA = re.compile(
     r"\b(he|him|his|she|her|hers|they|them|their|it|its|that|this|those|these|there|"
@@ -123,7 +124,7 @@ def condense(question: str, history: list[tuple[str, str]]) -> str:
 
 
 def _strip_markers(text: str) -> str:
-    return re.sub(r"\[\d+\]", "", text)
+    return strip_markers(text)
 
 
 # Capitals and seats of government stand for their countries ("Moscow" for Russia); the

@@ -1,0 +1,212 @@
+"""Fit the extractive reader's scorer on the dev split: ``python -m evals.fit_reader``.
+
+For every dev question the reader's candidate sentences and their features come from
+``qa.reader_candidates``; a sentence is a positive when it overlaps the item's gold evidence.
+A logistic regression (scikit-learn, standardised features) gives each sentence a calibrated
+probability of answering. The decision constants are then chosen on the same split by grid
+search, never by hand: ``top_n`` and ``abstain_threshold`` (abstain when Π(1 − pᵢ) over the
+``top_n`` best exceeds it) maximise right answers plus right abstentions minus false
+abstentions; ``second_ratio`` (a further quote needs this share of the best probability)
+maximises the F1 of the quoted sentences against the gold ones. The test split is never read.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+import qa
+from evals import metrics as m
+from evals.dataset import DEFAULT_PATH, EvalItem, load_dataset
+from evals.runner import Texts
+from qa.answer.scorer import ANSWER_FEATURES
+
+MODEL_PATH = Path(__file__).resolve().parents[1] / "qa" / "answer" / "reader_model.json"
+TOP_N = (1, 2, 3, 5)
+SECOND_RATIOS = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.01)
+MIN_LABEL_SHARE = 0.5  # a sentence is gold when half of it, or half the evidence, overlaps
+
+
+def label(candidate: qa.ReaderCandidate, gold: Sequence[m.Span]) -> int:
+    span = m.Span(candidate.source, candidate.start, candidate.end)
+    for g in gold:
+        shared = m.overlap(span, g)
+        if shared and shared >= MIN_LABEL_SHARE * min(len(span), len(g)):
+            return 1
+    return 0
+
+
+def collect(items: Sequence[EvalItem], settings: qa.Settings) -> list[dict[str, Any]]:
+    """Per item: its candidates' feature rows and labels (abstain items: all negative)."""
+    texts = Texts(settings)
+    out = []
+    for item in items:
+        if item.type == "injected":
+            continue  # refused before the reader runs
+        gold = texts.gold(item) if item.answerable else []
+        cands = qa.reader_candidates(item.question, list(item.history) or None,
+                                     settings=settings)
+        out.append({
+            "id": item.id, "answerable": item.answerable,
+            "rows": [list(c.features.values()) for c in cands],
+            "labels": [label(c, gold) for c in cands],
+            "names": list(cands[0].features) if cands else [],
+        })
+    return out
+
+
+def fit(data: list[dict[str, Any]]) -> dict[str, Any]:
+    from sklearn.linear_model import LogisticRegression
+
+    rows = np.asarray([r for d in data for r in d["rows"]], dtype=np.float64)
+    labels = np.asarray([y for d in data for y in d["labels"]])
+    mean, scale = rows.mean(axis=0), rows.std(axis=0)
+    scale[scale == 0] = 1.0
+    model = LogisticRegression(C=1.0, max_iter=2000)
+    model.fit((rows - mean) / scale, labels)
+    weights, bias = model.coef_[0], float(model.intercept_[0])
+
+    def probs(d: dict[str, Any]) -> np.ndarray:
+        if not d["rows"]:
+            return np.zeros(0)
+        x = (np.asarray(d["rows"], dtype=np.float64) - mean) / scale
+        return 1.0 / (1.0 + np.exp(-(x @ weights + bias)))
+
+    per_item = [(d, probs(d)) for d in data]
+    names = data[0]["names"] if data else []
+    best_model: dict[str, Any] = {}
+    best_score = -1e9
+    for top_n in TOP_N:
+        x, y = _answer_rows(per_item, names, top_n)
+        a_mean, a_scale = x.mean(axis=0), x.std(axis=0)
+        a_scale[a_scale == 0] = 1.0
+        answer = LogisticRegression(C=1.0, max_iter=2000).fit((x - a_mean) / a_scale, y)
+        p_answer = answer.predict_proba((x - a_mean) / a_scale)[:, 1]
+        for threshold in sorted(set(np.round(p_answer, 4))) + [0.0]:
+            score = _decision_score(per_item, list(p_answer), float(threshold))
+            if score > best_score:
+                best_score = score
+                best_model = {
+                    "top_n": top_n, "abstain_threshold": float(threshold),
+                    "answer_weights": [float(w) for w in answer.coef_[0]],
+                    "answer_bias": float(answer.intercept_[0]),
+                    "answer_mean": [float(v) for v in a_mean],
+                    "answer_scale": [float(v) for v in a_scale],
+                    "_p": list(p_answer),
+                }
+    second = max(SECOND_RATIOS, key=lambda r: _quote_f1(per_item, r))
+    report = _decision_report(per_item, best_model.pop("_p"), best_model["abstain_threshold"])
+    return {
+        "features": names,
+        "weights": [float(w) for w in weights], "bias": bias,
+        "mean": [float(x) for x in mean], "scale": [float(x) for x in scale],
+        **best_model, "second_ratio": second,
+        "answer_features": list(ANSWER_FEATURES),
+        "fitted_on": "evals/dataset.jsonl", "fitted_at": datetime.now(UTC).isoformat(),
+        "rows": len(rows), "positives": int(labels.sum()),
+        "dev_decision": report,
+    }
+
+
+def _answer_rows(per_item: list[tuple[dict[str, Any], np.ndarray]], names: list[str],
+                 top_n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Question-level rows (as ``ReaderModel.answer_features``) and answerable labels."""
+    pool, cons = names.index("pool_cover"), names.index("constraints")
+    rows, labels = [], []
+    for d, p in per_item:
+        if len(p):
+            order = np.argsort(-p)
+            top = d["rows"][int(order[0])]
+            rows.append([float(np.prod(1 - p[order[:top_n]])), float(p[order[0]]),
+                         top[pool], top[cons]])
+        else:
+            rows.append([1.0, 0.0, 0.0, 0.0])
+        labels.append(int(d["answerable"]))
+    return np.asarray(rows, dtype=np.float64), np.asarray(labels)
+
+
+def _decision_score(per_item: list[tuple[dict[str, Any], np.ndarray]],
+                    p_answer: list[float], threshold: float) -> float:
+    right = wrong_abstain = abstain_ok = answerable = unanswerable = 0
+    for (d, p), pa in zip(per_item, p_answer, strict=True):
+        abstain = pa < threshold
+        if d["answerable"]:
+            answerable += 1
+            wrong_abstain += abstain
+            right += (not abstain) and bool(len(p)) and d["labels"][int(np.argmax(p))] == 1
+        else:
+            unanswerable += 1
+            abstain_ok += abstain
+    return (right / max(answerable, 1) + abstain_ok / max(unanswerable, 1)
+            - 2 * wrong_abstain / max(answerable, 1))
+
+
+def _decision_report(per_item: list[tuple[dict[str, Any], np.ndarray]],
+                     p_answer: list[float], threshold: float) -> dict[str, float]:
+    top1, false_abstain, abstained = [], [], []
+    for (d, p), pa in zip(per_item, p_answer, strict=True):
+        abstain = pa < threshold
+        if d["answerable"]:
+            false_abstain.append(abstain)
+            top1.append((not abstain) and bool(len(p)) and d["labels"][int(np.argmax(p))] == 1)
+        else:
+            abstained.append(abstain)
+    return {
+        "top1_gold_answered": round(float(np.mean(top1)), 3) if top1 else 0.0,
+        "false_abstention": round(float(np.mean(false_abstain)), 3) if false_abstain else 0.0,
+        "abstained_unanswerable": round(float(np.mean(abstained)), 3) if abstained else 0.0,
+    }
+
+
+def _quote_f1(per_item: list[tuple[dict[str, Any], np.ndarray]], ratio: float) -> float:
+    scores = []
+    for d, p in per_item:
+        if not d["answerable"] or not len(p) or not any(d["labels"]):
+            continue
+        order = np.argsort(-p)
+        chosen = [i for i in order[:3] if p[i] >= ratio * p[order[0]]] or [order[0]]
+        hits = sum(d["labels"][i] for i in chosen)
+        precision, recall = hits / len(chosen), hits / sum(d["labels"])
+        scores.append(0.0 if not hits else 2 * precision * recall / (precision + recall))
+    return float(np.mean(scores)) if scores else 0.0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m evals.fit_reader", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--dataset", type=Path, default=DEFAULT_PATH,
+                   help="the dev split to fit on (default: evals/dataset.jsonl)")
+    p.add_argument("--out", type=Path, default=MODEL_PATH, help="where to write the model")
+    args = p.parse_args(argv)
+    if args.dataset.name == "testset.jsonl":
+        print("refusing to fit on the test split", file=sys.stderr)
+        return 2
+    started = time.perf_counter()
+    settings = qa.Settings.from_env()
+    try:
+        data = collect(load_dataset(args.dataset), settings)
+    except qa.QAError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    model = fit(data)
+    args.out.write_text(json.dumps(model, indent=1) + "\n", encoding="utf-8")
+    print(f"fitted on {model['rows']} sentences ({model['positives']} gold) of "
+          f"{len(data)} questions in {time.perf_counter() - started:.1f} s -> {args.out}")
+    for name, w in zip(model["features"], model["weights"], strict=True):
+        print(f"  {name:<16} {w:+.3f}")
+    print(f"  top_n={model['top_n']} abstain_threshold={model['abstain_threshold']:.4f} "
+          f"second_ratio={model['second_ratio']}")
+    print("  dev decision:", model["dev_decision"])
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,143 @@
+"""The features of one candidate sentence for one question, as the fitted scorer reads them.
+
+Every feature is a number in about [0, 1] computed from what the index stores (the sentence,
+its vector, its role and entities, its chunk's rank and section, its document's title) and from
+the question's parse; ``qa/answer/reader_model.json`` holds the weights a script in ``evals/``
+fits on the dev split. Adding a feature means adding it here and re-running the fit.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from qa.index.lexical import stem, tokenize
+from qa.retrieval.analysis import NUMBER, QuestionAnalysis
+
+FEATURES: tuple[str, ...] = (
+    "cosine",  # sentence vector . query vector
+    "chunk_cosine",  # best cosine of the sentence's chunk (chunk or any sentence of it)
+    "overlap",  # IDF-weighted share of the question's words in the sentence
+    "noun_cover",  # share of the question's nouns in the sentence, its section or title
+    "rarest_present",  # the question's rarest noun is in the sentence (or its context)
+    "pool_cover",  # share of the question's nouns found anywhere in the retrieved passages
+    "typed",  # the question expects a typed answer (a person, date, figure, ...)
+    "type_match",  # ... and the sentence holds an entity of that type the question lacks
+    "constraints",  # share of the question's entities and years in the sentence or context
+    "counted",  # "how many X": a figure right before X in the sentence
+    "focus_present",  # the noun the question asks about is in the sentence
+    "rank",  # 1 / (1 + the chunk's fused rank)
+    "fused",  # the chunk's fused score relative to the best one
+    "first_in_chunk",  # the sentence opens its chunk (topic sentences answer more often)
+    "length",  # log length, so fragments and run-ons can be told apart
+    "prose",  # a full sentence of prose, not a clause of a legal enumeration or a list item
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class SentenceView:
+    """A candidate sentence with the context its features need."""
+
+    text: str
+    vector: np.ndarray
+    entities: tuple[tuple[str, int, int], ...]  # (label, start, end) within ``text``
+    context: str  # section heading and document title, lower-cased
+    rank: int  # fused rank of its chunk
+    fused: float  # fused score of its chunk relative to the best
+    chunk_cosine: float
+    first_in_chunk: bool
+    prose: bool
+
+
+def _stems(text: str) -> set[str]:
+    return set(tokenize(text))  # tokenize stems and drops stop words
+
+
+def _word_stems(words: Sequence[str]) -> list[str]:
+    return list(dict.fromkeys(t for w in words for t in tokenize(w)))
+
+
+def question_terms(analysis: QuestionAnalysis) -> tuple[list[str], list[str]]:
+    """Stems of the question's content words and of its nouns (what must be covered)."""
+    return _word_stems(analysis.content), _word_stems(analysis.nouns)
+
+
+def features(
+    analysis: QuestionAnalysis,
+    sentence: SentenceView,
+    query_vector: np.ndarray,
+    idf: Mapping[str, float],
+    pool_stems: set[str],
+) -> list[float]:
+    """The feature vector of ``sentence`` for the question, in ``FEATURES`` order."""
+    content, nouns = question_terms(analysis)
+    words = _stems(sentence.text)
+    around = words | _stems(sentence.context)
+    weights = {t: idf.get(t, 1.0) for t in content}
+    total = sum(weights.values()) or 1.0
+    overlap = sum(w for t, w in weights.items() if t in words) / total
+    noun_cover = sum(t in around for t in nouns) / len(nouns) if nouns else 1.0
+    rarest = max(nouns, key=lambda t: idf.get(t, 0.0)) if nouns else None
+    pool_cover = sum(t in pool_stems for t in nouns) / len(nouns) if nouns else 1.0
+    labels = analysis.labels
+    lowered = sentence.text.lower()
+    asked = {text.lower() for _, text in analysis.entities}
+    type_match = float(any(
+        label in labels and sentence.text[a:b].lower() not in asked
+        for label, a, b in sentence.entities
+    )) if labels else 0.0
+    wanted = [text for _, text in analysis.entities] + list(analysis.years)
+    context = lowered + " " + sentence.context
+    constraints = (
+        sum(_mentions(context, w) for w in wanted) / len(wanted) if wanted else 1.0
+    )
+    counted = 0.0
+    if analysis.answer_type == NUMBER and analysis.counted:
+        counted = float(_counts(sentence.text, analysis.counted))
+    focus = analysis.focus
+    focus_present = float(bool(set(tokenize(focus)) & words)) if focus else 0.5
+    return [
+        float(np.dot(sentence.vector, query_vector)),
+        sentence.chunk_cosine,
+        overlap,
+        noun_cover,
+        float(rarest is None or rarest in around),
+        pool_cover,
+        float(bool(labels)),
+        type_match,
+        constraints,
+        counted,
+        focus_present,
+        1.0 / (1.0 + sentence.rank),
+        sentence.fused,
+        float(sentence.first_in_chunk),
+        math.log(1 + len(sentence.text)) / 6.0,
+        float(sentence.prose),
+    ]
+
+
+def _mentions(haystack: str, phrase: str) -> bool:
+    """Whether ``phrase`` (an entity or year of the question) occurs, ignoring a possessive."""
+    phrase = re.sub(r"['’]s$", "", phrase.strip().lower())
+    if not phrase:
+        return True
+    if phrase in haystack:
+        return True
+    tokens = tokenize(phrase)
+    have = set(tokenize(haystack))
+    return bool(tokens) and all(t in have for t in tokens)
+
+
+_FIGURE = r"(?:\d[\d,.]*|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|" \
+          r"dozens?|hundreds?|thousands?|millions?|several|some)"
+
+
+def _counts(text: str, counted: str) -> bool:
+    """A figure within three words before the counted noun ("about 11,000 North Korean troops")."""
+    noun = re.escape(stem(counted))
+    pattern = rf"\b{_FIGURE}\b(?:\s+[\w,.'’-]+){{0,3}}?\s+{noun}\w*"
+    return re.search(pattern, text, re.IGNORECASE) is not None

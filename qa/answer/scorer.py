@@ -1,0 +1,111 @@
+"""The reader's one calibrated scorer: logistic weights over ``qa.answer.features.FEATURES``.
+
+The weights, the no-answer threshold and the share of the best probability a further quote
+needs all come from ``reader_model.json``, written by ``python -m evals.fit_reader`` from the
+dev split (``evals/dataset.jsonl``); nothing here is set by hand. Whether to answer at all is a
+second fitted logistic model over question-level evidence: the no-answer probability
+Π(1 − pᵢ) over the ``top_n`` best sentences (as Haystack's extractive reader), the best pᵢ, and
+how much of what the question names the retrieved passages cover at all.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from qa.answer.features import FEATURES
+from qa.errors import ConfigError
+
+MODEL_PATH = Path(__file__).with_name("reader_model.json")
+ANSWER_FEATURES = ("no_answer_probability", "best_probability", "pool_cover", "constraints")
+
+
+@dataclass(frozen=True)
+class ReaderModel:
+    """Fitted logistic weights and the decision constants fitted with them."""
+
+    weights: np.ndarray  # one per feature, in FEATURES order (standardised inputs)
+    mean: np.ndarray
+    scale: np.ndarray
+    bias: float
+    abstain_threshold: float  # abstain when the answer probability is below this
+    top_n: int
+    second_ratio: float  # a further quote needs this share of the best probability
+    answer_weights: np.ndarray  # the answer-or-abstain model over ANSWER_FEATURES
+    answer_mean: np.ndarray
+    answer_scale: np.ndarray
+    answer_bias: float
+
+    def probabilities(self, rows: np.ndarray) -> np.ndarray:
+        z = ((rows - self.mean) / self.scale) @ self.weights + self.bias
+        return 1.0 / (1.0 + np.exp(-z))
+
+    def no_answer_probability(self, probabilities: Sequence[float]) -> float:
+        best = sorted(probabilities, reverse=True)[: self.top_n]
+        return float(np.prod([1.0 - p for p in best])) if best else 1.0
+
+    def answer_features(self, probabilities: Sequence[float], pool_cover: float,
+                        constraints: float) -> np.ndarray:
+        best = max(probabilities, default=0.0)
+        return np.asarray(
+            [self.no_answer_probability(probabilities), best, pool_cover, constraints],
+            dtype=np.float64,
+        )
+
+    def answer_probability(self, probabilities: Sequence[float], pool_cover: float = 1.0,
+                           constraints: float = 1.0) -> float:
+        """Probability that the question is answerable from these candidates."""
+        x = self.answer_features(probabilities, pool_cover, constraints)
+        z = float(((x - self.answer_mean) / self.answer_scale) @ self.answer_weights)
+        return 1.0 / (1.0 + float(np.exp(-(z + self.answer_bias))))
+
+    def no_answer(self, probabilities: Sequence[float], pool_cover: float = 1.0,
+                  constraints: float = 1.0) -> bool:
+        return self.answer_probability(probabilities, pool_cover, constraints) < (
+            self.abstain_threshold
+        )
+
+
+def model_from_dict(data: dict[str, object]) -> ReaderModel:
+    """A model from its JSON form; refuse one fitted for other features."""
+    names = list(data.get("features", []))  # type: ignore[call-overload]
+    if names != list(FEATURES):
+        raise ConfigError(
+            "qa/answer/reader_model.json was fitted for other features; "
+            "run `python -m evals.fit_reader` to fit it again"
+        )
+    return ReaderModel(
+        weights=np.asarray(data["weights"], dtype=np.float64),
+        mean=np.asarray(data["mean"], dtype=np.float64),
+        scale=np.asarray(data["scale"], dtype=np.float64),
+        bias=float(data["bias"]),  # type: ignore[arg-type]
+        abstain_threshold=float(data["abstain_threshold"]),  # type: ignore[arg-type]
+        top_n=int(data["top_n"]),  # type: ignore[call-overload]
+        second_ratio=float(data["second_ratio"]),  # type: ignore[arg-type]
+        answer_weights=np.asarray(data["answer_weights"], dtype=np.float64),
+        answer_mean=np.asarray(data["answer_mean"], dtype=np.float64),
+        answer_scale=np.asarray(data["answer_scale"], dtype=np.float64),
+        answer_bias=float(data["answer_bias"]),  # type: ignore[arg-type]
+    )
+
+
+def model_available(path: Path = MODEL_PATH) -> bool:
+    """Whether a fitted model exists (before the first fit only features can be computed)."""
+    return path.is_file()
+
+
+@functools.lru_cache(maxsize=1)
+def load_model(path: Path = MODEL_PATH) -> ReaderModel:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ConfigError(
+            f"the reader's fitted model {path} is missing or unreadable ({exc}); "
+            "run `python -m evals.fit_reader`"
+        ) from exc
+    return model_from_dict(data)

