@@ -450,7 +450,8 @@ RESULT_TEXT = {
 }
 
 
-def upload_results(results: Sequence[UploadResult]) -> str:
+def upload_results(results: Sequence[UploadResult], round_id: str = "") -> str:
+    """One line per file; ``round_id`` tells one round of results from the next."""
     if not results:
         return ""
     items = []
@@ -464,7 +465,10 @@ def upload_results(results: Sequence[UploadResult]) -> str:
             f'<li class="qa-result qa-result-{esc(r.status)}" data-name="{esc(r.name)}">'
             f"<strong>{esc(r.name)}</strong> — {esc(text)}</li>"
         )
-    return f'<ul class="qa-results" role="status">{"".join(items)}</ul>'
+    return (
+        f'<ul class="qa-results" role="status" data-round="{esc(round_id)}">'
+        f'{"".join(items)}</ul>'
+    )
 
 
 def hint(text: str) -> str:

@@ -37,6 +37,7 @@ EXAMPLES = [
 UPLOAD_TYPES = [".txt", ".md", ".html", ".pdf"]
 K_MIN, K_MAX = 1, 20
 EMPTY_HINT = "Type a question first — the box is empty."
+READY = '<span class="qa-ready" hidden></span>'  # the page has loaded its conversation
 
 CSS = """
 .qa-header h1 { margin: 0 0 .2em 0; font-size: 1.5em; }
@@ -155,6 +156,13 @@ if (!window.__qaWired) {
     inputs[next].click();
   }, true);
 }
+"""
+
+
+BROWSER_ID_JS = """
+(id) => (typeof id === 'string' && /^[0-9a-f]{32}$/.test(id)) ? id
+  : Array.from(crypto.getRandomValues(new Uint8Array(16)),
+               (b) => b.toString(16).padStart(2, '0')).join('')
 """
 
 
@@ -608,7 +616,7 @@ def build(settings: qa.Settings) -> gr.Blocks:
                                                        reason=readable(exc)))
             if paths:
                 progress((len(paths), len(paths)), desc="Done")
-            return (render.upload_results(results), None, load_header(),
+            return (render.upload_results(results, uuid.uuid4().hex), None, load_header(),
                     *document_views(selected))
 
         def delete_document(name: str | None, selected: list[str] | None,
@@ -626,17 +634,19 @@ def build(settings: qa.Settings) -> gr.Blocks:
                 except Exception as exc:
                     result = render.UploadResult(name=name, status="refused",
                                                  reason=readable(exc))
-            return (render.upload_results([result]), load_header(), *document_views(selected))
+            return (render.upload_results([result], uuid.uuid4().hex), load_header(),
+                    *document_views(selected))
 
         def start(browser_: str | None, scores: bool, request: gr.Request) -> tuple[Any, ...]:
             """Page load: this browser's id, its latest conversation, the corpus views."""
-            browser_id = browser_ if browser_ and len(browser_) == 32 else uuid.uuid4().hex
+            valid = bool(browser_) and len(browser_ or "") == 32
+            browser_id = browser_ if valid and browser_ else uuid.uuid4().hex
             owner = owner_of(request, browser_id)
             summaries = store.summaries(owner) if owner else []
             latest = summaries[0] if summaries else None
             state = session_for(latest, store.turns(owner, latest.id) if latest else [])
             return (browser_id, state, state.messages, *panels(state, scores, settings),
-                    *conversation_views(state, owner), *document_views())
+                    READY, *conversation_views(state, owner), *document_views())
 
         def open_conversation(conversation: str | None, browser_: str, scores: bool,
                               request: gr.Request) -> tuple[Any, ...]:
@@ -701,9 +711,11 @@ def build(settings: qa.Settings) -> gr.Blocks:
         delete_btn.click(delete_document, [to_delete, within],
                          [upload_out, header, *doc_outputs], **corpus)
         reindex_btn.click(do_reindex, [within], [header, reindex_out, *doc_outputs], **corpus)
-        demo.load(
+        # The browser's id is made in the browser, at once, so no question can be sent (and
+        # saved) before it exists; ``start`` then reads this browser's conversations.
+        demo.load(None, [browser], [browser], js=BROWSER_ID_JS, queue=False, **private).then(
             start, [browser, show_scores],
-            [browser, session, chatbot, sources, choice, document, *conv_outputs,
+            [browser, session, chatbot, sources, choice, document, hint, *conv_outputs,
              *doc_outputs],
             **private,
         ).then(load_header, None, header, **private)

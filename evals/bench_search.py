@@ -113,11 +113,13 @@ def dataset_questions(n: int) -> list[str]:
 def bench_search_only(size: int, chain: Markov, n_questions: int, workdir: Path) -> dict[str, Any]:
     """Search-side latency at ``size`` chunks: a real Chroma store and BM25 index over
     synthetic prose whose vectors are mixes of real embeddings (see ``VECTOR_NOTE``)."""
-    from qa.answer.extractive import ANSWER_POOL, score_sentences
+    from qa.answer.extractive import ANSWER_POOL, score_candidates
+    from qa.answer.scorer import load_model
     from qa.config import Settings
     from qa.index.embedder import shared_embedder
     from qa.index.lexical import LexicalIndex
     from qa.index.opened import OpenedIndex
+    from qa.retrieval.analysis import analyse
     from qa.retrieval.hybrid import POOL, build_chain, fuse_rankings
 
     embedder = shared_embedder()
@@ -139,6 +141,7 @@ def bench_search_only(size: int, chain: Markov, n_questions: int, workdir: Path)
     engine_chain = build_chain(engine)
 
     questions = dataset_questions(n_questions)
+    model = load_model()
     embed_ms: list[float] = []
     vectors = []
     for q in questions:
@@ -155,12 +158,13 @@ def bench_search_only(size: int, chain: Markov, n_questions: int, workdir: Path)
         lex, t_l = timed(lambda q=q: lexical.search(q, POOL))
         results = {"dense": d, "lexical": lex, "passthrough": {"query": q, "vector": vec}}
         cands, t_f = timed(lambda r=results: fuse_rankings(engine, r))
-        pool = cands[:ANSWER_POOL]
-        rank = {c.chunk_id: i for i, c in enumerate(pool)}
-        stored, t_g = timed(lambda rank=rank: engine.sentences(list(rank)))
-        _, t_sc = timed(lambda q=q, vec=vec, stored=stored, rank=rank: score_sentences(
-            q, vec, [(x.chunk_id, rank[x.chunk_id], x.start, x.end, x.text, x.vector)
-                     for c in rank for x in stored.get(c, [])], lexical.idf))
+        pool = [c.chunk_id for c in cands[:ANSWER_POOL]]
+        _, t_g = timed(lambda pool=pool: engine.sentences(pool))
+        # The extractive reader's scoring of the pool's sentences (the question's parse is
+        # made beforehand, like its vector): features and the fitted model's probabilities.
+        analysis = analyse(q)
+        _, t_sc = timed(lambda q=q, a=analysis, c=cands: score_candidates(
+            engine, q, a, c, model=model))
         engine.clear_caches()  # else the stages above would have fetched its records
         _, t_chain = timed(lambda q=q: engine_chain.invoke({"query": q}))  # vector cached
         top1.append(d[0][1] if d else float("nan"))

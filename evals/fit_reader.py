@@ -27,7 +27,7 @@ import qa
 from evals import metrics as m
 from evals.dataset import DEFAULT_PATH, EvalItem, load_dataset
 from evals.runner import Texts
-from qa.answer.scorer import ANSWER_FEATURES
+from qa.answer.scorer import ANSWER_CONTEXT, ANSWER_FEATURES
 
 MODEL_PATH = Path(__file__).resolve().parents[1] / "qa" / "answer" / "reader_model.json"
 TOP_N = (1, 2, 3, 5)
@@ -35,7 +35,11 @@ SECOND_RATIOS = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.01)
 MIN_LABEL_SHARE = 0.5  # a sentence is gold when half of it, or half the evidence, overlaps
 
 
-def label(candidate: qa.ReaderCandidate, gold: Sequence[m.Span]) -> int:
+def label(candidate: qa.ReaderCandidate, gold: Sequence[m.Span],
+          key_facts: Sequence[str] = ()) -> int:
+    """1 when the sentence overlaps gold evidence or states one of the item's key facts."""
+    if key_facts and m.has_key_fact(candidate.text, key_facts):
+        return 1
     span = m.Span(candidate.source, candidate.start, candidate.end)
     for g in gold:
         shared = m.overlap(span, g)
@@ -57,7 +61,7 @@ def collect(items: Sequence[EvalItem], settings: qa.Settings) -> list[dict[str, 
         out.append({
             "id": item.id, "answerable": item.answerable,
             "rows": [list(c.features.values()) for c in cands],
-            "labels": [label(c, gold) for c in cands],
+            "labels": [label(c, gold, item.key_facts if item.answerable else ()) for c in cands],
             "names": list(cands[0].features) if cands else [],
         })
     return out
@@ -119,16 +123,16 @@ def fit(data: list[dict[str, Any]]) -> dict[str, Any]:
 def _answer_rows(per_item: list[tuple[dict[str, Any], np.ndarray]], names: list[str],
                  top_n: int) -> tuple[np.ndarray, np.ndarray]:
     """Question-level rows (as ``ReaderModel.answer_features``) and answerable labels."""
-    pool, cons = names.index("pool_cover"), names.index("constraints")
+    context = [names.index(n) for n in ANSWER_CONTEXT]
     rows, labels = [], []
     for d, p in per_item:
         if len(p):
             order = np.argsort(-p)
             top = d["rows"][int(order[0])]
             rows.append([float(np.prod(1 - p[order[:top_n]])), float(p[order[0]]),
-                         top[pool], top[cons]])
+                         *[top[i] for i in context]])
         else:
-            rows.append([1.0, 0.0, 0.0, 0.0])
+            rows.append([1.0, 0.0] + [0.0] * len(context))
         labels.append(int(d["answerable"]))
     return np.asarray(rows, dtype=np.float64), np.asarray(labels)
 
@@ -145,8 +149,10 @@ def _decision_score(per_item: list[tuple[dict[str, Any], np.ndarray]],
         else:
             unanswerable += 1
             abstain_ok += abstain
+    # Right answers and right abstentions count alike, whatever the split's mix; a false
+    # abstention costs once more (it loses an answer the sources hold).
     return (right / max(answerable, 1) + abstain_ok / max(unanswerable, 1)
-            - 2 * wrong_abstain / max(answerable, 1))
+            - wrong_abstain / max(answerable, 1))
 
 
 def _decision_report(per_item: list[tuple[dict[str, Any], np.ndarray]],
@@ -179,12 +185,39 @@ def _quote_f1(per_item: list[tuple[dict[str, Any], np.ndarray]], ratio: float) -
     return float(np.mean(scores)) if scores else 0.0
 
 
+def evaluate(model: dict[str, Any], data: list[dict[str, Any]]) -> dict[str, float]:
+    """Decision figures of a fitted model on items it may not have seen."""
+    mean, scale = np.asarray(model["mean"]), np.asarray(model["scale"])
+    weights = np.asarray(model["weights"])
+    per_item = []
+    for d in data:
+        x = (np.asarray(d["rows"], dtype=np.float64) - mean) / scale if d["rows"] else None
+        p = 1 / (1 + np.exp(-(x @ weights + model["bias"]))) if x is not None else np.zeros(0)
+        per_item.append((d, p))
+    x, _ = _answer_rows(per_item, model["features"], model["top_n"])
+    z = ((x - np.asarray(model["answer_mean"])) / np.asarray(model["answer_scale"])
+         ) @ np.asarray(model["answer_weights"]) + model["answer_bias"]
+    return _decision_report(per_item, list(1 / (1 + np.exp(-z))), model["abstain_threshold"])
+
+
+def cross_validate(data: list[dict[str, Any]], folds: int) -> dict[str, float]:
+    """Mean held-out decision figures over ``folds`` folds of the questions (fixed split)."""
+    reports = []
+    for k in range(folds):
+        train = [d for i, d in enumerate(data) if i % folds != k]
+        held = [d for i, d in enumerate(data) if i % folds == k]
+        reports.append(evaluate(fit(train), held))
+    return {key: round(float(np.mean([r[key] for r in reports])), 3) for key in reports[0]}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m evals.fit_reader", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--dataset", type=Path, default=DEFAULT_PATH,
                    help="the dev split to fit on (default: evals/dataset.jsonl)")
     p.add_argument("--out", type=Path, default=MODEL_PATH, help="where to write the model")
+    p.add_argument("--cv", type=int, default=5, metavar="K",
+                   help="also report K-fold cross-validated figures (0: skip)")
     args = p.parse_args(argv)
     if args.dataset.name == "testset.jsonl":
         print("refusing to fit on the test split", file=sys.stderr)
@@ -204,7 +237,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"  {name:<16} {w:+.3f}")
     print(f"  top_n={model['top_n']} abstain_threshold={model['abstain_threshold']:.4f} "
           f"second_ratio={model['second_ratio']}")
-    print("  dev decision:", model["dev_decision"])
+    print("  dev decision (in sample):", model["dev_decision"])
+    if args.cv > 1:
+        model["cross_validated"] = cross_validate(data, args.cv)
+        args.out.write_text(json.dumps(model, indent=1) + "\n", encoding="utf-8")
+        print(f"  dev decision ({args.cv}-fold cross-validated):", model["cross_validated"])
     return 0
 
 

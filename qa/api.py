@@ -16,7 +16,7 @@ from qa.answer.common import stream_text, to_passages
 from qa.answer.extractive import candidates_for, extractive_answer
 from qa.config import Settings
 from qa.errors import CorpusError, QuestionError
-from qa.index.opened import open_index
+from qa.index.opened import OpenedIndex, open_index
 from qa.index.sync import IndexReport, is_stale, read_live_manifest, sync_index
 from qa.ingest.loaders import source_text as _read_source
 from qa.models import (
@@ -40,15 +40,38 @@ def _settings(settings: Settings | None, **overrides: Any) -> Settings:
 
 
 def retrieve(
-    query: str, k: int | None = None, *, settings: Settings | None = None
+    query: str, k: int | None = None, *, sources: list[str] | None = None,
+    settings: Settings | None = None,
 ) -> list[Passage]:
-    """The ``k`` best passages for ``query``, best first; offsets point into the source text."""
+    """The ``k`` best passages for ``query``, best first (within ``sources`` when given);
+    offsets point into the source text."""
     settings = _settings(settings)
     prepared = prepare(query, None, settings.max_question_chars)
-    if k is not None and (not isinstance(k, int) or k < 1 or k > 100):
-        raise QuestionError(f"k must be an integer between 1 and 100, got {k!r}")
+    _check_k(k)
     index = open_index(settings)
-    return to_passages(index, search(index, prepared.query)[: k or settings.top_k])
+    chosen = _check_sources(index, sources)
+    return to_passages(index, search(index, prepared.query, sources=chosen)[: k or settings.top_k])
+
+
+def _check_k(k: object) -> None:
+    if k is not None and (isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= 100):
+        raise QuestionError(f"k must be an integer between 1 and 100, got {k!r}")
+
+
+def _check_sources(index: OpenedIndex, sources: object) -> list[str] | None:
+    """The chosen documents, each known to the index; None for the whole corpus."""
+    if sources is None:
+        return None
+    if isinstance(sources, str) or not all(isinstance(s, str) for s in sources):  # type: ignore[attr-defined]
+        raise QuestionError("sources must be a list of document names")
+    chosen = list(dict.fromkeys(sources))  # type: ignore[call-overload]
+    known = index.documents()
+    unknown = [s for s in chosen if s not in known]
+    if unknown:
+        raise QuestionError(
+            f"no document {unknown[0]!r} in the index; `python -m qa docs` lists them"
+        )
+    return chosen or None
 
 
 def ask(
@@ -57,11 +80,14 @@ def ask(
     *,
     backend: str | None = None,
     k: int | None = None,
+    sources: list[str] | None = None,
     settings: Settings | None = None,
 ) -> Answer:
-    """Answer ``question`` from the corpus, with citations, or abstain (see DESIGN.md)."""
+    """Answer ``question`` from the corpus (or from ``sources`` only), with citations, or
+    abstain (see DESIGN.md)."""
     answer: Answer | None = None
-    for event in ask_stream(question, history, backend=backend, k=k, settings=settings):
+    for event in ask_stream(question, history, backend=backend, k=k, sources=sources,
+                            settings=settings):
         if event.answer is not None:
             answer = event.answer
     assert answer is not None
@@ -74,13 +100,16 @@ def ask_stream(
     *,
     backend: str | None = None,
     k: int | None = None,
+    sources: list[str] | None = None,
     settings: Settings | None = None,
 ) -> Iterator[StreamEvent]:
     """Text deltas as the answer forms, then one event carrying the final ``Answer``."""
+    _check_k(k)
     settings = _settings(settings, answer_backend=backend, top_k=k)
     prepared = prepare(question, history, settings.max_question_chars)
     index = open_index(settings)
-    candidates = search(index, prepared.query)
+    chosen = _check_sources(index, sources)
+    candidates = search(index, prepared.query, sources=chosen)
     passages = to_passages(index, candidates[: settings.top_k])
     if settings.answer_backend != "extractive":
         from qa.answer.llm import generate_stream  # LangChain's chat clients load only here

@@ -62,8 +62,9 @@ def test_answer_message_styles_markers_and_escapes_text() -> None:
     answer = qa.Answer(text=f"{c.quote} [1] Also [7].", abstained=False, citations=[c])
     html = render.answer_message(answer)
     assert "<script>" not in html and "<img" not in html and "<b>" not in html
-    assert html.count('<span class="qa-marker"') == 1  # [7] points at no citation
-    assert "[1]</span>" in html and "[7]" in html
+    # [1] is a button in the text and in the sources line; [7] points at no citation
+    assert html.count('<button type="button" class="qa-marker"') == 2
+    assert "[1]</button>" in html and "[7]" in html and "[7]</button>" not in html
     assert "A &lt;b&gt;title&lt;/b&gt;" in html
 
 
@@ -78,7 +79,7 @@ def test_abstention_looks_different_and_mentions_search() -> None:
     assert "Searched 1 passage " in html
     panel = render.sources_panel(answer, {}, show_scores=True)
     assert "qa-abstained" in panel and "Nothing relevant" in panel
-    assert "score 0.5000" in panel
+    assert "relevance 0.5000" in panel
 
 
 def test_answer_plain_lists_sources_for_api_clients() -> None:
@@ -133,10 +134,10 @@ def test_sources_panel_highlights_each_citation_in_context() -> None:
     )
     panel = render.sources_panel(answer, {"doc.txt": text}, show_scores=False)
     assert "Alpha beta. <mark>The cited &lt;sentence&gt;.</mark> Gamma delta." in panel
-    assert "score" not in panel
+    assert "relevance" not in panel
     assert "§ S &amp; &lt;i&gt;" in panel
     scored = render.sources_panel(answer, {"doc.txt": text}, show_scores=True)
-    assert "score 0.2500" in scored
+    assert "relevance 0.2500" in scored
     # a file changed since indexing: the stored quote is still shown, highlighted
     stale = render.sources_panel(answer, {"doc.txt": "changed"}, show_scores=False)
     assert "<mark>The cited &lt;sentence&gt;.</mark>" in stale
@@ -188,6 +189,22 @@ def test_chat_api_returns_cited_answer(app_url: str) -> None:
 
 
 @pytest.mark.slow
+def test_chat_api_takes_history_and_k(app_url: str) -> None:
+    from gradio_client import Client
+
+    client = Client(app_url, verbose=False)
+    params = client.view_api(print_info=False, return_format="dict")["named_endpoints"]["/chat"]
+    names = [p["parameter_name"] for p in params["parameters"]]
+    assert names == ["message", "history", "k"]
+    assert [p["parameter_has_default"] for p in params["parameters"]] == [False, True, True]
+    first = client.predict(ENVOY_Q, api_name="/chat")
+    follow = client.predict("What is he reportedly working on?", [[ENVOY_Q, first]], 3,
+                            api_name="/chat")
+    assert "[1]" in follow and not follow.startswith("Error")
+    assert client.predict(ENVOY_Q, None, 50, api_name="/chat").startswith("Error: k must")
+
+
+@pytest.mark.slow
 def test_chat_api_empty_message_is_a_readable_error(app_url: str) -> None:
     from gradio_client import Client
 
@@ -235,7 +252,7 @@ def test_respond_says_when_it_builds_a_missing_index(tmp_path: Path) -> None:
     assert "index is missing" in first_bubble and "qa-pending" in first_bubble
     assert any("qa-pending" in s[0][-1]["content"] and "spring" in s[0][-1]["content"]
                for s in steps[1:-1])  # streamed deltas before the final answer
-    chat, _, session, sources, _, document = steps[-1]
+    chat, _, session, sources, _, document, _ = steps[-1]
     assert "qa-answer" in chat[-1]["content"] and "[1]" in chat[-1]["content"]
     assert session.turns == [("How high does the spring tide reach?", session.answer.text)]
     assert "<mark>" in sources and "4.2 metres" in sources
@@ -248,9 +265,15 @@ def test_respond_says_when_it_builds_a_missing_index(tmp_path: Path) -> None:
     assert "updating the index" in steps[0][0][-1]["content"]
     assert qa.index_status(settings) == "fresh"
     session = steps[-1][2]
-    assert "noon" in session.answer.text
+    assert any(p.source == "more.txt" for p in session.answer.passages)
 
-    # an empty question: a readable error bubble, the conversation kept as it was
-    *_, last = respond("  ", session, 5, "extractive", False, settings)
-    assert "qa-error" in last[0][-1]["content"] and "empty" in last[0][-1]["content"]
-    assert last[2].turns == session.turns
+    # an empty question: a hint, no bubble, the conversation kept as it was
+    (only,) = list(respond("  ", session, 5, "extractive", False, settings))
+    assert "empty" in only[-1] and "qa-hint" in only[-1]
+    assert all(isinstance(v, type(only[0])) for v in only[:6])  # all gr.skip()
+
+    # within chosen documents: only those are searched
+    steps = list(respond("How high does the spring tide reach?", session, 5, "extractive",
+                         False, settings, within=["more.txt"]))
+    within = steps[-1][2].answer
+    assert all(p.source == "more.txt" for p in within.passages)

@@ -199,13 +199,11 @@ def test_any_question_answers_or_raises_qaerror(settings: qa.Settings, question:
     except qa.QAError:
         return
     assert isinstance(answer.text, str) and answer.text
-    if answer.abstained:
-        assert answer.citations == []
-    else:
-        assert answer.citations
-        for i, c in enumerate(answer.citations, start=1):
-            assert f"[{i}]" in answer.text
-            assert qa.source_text(c.source, settings=settings)[c.start : c.end] == c.quote
+    # An abstention may still cite the closest passage it found; any citation must check out.
+    assert answer.abstained or answer.citations
+    for i, c in enumerate(answer.citations, start=1):
+        assert f"[{i}]" in answer.text
+        assert qa.source_text(c.source, settings=settings)[c.start : c.end] == c.quote
 
 
 @hsettings(max_examples=100, deadline=None)

@@ -55,7 +55,7 @@ def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 def _no_injected_nodes(page: Any) -> None:
-    for panel in ("#qa-chat", "#qa-sources", "#qa-doc"):
+    for panel in ("#qa-chat", "#qa-sources", "#qa-doc", "#qa-convs", "#qa-doclist"):
         assert page.locator(f"{panel} script").count() == 0
         assert page.locator(f"{panel} img[src='x']").count() == 0
     assert page.evaluate("typeof window.__xss") == "undefined"
@@ -100,6 +100,11 @@ def test_markup_in_a_document_is_shown_as_text(app_url: str, browser: Any, tmp_p
         f"document.querySelectorAll({ANSWERS!r}).length >= 2", timeout=60_000
     )
     assert IMG in page.inner_text("#qa-chat .qa-user >> nth=1")
+    _no_injected_nodes(page)
+    # the conversation list (titled by the first question) and the documents panel too
+    page.get_by_text("Documents — add, replace, delete").click()
+    page.wait_for_selector("#qa-doclist .qa-doctable", timeout=30_000)
+    assert "Harbor Maintenance Log" in page.inner_text("#qa-doclist")
     _no_injected_nodes(page)
     page.wait_for_timeout(500)  # an onerror handler would have fired by now
     assert page.evaluate("typeof window.__xss") == "undefined"

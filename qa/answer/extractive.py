@@ -13,15 +13,15 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from qa.answer.common import INJECTION_REPLY, NOTHING_FOUND, abstention
 from qa.answer.document_facts import document_fact_answer
-from qa.answer.features import FEATURES, SentenceView, features
+from qa.answer.features import FEATURES, SentenceView, features, with_gaps
 from qa.answer.markers import neutralise_markers
-from qa.answer.scorer import ReaderModel, load_model, model_available
+from qa.answer.scorer import ANSWER_CONTEXT, ReaderModel, load_model, model_available
 from qa.answer.short import short_answer
 from qa.index.lexical import tokenize
 from qa.models import Answer, Citation, Passage, ReaderCandidate
@@ -69,6 +69,10 @@ def score_candidates(
     vector = index.embedder.encode_query(query)
     docs = index.documents()
     pool_stems: set[str] = set()
+    pool_text = " ".join(
+        [c.text for c in pool] + [str(docs.get(str(c.metadata["source"]), {}).get("title", ""))
+                                  for c in pool]
+    ).lower()
     for c in pool:
         pool_stems.update(tokenize(c.text))
         pool_stems.update(tokenize(str(c.metadata.get("section") or "")))
@@ -89,12 +93,14 @@ def score_candidates(
                 prose=s.role == "prose",
                 fused=c.score / top, chunk_cosine=c.dense, first_in_chunk=i == 0,
             )
-            row = features(analysis, view, vector, index.lexical.idf, pool_stems)
+            row = features(analysis, view, vector, index.lexical.idf, pool_stems, pool_text)
             rows.append(row)
             out.append(Scored(c.chunk_id, source, s.start, s.end, s.text, s.role, s.entities,
                               s.phrases, tuple(row), 0.0))
     if not out:
         return []
+    rows = with_gaps(rows)
+    out = [replace(s, features=tuple(row)) for s, row in zip(out, rows, strict=True)]
     if model is None:
         return _unscored(out)
     probs = model.probabilities(np.asarray(rows, dtype=np.float64))
@@ -103,16 +109,12 @@ def score_candidates(
     return _distinct(scored)
 
 
-def _evidence(scored: Sequence[Scored]) -> tuple[list[float], float, float]:
-    """What the answer-or-abstain model reads: the sentence probabilities, the share of the
-    question's nouns the passages hold, and how well the best sentence meets its constraints."""
-    names = FEATURES
+def _evidence(scored: Sequence[Scored]) -> tuple[Any, ...]:
+    """What the answer-or-abstain model reads: the sentence probabilities, then
+    ``ANSWER_CONTEXT`` of the best sentence (how much of what the question names the passages
+    hold, whether it meets the question's entities, years and answer type)."""
     best = scored[0].features
-    return (
-        [s.probability for s in scored],
-        best[names.index("pool_cover")],
-        best[names.index("constraints")],
-    )
+    return ([s.probability for s in scored], *[best[FEATURES.index(n)] for n in ANSWER_CONTEXT])
 
 
 def _unscored(out: list[Scored]) -> list[Scored]:
@@ -239,10 +241,13 @@ def _compose(
     chosen: list[Scored], passages: list[Passage],
 ) -> Answer:
     citations = [_citation(index, s) for s in chosen]
-    dated = {c.date for c in citations if c.date}
+    model = load_model()
+    # Sources of different dates are flagged only when each of them answers on its own.
+    solid = [c for s, c in zip(chosen, citations, strict=True)
+             if not model.no_answer(*_evidence([s]))]
     order = list(range(len(chosen)))
     intro = ""
-    if len({c.source for c in citations}) > 1 and len(dated) > 1:
+    if len({c.source for c in solid}) > 1 and len({c.date for c in solid if c.date}) > 1:
         # Sources of different dates: newest first, each named with its date.
         order.sort(key=lambda i: citations[i].date or "", reverse=True)
         intro = "The sources differ in date; newest first. "

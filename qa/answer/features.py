@@ -18,7 +18,7 @@ import numpy as np
 from qa.index.lexical import stem, tokenize
 from qa.retrieval.analysis import NUMBER, QuestionAnalysis
 
-FEATURES: tuple[str, ...] = (
+BASE_FEATURES: tuple[str, ...] = (
     "cosine",  # sentence vector . query vector
     "chunk_cosine",  # best cosine of the sentence's chunk (chunk or any sentence of it)
     "overlap",  # IDF-weighted share of the question's words in the sentence
@@ -26,8 +26,9 @@ FEATURES: tuple[str, ...] = (
     "rarest_present",  # the question's rarest noun is in the sentence (or its context)
     "pool_cover",  # share of the question's nouns found anywhere in the retrieved passages
     "typed",  # the question expects a typed answer (a person, date, figure, ...)
-    "type_match",  # ... and the sentence holds an entity of that type the question lacks
+    "type_match",  # the sentence holds a new entity of the expected type (1 when untyped)
     "constraints",  # share of the question's entities and years in the sentence or context
+    "pool_constraints",  # share of them anywhere in the retrieved passages
     "counted",  # "how many X": a figure right before X in the sentence
     "focus_present",  # the noun the question asks about is in the sentence
     "rank",  # 1 / (1 + the chunk's fused rank)
@@ -36,6 +37,19 @@ FEATURES: tuple[str, ...] = (
     "length",  # log length, so fragments and run-ons can be told apart
     "prose",  # a full sentence of prose, not a clause of a legal enumeration or a list item
 )
+# Each of these again as its gap to the best candidate of the same question: how a sentence
+# compares with its rivals generalises better than its raw value.
+RELATIVE: tuple[str, ...] = ("cosine", "overlap", "noun_cover", "type_match")
+FEATURES = BASE_FEATURES + tuple(f"{name}_gap" for name in RELATIVE)
+
+
+def with_gaps(rows: list[list[float]]) -> list[list[float]]:
+    """Append each ``RELATIVE`` feature's gap to the question's best value (0 for the best)."""
+    if not rows:
+        return rows
+    columns = [BASE_FEATURES.index(name) for name in RELATIVE]
+    best = [max(r[i] for r in rows) for i in columns]
+    return [r + [r[i] - b for i, b in zip(columns, best, strict=True)] for r in rows]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -72,8 +86,10 @@ def features(
     query_vector: np.ndarray,
     idf: Mapping[str, float],
     pool_stems: set[str],
+    pool_text: str = "",
 ) -> list[float]:
-    """The feature vector of ``sentence`` for the question, in ``FEATURES`` order."""
+    """The feature vector of ``sentence`` for the question, in ``BASE_FEATURES`` order (the
+    gaps of ``with_gaps`` come once every candidate of the question is known)."""
     content, nouns = question_terms(analysis)
     words = _stems(sentence.text)
     around = words | _stems(sentence.context)
@@ -89,17 +105,23 @@ def features(
     type_match = float(any(
         label in labels and sentence.text[a:b].lower() not in asked
         for label, a, b in sentence.entities
-    )) if labels else 0.0
+    )) if labels else 1.0  # an untyped question sets no type to meet
     wanted = [text for _, text in analysis.entities] + list(analysis.years)
     context = lowered + " " + sentence.context
     constraints = (
         sum(_mentions(context, w) for w in wanted) / len(wanted) if wanted else 1.0
     )
+    pool_constraints = (
+        sum(_mentions(pool_text, w) for w in wanted) / len(wanted) if wanted else 1.0
+    )
     counted = 0.0
     if analysis.answer_type == NUMBER and analysis.counted:
         counted = float(_counts(sentence.text, analysis.counted))
     focus = analysis.focus
-    focus_present = float(bool(set(tokenize(focus)) & words)) if focus else 0.5
+    focus_present = (
+        float(bool(set(tokenize(focus)) & words))
+        if focus and not analysis.focus_is_type else 0.5
+    )
     return [
         float(np.dot(sentence.vector, query_vector)),
         sentence.chunk_cosine,
@@ -110,6 +132,7 @@ def features(
         float(bool(labels)),
         type_match,
         constraints,
+        pool_constraints,
         counted,
         focus_present,
         1.0 / (1.0 + sentence.rank),

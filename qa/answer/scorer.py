@@ -15,6 +15,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -22,7 +23,10 @@ from qa.answer.features import FEATURES
 from qa.errors import ConfigError
 
 MODEL_PATH = Path(__file__).with_name("reader_model.json")
-ANSWER_FEATURES = ("no_answer_probability", "best_probability", "pool_cover", "constraints")
+# The answer-or-abstain model reads two figures of the sentence probabilities and these
+# features of the best sentence (the question-level ones are the same for every sentence).
+ANSWER_CONTEXT = ("pool_cover", "constraints", "pool_constraints", "type_match")
+ANSWER_FEATURES = ("no_answer_probability", "best_probability", *ANSWER_CONTEXT)
 
 
 @dataclass(frozen=True)
@@ -49,26 +53,22 @@ class ReaderModel:
         best = sorted(probabilities, reverse=True)[: self.top_n]
         return float(np.prod([1.0 - p for p in best])) if best else 1.0
 
-    def answer_features(self, probabilities: Sequence[float], pool_cover: float,
-                        constraints: float) -> np.ndarray:
+    def answer_features(self, probabilities: Sequence[float], *context: float) -> np.ndarray:
+        """The answer model's inputs, in ANSWER_FEATURES order."""
         best = max(probabilities, default=0.0)
         return np.asarray(
-            [self.no_answer_probability(probabilities), best, pool_cover, constraints],
-            dtype=np.float64,
+            [self.no_answer_probability(probabilities), best, *context], dtype=np.float64
         )
 
-    def answer_probability(self, probabilities: Sequence[float], pool_cover: float = 1.0,
-                           constraints: float = 1.0) -> float:
+    def answer_probability(self, probabilities: Sequence[float], *context: float) -> float:
         """Probability that the question is answerable from these candidates."""
-        x = self.answer_features(probabilities, pool_cover, constraints)
+        x = self.answer_features(probabilities, *context)
         z = float(((x - self.answer_mean) / self.answer_scale) @ self.answer_weights)
         return 1.0 / (1.0 + float(np.exp(-(z + self.answer_bias))))
 
-    def no_answer(self, probabilities: Sequence[float], pool_cover: float = 1.0,
-                  constraints: float = 1.0) -> bool:
-        return self.answer_probability(probabilities, pool_cover, constraints) < (
-            self.abstain_threshold
-        )
+    def no_answer(self, probabilities: Sequence[float], *context: Any) -> bool:
+        """Abstain: the fitted answer probability is below the fitted threshold."""
+        return self.answer_probability(probabilities, *context) < self.abstain_threshold
 
 
 def model_from_dict(data: dict[str, object]) -> ReaderModel:
@@ -95,8 +95,12 @@ def model_from_dict(data: dict[str, object]) -> ReaderModel:
 
 
 def model_available(path: Path = MODEL_PATH) -> bool:
-    """Whether a fitted model exists (before the first fit only features can be computed)."""
-    return path.is_file()
+    """Whether a model fitted for today's features exists (before the first fit, or after a
+    feature is added, only features can be computed)."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8")).get("features") == list(FEATURES)
+    except (OSError, ValueError, AttributeError):
+        return False
 
 
 @functools.lru_cache(maxsize=1)

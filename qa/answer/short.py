@@ -1,8 +1,9 @@
 """The minimal answer: a name, figure, date or short phrase, verbatim from the best quote.
 
 Candidates are the sentence's named entities (stored at index time) of the type the question
-expects, and for open "what" questions its noun phrases; the words of the question itself are
-never the answer, and among the rest the span nearest to where the question's words occur wins.
+expects; the words of the question itself are never the answer, and among the rest the span
+nearest to where the question's words occur wins. Why/how, list, comparison, yes/no and open
+"what" questions get no short answer: their answer is the quoted sentences.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from qa.retrieval.analysis import (
     QuestionAnalysis,
 )
 
-NO_SHORT = frozenset({REASON, COMPARISON, YESNO, LIST})
+NO_SHORT = frozenset({REASON, COMPARISON, YESNO, LIST, DESCRIPTION})
 MAX_PHRASE_WORDS = 8
 
 
@@ -41,12 +42,11 @@ def short_answer(
         spans = [(a, b) for label, a, b in entities if label in labels and _new(text[a:b], asked)]
         if analysis.answer_type == NUMBER and analysis.counted:
             spans = _counted_first(text, spans, analysis.counted) or spans
-    elif analysis.answer_type == DESCRIPTION:
+    elif phrases:  # an open type noun ("what tool"): the nearest new noun phrase
         spans = [
             (a, b) for a, b in phrases
             if _new(text[a:b], asked) and len(text[a:b].split()) <= MAX_PHRASE_WORDS
         ]
-        spans += [(a, b) for _, a, b in entities if _new(text[a:b], asked)]
     if not spans:
         return None
     def distance(span: tuple[int, int]) -> int:

@@ -1,6 +1,6 @@
 """The opened index: store, BM25 and caches, loaded once per index revision in a process.
 
-An engine is opened once per process for a given settings object and reopened only when the
+An index is opened once per process for a given settings object and reopened only when the
 index changes (a new generation, build or revision), so the model, the BM25 index and the chunk
 records are never rebuilt per question. Opening checks the index (counts, revision marker, one
 probe query); an index that fails is rebuilt once, then the question goes on. While another
@@ -35,8 +35,8 @@ log = logging.getLogger(__name__)
 SENTENCE_CACHE = 4096  # chunks whose decoded sentences are kept (about 6 MB)
 RECORD_CACHE = 16384  # chunk records kept (text and metadata, about 30 MB)
 
-_engines: dict[tuple[Any, ...], OpenedIndex] = {}
-_engines_lock = threading.Lock()
+_opened: dict[tuple[Any, ...], OpenedIndex] = {}
+_opened_lock = threading.Lock()
 # key -> (when the corpus was last compared with the index, its revision, how long it took)
 _scanned: dict[tuple[Any, ...], tuple[float, Any, float]] = {}
 SLOW_SCAN_SECONDS = 0.002  # a corpus that takes longer to scan is scanned at most ...
@@ -88,13 +88,13 @@ class OpenedIndex:
         return cls(settings, store, lexical, embedder, generation=generation, manifest=manifest)
 
     def close(self) -> None:
-        """Stop holding this engine's generation (local mode: its reader lock)."""
+        """Stop holding this index's generation (local mode: its reader lock)."""
         if not self.settings.chroma_url and self.generation is not None:
             reader_locks.release(self.generation)
 
     @property
     def key(self) -> tuple[str, str, int]:
-        return engine_key(self.generation, self.manifest)
+        return revision_key(self.generation, self.manifest)
 
     def records(self, chunk_ids: list[str]) -> dict[str, tuple[str, dict[str, Any]]]:
         """Text and metadata of each chunk, read by id and kept (at most ``RECORD_CACHE``)."""
@@ -171,33 +171,33 @@ def _cache_key(settings: Settings) -> tuple[Any, ...]:
     )
 
 
-def engine_key(generation: Path | None, manifest: dict[str, Any]) -> tuple[str, str, int]:
+def revision_key(generation: Path | None, manifest: dict[str, Any]) -> tuple[str, str, int]:
     return str(generation), str(manifest.get("build", "")), int(manifest.get("revision", 0))
 
 
 def open_index(settings: Settings, *, ensure_fresh: bool = True) -> OpenedIndex:
-    """The engine for ``settings``, building or updating the index first when it is stale.
+    """The opened index for ``settings``, building or updating the index first when it is stale.
 
-    When another process is writing the index, the engine already open (or the live index)
+    When another process is writing the index, the index already open (or the live one)
     keeps answering; only a process with no usable index at all waits for the writer.
     """
     key = _cache_key(settings)
-    engine = _engines.get(key)
+    opened = _opened.get(key)
     manifest = read_live_manifest(settings)
-    if ensure_fresh and _due_for_scan(settings, key, engine, manifest):
+    if ensure_fresh and _due_for_scan(settings, key, opened, manifest):
         started = time.monotonic()
         stale = is_stale(settings, manifest)
         scan_seconds = time.monotonic() - started
         if stale:
-            usable = engine is not None or is_complete(manifest, settings)
+            usable = opened is not None or is_complete(manifest, settings)
             report = sync_index(settings, progress=False, wait=not usable)
             if report is not None:
                 _log_report(report)
             manifest = read_live_manifest(settings)
         _scanned[key] = (time.monotonic(), _revision(manifest), scan_seconds)
     if not is_complete(manifest, settings):
-        if engine is not None:
-            return engine  # a writer is mid-way; the open index is still whole
+        if opened is not None:
+            return opened  # a writer is mid-way; the open index is still whole
         raise IndexBuildError(
             f"no index in {settings.index_dir}; run `python -m qa index` to build it"
         )
@@ -228,13 +228,13 @@ def _revision(manifest: dict[str, Any] | None) -> Any:
 
 
 def _due_for_scan(
-    settings: Settings, key: tuple[Any, ...], engine: OpenedIndex | None,
+    settings: Settings, key: tuple[Any, ...], opened: OpenedIndex | None,
     manifest: dict[str, Any] | None,
 ) -> bool:
-    """Whether to compare the corpus with the index now: always without an open engine or
+    """Whether to compare the corpus with the index now: always without an open index or
     when the index changed since the last scan, else once per ``rescan_seconds``."""
     last = _scanned.get(key)
-    if engine is None or last is None or last[1] != _revision(manifest):
+    if opened is None or last is None or last[1] != _revision(manifest):
         return True
     interval = settings.rescan_seconds
     if interval is None:
@@ -243,22 +243,22 @@ def _due_for_scan(
 
 
 def _open(settings: Settings, key: tuple[Any, ...], manifest: dict[str, Any]) -> OpenedIndex:
-    """The cached engine when it matches the live index, else a newly opened one."""
+    """The open index when it matches the live index, else a newly opened one."""
     generation = IndexLocation(settings).current()
     if generation is None:
         raise IndexBuildError(f"the index in {settings.index_dir} disappeared; ask again")
-    with _engines_lock:
-        engine = _engines.get(key)
-        if engine is None or engine.key != engine_key(generation, manifest):
-            engine = _new_index(settings, generation, manifest)
-            old, _engines[key] = _engines.get(key), engine
+    with _opened_lock:
+        opened = _opened.get(key)
+        if opened is None or opened.key != revision_key(generation, manifest):
+            opened = _new_index(settings, generation, manifest)
+            old, _opened[key] = _opened.get(key), opened
             if old is not None:
                 old.close()
-        return engine
+        return opened
 
 
 def _new_index(settings: Settings, generation: Path, manifest: dict[str, Any]) -> OpenedIndex:
-    """Open an engine; in local mode first take the generation's reader lock (which waits out
+    """Open an index; in local mode first take the generation's reader lock (which waits out
     an in-place update) and read its manifest again under it."""
     if not settings.chroma_url:
         reader_locks.acquire(generation)

@@ -17,8 +17,9 @@ from typing import Any
 from qa.ingest.linguistics import nlp
 
 # Answer types and the spaCy entity labels that can fill them.
-PERSON, ORG, PLACE, DATE, NUMBER, MONEY, PERCENT, QUANTITY = (
-    "person", "organisation", "place", "date", "number", "money", "percent", "quantity"
+PERSON, ORG, PLACE, DATE, NUMBER, MONEY, PERCENT, QUANTITY, MEASURE = (
+    "person", "organisation", "place", "date", "number", "money", "percent", "quantity",
+    "measure",  # "how long", "how large": a duration, size, amount or share
 )
 REASON, DESCRIPTION, LIST, YESNO, COMPARISON = (
     "reason", "description", "list", "yes/no", "comparison"
@@ -28,7 +29,9 @@ ENTITY_LABELS: dict[str, frozenset[str]] = {
     ORG: frozenset({"ORG", "NORP", "GPE"}),
     PLACE: frozenset({"GPE", "LOC", "FAC"}),
     DATE: frozenset({"DATE", "TIME"}),
-    NUMBER: frozenset({"CARDINAL", "QUANTITY", "MONEY", "PERCENT", "ORDINAL"}),
+    # spaCy labels durations ("30 calendar days", "three years") DATE: a count of days is one.
+    NUMBER: frozenset({"CARDINAL", "QUANTITY", "MONEY", "PERCENT", "ORDINAL", "DATE"}),
+    MEASURE: frozenset({"CARDINAL", "QUANTITY", "MONEY", "PERCENT", "DATE", "TIME"}),
     MONEY: frozenset({"MONEY"}),
     PERCENT: frozenset({"PERCENT"}),
     QUANTITY: frozenset({"QUANTITY", "CARDINAL"}),
@@ -45,6 +48,14 @@ _TYPE_NOUNS: dict[str, str] = {
     **dict.fromkeys("amount cost price sum".split(), MONEY),
     **dict.fromkeys("number count total".split(), NUMBER),
 }
+# Nouns by which a question refers to its sources rather than to what it asks about
+# ("according to the outlook", "by the author's estimate", "in his inaugural address"): a
+# closed class, like the type nouns; a passage need not repeat them.
+SOURCE_NOUNS = frozenset(
+    """source sources document documents text report reports author authors article analysis
+    outlook paper study speech address statute law act order fact sheet section subsection
+    passage passages""".split()
+)
 _YESNO_AUX = frozenset(
     "is are was were do does did can could will would should has have had".split()
 )
@@ -72,6 +83,11 @@ class QuestionAnalysis:
     is_list: bool
 
     @property
+    def focus_is_type(self) -> bool:
+        """The focus noun only names the answer's type ("what year"), not its topic."""
+        return self.focus in _TYPE_NOUNS
+
+    @property
     def labels(self) -> frozenset[str]:
         """Entity labels that can fill the expected answer type (empty when untyped)."""
         return ENTITY_LABELS.get(self.answer_type or "", frozenset())
@@ -88,14 +104,18 @@ def analyse(question: str) -> QuestionAnalysis:
     counted = None
     if wh == "how" and wh_token is not None:
         nxt = doc[wh_token.i + 1] if wh_token.i + 1 < len(doc) else None
-        if nxt is not None and nxt.lower_ in ("many", "much"):
+        if nxt is not None and nxt.pos_ in ("ADJ", "ADV") and nxt.lower_ not in ("many", "much"):
+            focus_token = nxt  # "how long", "how large": the question asks for a measure
+        elif nxt is not None and nxt.lower_ in ("many", "much"):
             wh = f"how {nxt.lower_}"
             counted_token = nxt.head if nxt.head.pos_ in ("NOUN", "PROPN") else None
             counted = counted_token.lemma_.lower() if counted_token is not None else None
             focus_token = counted_token
     answer_type = _answer_type(doc, wh, focus_token)
+    # Entities are constraints, except the wh-phrase itself ("what year") and ordinals.
     entities = tuple(
-        (e.label_, e.text) for e in doc.ents if e.label_ not in _NOT_CONSTRAINT
+        (e.label_, re.sub(r"['’]s$", "", e.text)) for e in doc.ents
+        if e.label_ not in _NOT_CONSTRAINT and not any(t.tag_.startswith("W") for t in e)
     )
     years = tuple(dict.fromkeys(re.findall(r"\b(?:1[89]|20)\d\d\b", question)))
     content = tuple(dict.fromkeys(
@@ -105,7 +125,8 @@ def analyse(question: str) -> QuestionAnalysis:
     ))
     nouns = tuple(dict.fromkeys(
         t.lemma_.lower() for t in tokens
-        if (t.pos_ in ("NOUN", "PROPN") and not t.is_stop and len(t) > 1) or t.like_num
+        if ((t.pos_ in ("NOUN", "PROPN") and not t.is_stop and len(t) > 1) or t.like_num)
+        and t.lemma_.lower() not in _TYPE_NOUNS and t.lemma_.lower() not in SOURCE_NOUNS
     ))
     possessor = None
     if focus_token is not None:
@@ -157,8 +178,10 @@ def _answer_type(doc: Any, wh: str | None, focus: Any) -> str | None:
         return PLACE
     if wh == "why":
         return REASON
-    if wh == "how":
+    if wh == "how" and focus is None:
         return DESCRIPTION
+    if wh == "how":
+        return MEASURE
     if wh in ("what", "which") and focus_lemma is not None:
         if focus_lemma in _TYPE_NOUNS and isinstance(focus, Token) and focus.dep_ != "nsubj":
             return _TYPE_NOUNS[focus_lemma]

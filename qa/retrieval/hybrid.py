@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 import weakref
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -42,13 +43,23 @@ _chains: weakref.WeakKeyDictionary[OpenedIndex, Runnable[dict[str, Any], list[Ca
 _chains_lock = threading.Lock()
 
 
-def search(index: OpenedIndex, query: str, pool: int = POOL) -> list[Candidate]:
-    """Fused candidates for ``query`` from an opened index, best first."""
+SOURCES_POOL = 10  # searching within chosen documents casts a net this many times wider
+
+
+def search(
+    index: OpenedIndex, query: str, pool: int = POOL, *, sources: Sequence[str] | None = None
+) -> list[Candidate]:
+    """Fused candidates for ``query`` from an opened index, best first; with ``sources``,
+    only passages of those documents (the net is widened so small documents still fill it)."""
     with _chains_lock:
         chain = _chains.get(index)
         if chain is None:
             chain = _chains[index] = build_chain(index)
-    return chain.invoke({"query": query, "pool": pool})
+    if not sources:
+        return chain.invoke({"query": query, "pool": pool})
+    wanted = set(sources)
+    found = chain.invoke({"query": query, "pool": pool * SOURCES_POOL})
+    return [c for c in found if str(c.metadata.get("source")) in wanted]
 
 
 def build_chain(engine: OpenedIndex) -> Runnable[dict[str, Any], list[Candidate]]:
