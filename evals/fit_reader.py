@@ -48,6 +48,48 @@ def label(candidate: qa.ReaderCandidate, gold: Sequence[m.Span],
     return 0
 
 
+# Replacements for near misses made from the dev questions: places and people that a policy
+# corpus may well not mention. Each is used only when the corpus does not contain it.
+OTHER_PLACES = ("Brazil", "Argentina", "Nigeria", "Indonesia", "Mexico", "Canada", "Australia",
+                "Kenya", "Peru", "Vietnam", "Norway", "Portugal", "Chile", "Egypt")
+OTHER_PEOPLE = ("Maria Lopez", "John Whitfield", "Anna Berg", "Tomas Novak", "Grace Okafor")
+YEAR_SHIFTS = (7, -6, 13, -11, 19)
+
+
+def near_misses(items: Sequence[EvalItem], corpus: str) -> list[EvalItem]:
+    """Unanswerable twins of the dev questions: the same words with one detail the sources
+    do not hold (another year, another country, another person). The dev split has few
+    unanswerable questions; these teach the abstention what a near miss looks like."""
+    from dataclasses import replace
+
+    from qa.retrieval.analysis import analyse
+
+    lowered = corpus.lower()
+    out: list[EvalItem] = []
+    for n, item in enumerate(items):
+        if not item.answerable or item.history:
+            continue
+        analysis = analyse(item.question)
+        swaps: list[tuple[str, str, str]] = []
+        for year in analysis.years:
+            new = next((str(int(year) + d) for d in YEAR_SHIFTS
+                        if str(int(year) + d) not in corpus), None)
+            if new:
+                swaps.append(("year", year, new))
+        for label, text in analysis.entities:
+            pool = OTHER_PLACES if label == "GPE" else OTHER_PEOPLE if label == "PERSON" else ()
+            fresh = [x for x in pool if x.lower() not in lowered]
+            if fresh and text in item.question:
+                swaps.append((label.lower(), text, fresh[n % len(fresh)]))
+        for kind, old, new in swaps[:2]:
+            out.append(replace(
+                item, id=f"aug-{item.id}-{kind}", type="unanswerable", expect_abstain=True,
+                question=item.question.replace(old, new), source=None, section=None,
+                answer=None, key_facts=(), evidence=(), answer_short=None,
+            ))
+    return out
+
+
 def collect(items: Sequence[EvalItem], settings: qa.Settings) -> list[dict[str, Any]]:
     """Per item: its candidates' feature rows and labels (abstain items: all negative)."""
     texts = Texts(settings)
@@ -59,7 +101,8 @@ def collect(items: Sequence[EvalItem], settings: qa.Settings) -> list[dict[str, 
         cands = qa.reader_candidates(item.question, list(item.history) or None,
                                      settings=settings)
         out.append({
-            "id": item.id, "answerable": item.answerable,
+            "id": item.id, "group": item.id.removeprefix("aug-").rsplit("-", 1)[0]
+            if item.id.startswith("aug-") else item.id, "answerable": item.answerable,
             "rows": [list(c.features.values()) for c in cands],
             "labels": [label(c, gold, item.key_facts if item.answerable else ()) for c in cands],
             "names": list(cands[0].features) if cands else [],
@@ -202,10 +245,12 @@ def evaluate(model: dict[str, Any], data: list[dict[str, Any]]) -> dict[str, flo
 
 def cross_validate(data: list[dict[str, Any]], folds: int) -> dict[str, float]:
     """Mean held-out decision figures over ``folds`` folds of the questions (fixed split)."""
+    groups = sorted({d["group"] for d in data})
+    fold_of = {g: i % folds for i, g in enumerate(groups)}  # a question and its twins together
     reports = []
     for k in range(folds):
-        train = [d for i, d in enumerate(data) if i % folds != k]
-        held = [d for i, d in enumerate(data) if i % folds == k]
+        train = [d for d in data if fold_of[d["group"]] != k]
+        held = [d for d in data if fold_of[d["group"]] == k]
         reports.append(evaluate(fit(train), held))
     return {key: round(float(np.mean([r[key] for r in reports])), 3) for key in reports[0]}
 
@@ -216,6 +261,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--dataset", type=Path, default=DEFAULT_PATH,
                    help="the dev split to fit on (default: evals/dataset.jsonl)")
     p.add_argument("--out", type=Path, default=MODEL_PATH, help="where to write the model")
+    p.add_argument("--no-near-misses", action="store_true",
+                   help="fit on the dev questions only, without their unanswerable twins")
     p.add_argument("--cv", type=int, default=5, metavar="K",
                    help="also report K-fold cross-validated figures (0: skip)")
     args = p.parse_args(argv)
@@ -225,7 +272,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     started = time.perf_counter()
     settings = qa.Settings.from_env()
     try:
-        data = collect(load_dataset(args.dataset), settings)
+        items = load_dataset(args.dataset)
+        if not args.no_near_misses:
+            corpus = " ".join(qa.source_text(d.source, settings=settings)
+                              for d in qa.corpus_info(settings).documents)
+            twins = near_misses(items, corpus)
+            print(f"{len(twins)} near-miss twins of the dev questions added")
+            items = [*items, *twins]
+        data = collect(items, settings)
     except qa.QAError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

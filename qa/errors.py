@@ -25,3 +25,11 @@ class IndexBuildError(QAError):
 
 class BackendError(QAError):
     """An answer backend (an LLM server) failed or is misconfigured."""
+
+
+class IndexDamagedError(IndexBuildError):
+    """The index's files are damaged (or Chroma failed reading them); it is rebuilt."""
+
+
+class IndexBusyError(IndexBuildError):
+    """Another writer holds the index (server mode: its lease); try again later."""

@@ -70,20 +70,19 @@ def score_candidates(
     docs = index.documents()
     pool_stems: set[str] = set()
     pool_text = " ".join(
-        [c.text for c in pool] + [str(docs.get(str(c.metadata["source"]), {}).get("title", ""))
-                                  for c in pool]
+        [c.text for c in pool] + [_about(docs.get(str(c.metadata["source"]), {})) for c in pool]
     ).lower()
     for c in pool:
         pool_stems.update(tokenize(c.text))
         pool_stems.update(tokenize(str(c.metadata.get("section") or "")))
-        pool_stems.update(tokenize(str(docs.get(str(c.metadata["source"]), {}).get("title", ""))))
+        pool_stems.update(tokenize(_about(docs.get(str(c.metadata["source"]), {}))))
     top = pool[0].score or 1.0
     out: list[Scored] = []
     rows: list[list[float]] = []
     for rank, c in enumerate(pool):
         source = str(c.metadata["source"])
         context = " ".join(
-            [str(c.metadata.get("section") or ""), str(docs.get(source, {}).get("title", ""))]
+            [str(c.metadata.get("section") or ""), _about(docs.get(source, {}))]
         ).lower()
         for i, s in enumerate(stored.get(c.chunk_id, [])):
             if s.role not in allowed:
@@ -107,6 +106,12 @@ def score_candidates(
     scored = [replace(s, probability=float(p)) for s, p in zip(out, probs, strict=True)]
     scored.sort(key=lambda s: -s.probability)
     return _distinct(scored)
+
+
+def _about(meta: dict[str, object]) -> str:
+    """What a document's metadata says of it (title, author, publisher): a question may name
+    its source ("the Sejong outlook") without the passage repeating it."""
+    return " ".join(str(meta.get(k) or "") for k in ("title", "author", "publisher"))
 
 
 def _evidence(scored: Sequence[Scored]) -> tuple[Any, ...]:
@@ -167,7 +172,8 @@ def extractive_answer(
     analysis = analyse(prepared.question)
     scored = score_candidates(index, prepared.query, analysis, candidates, model=model)
     if not scored or model.no_answer(*_evidence(scored)):
-        return _near_miss(index, prepared, analysis, scored, passages)
+        corrected = _premise_corrected(index, prepared, analysis, scored, passages)
+        return corrected or _near_miss(index, prepared, analysis, scored, passages)
     chosen = _choose(index, prepared, analysis, scored, candidates)
     return _compose(index, prepared, analysis, chosen, passages)
 
@@ -266,6 +272,33 @@ def _compose(
         text=text.strip(), abstained=False, citations=citations, passages=passages,
         query=prepared.query, backend="extractive", notice=prepared.notice, short=short,
     )
+
+
+def _premise_corrected(
+    index: OpenedIndex, prepared: PreparedQuestion, analysis: QuestionAnalysis,
+    scored: list[Scored], passages: list[Passage],
+) -> Answer | None:
+    """A false premise corrected: the question takes as given a name, place, date or figure
+    that no passage holds, and the best passage holds another of the same kind there."""
+    if not analysis.presupposes or not scored:
+        return None
+    best = scored[0]
+    pool = " ".join(p.text for p in passages[:ANSWER_POOL]).lower()
+    asked = {text.lower() for _, text in analysis.entities}
+    absent = [(label, text) for label, text in analysis.entities if text.lower() not in pool]
+    absent += [("CARDINAL", w) for w in analysis.nouns if w.isdigit() and w not in pool]
+    figures = {"CARDINAL", "DATE", "QUANTITY", "MONEY", "PERCENT", "TIME"}
+    for label, text in absent:
+        kinds = figures if label in figures else {label}
+        if any(lb in kinds and best.text[a:b].lower() not in asked for lb, a, b in best.entities):
+            quote = neutralise_markers(best.text)
+            return Answer(
+                text=f"The sources do not support that: none of the passages found mentions "
+                     f"“{text}”. What they say: {quote} [1]",
+                abstained=False, citations=[_citation(index, best)], passages=passages,
+                query=prepared.query, backend="extractive", notice=prepared.notice,
+            )
+    return None
 
 
 def _near_miss(

@@ -8,6 +8,7 @@ fits on the dev split. Adding a feature means adding it here and re-running the 
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Mapping, Sequence
@@ -17,6 +18,7 @@ import numpy as np
 
 from qa.index.lexical import stem, tokenize
 from qa.retrieval.analysis import NUMBER, QuestionAnalysis
+from qa.retrieval.questions import METONYMS
 
 BASE_FEATURES: tuple[str, ...] = (
     "cosine",  # sentence vector . query vector
@@ -29,7 +31,7 @@ BASE_FEATURES: tuple[str, ...] = (
     "type_match",  # the sentence holds a new entity of the expected type (1 when untyped)
     "constraints",  # share of the question's entities and years in the sentence or context
     "pool_constraints",  # share of them anywhere in the retrieved passages
-    "counted",  # "how many X": a figure right before X in the sentence
+    "counted",  # "how many X": a figure right before X in the sentence (1 otherwise)
     "focus_present",  # the noun the question asks about is in the sentence
     "rank",  # 1 / (1 + the chunk's fused rank)
     "fused",  # the chunk's fused score relative to the best one
@@ -96,9 +98,11 @@ def features(
     weights = {t: idf.get(t, 1.0) for t in content}
     total = sum(weights.values()) or 1.0
     overlap = sum(w for t, w in weights.items() if t in words) / total
-    noun_cover = sum(t in around for t in nouns) / len(nouns) if nouns else 1.0
+    around_roots = {_root(t) for t in around}
+    pool_roots = {_root(t) for t in pool_stems}
+    noun_cover = sum(_root(t) in around_roots for t in nouns) / len(nouns) if nouns else 1.0
     rarest = max(nouns, key=lambda t: idf.get(t, 0.0)) if nouns else None
-    pool_cover = sum(t in pool_stems for t in nouns) / len(nouns) if nouns else 1.0
+    pool_cover = sum(_root(t) in pool_roots for t in nouns) / len(nouns) if nouns else 1.0
     labels = analysis.labels
     lowered = sentence.text.lower()
     asked = {text.lower() for _, text in analysis.entities}
@@ -114,7 +118,7 @@ def features(
     pool_constraints = (
         sum(_mentions(pool_text, w) for w in wanted) / len(wanted) if wanted else 1.0
     )
-    counted = 0.0
+    counted = 1.0  # neutral unless the question counts something
     if analysis.answer_type == NUMBER and analysis.counted:
         counted = float(_counts(sentence.text, analysis.counted))
     focus = analysis.focus
@@ -143,16 +147,27 @@ def features(
     ]
 
 
+def _root(token: str) -> str:
+    """A word's first five letters: "Korean" meets "Korea", "Russian" meets "Russia"."""
+    return token[:5]
+
+
 def _mentions(haystack: str, phrase: str) -> bool:
-    """Whether ``phrase`` (an entity or year of the question) occurs, ignoring a possessive."""
+    """Whether ``phrase`` (an entity or year of the question) occurs, ignoring a possessive
+    and inflection ("North Korean troops" is mentioned by "North Korea's troops")."""
     phrase = re.sub(r"['’]s$", "", phrase.strip().lower())
-    if not phrase:
+    if not phrase or phrase in haystack:
         return True
-    if phrase in haystack:
+    alias = METONYMS.get(phrase)  # a capital standing for its country ("Moscow" for Russia)
+    if alias and _mentions(haystack, alias.removeprefix("the ")):
         return True
-    tokens = tokenize(phrase)
-    have = set(tokenize(haystack))
-    return bool(tokens) and all(t in have for t in tokens)
+    tokens = _roots(phrase)
+    return bool(tokens) and tokens <= _roots(haystack)
+
+
+@functools.lru_cache(maxsize=1024)
+def _roots(text: str) -> frozenset[str]:
+    return frozenset(_root(t) for t in tokenize(text))
 
 
 _FIGURE = r"(?:\d[\d,.]*|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|" \

@@ -124,7 +124,12 @@ class _Runtime:
 
     def hidden(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray, list[Any]]:
         """(token states [texts, tokens, DIM], attention mask, tokenizer encodings)."""
-        encoded = self.tokenizer.encode_batch(texts)
+        try:
+            encoded = self.tokenizer.encode_batch(texts)
+        except TypeError:  # a lone surrogate (say, undecodable bytes from argv) cannot encode
+            encoded = self.tokenizer.encode_batch(
+                [t.encode("utf-8", "replace").decode("utf-8") for t in texts]
+            )
         ids = np.asarray([e.ids for e in encoded], dtype=np.int64)
         mask = np.asarray([e.attention_mask for e in encoded], dtype=np.int64)
         return self.run(ids, mask), mask, encoded

@@ -202,12 +202,19 @@ def open_index(settings: Settings, *, ensure_fresh: bool = True) -> OpenedIndex:
             f"no index in {settings.index_dir}; run `python -m qa index` to build it"
         )
     assert manifest is not None
-    try:
-        return _open(settings, key, manifest)
-    except QAError:
-        raise
-    except Exception as exc:  # corrupt Chroma files surface as many exception types
-        log.warning("the index cannot be used (%s: %s); rebuilding it", type(exc).__name__, exc)
+    if opened is not None and opened.store.damaged:
+        # Chroma failed reading this index's files while answering: repair, do not reuse it.
+        log.warning("the index failed while answering; rebuilding it")
+        _forget(key, opened)
+    else:
+        try:
+            return _open(settings, key, manifest)
+        except QAError:
+            raise
+        except Exception as exc:  # corrupt Chroma files surface as many exception types
+            log.warning(
+                "the index cannot be used (%s: %s); rebuilding it", type(exc).__name__, exc
+            )
     report = sync_index(settings, progress=False, repair_build=str(manifest.get("build", "")))
     if report is not None:
         _log_report(report)
@@ -221,6 +228,13 @@ def open_index(settings: Settings, *, ensure_fresh: bool = True) -> OpenedIndex:
         raise IndexBuildError(
             f"the index in {settings.index_dir} is unusable even after a rebuild: {exc}"
         ) from exc
+
+
+def _forget(key: tuple[Any, ...], opened: OpenedIndex) -> None:
+    with _opened_lock:
+        if _opened.get(key) is opened:
+            del _opened[key]
+            opened.close()
 
 
 def _revision(manifest: dict[str, Any] | None) -> Any:

@@ -11,17 +11,19 @@ module.
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import json
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlparse
 
 import numpy as np
 
 from qa.config import Settings
-from qa.errors import ConfigError, IndexBuildError
+from qa.errors import ConfigError, IndexBuildError, IndexDamagedError, QAError
 from qa.index.embedder import DIM, LangChainEmbeddings, shared_embedder
 
 if TYPE_CHECKING:
@@ -34,6 +36,57 @@ META = "qa_manifest"
 _SPACE = {"hnsw": {"space": "cosine"}}
 # Collections of the previous layout, dropped by a full rebuild on a server.
 _OLD_COLLECTIONS = ("qa_sentences",)
+
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+_NEVER_CAUGHT = (KeyboardInterrupt, SystemExit, GeneratorExit)
+
+
+@contextlib.contextmanager
+def chroma_failures(what: str, chroma_url: str | None = None) -> Iterator[None]:
+    """Turn whatever Chroma raises into a ``QAError`` with a readable message.
+
+    A damaged ``chroma.sqlite3`` makes Chroma's Rust core panic: ``pyo3_runtime.PanicException``
+    is a ``BaseException``, which ``except Exception`` misses, so it is caught here (only
+    interrupts pass through). Local mode: ``IndexDamagedError``, which opening repairs. Server
+    mode: ``IndexBuildError`` naming the server (it may be down or restarting).
+    """
+    try:
+        yield
+    except QAError:
+        raise
+    except _NEVER_CAUGHT:
+        raise
+    except BaseException as exc:
+        detail = f"{type(exc).__name__}: {str(exc)[:300]}"
+        if chroma_url:
+            raise IndexBuildError(
+                f"the Chroma server at {chroma_url} failed while {what} ({detail}); "
+                "check that it runs, then ask again"
+            ) from exc
+        raise IndexDamagedError(
+            f"the index is damaged ({detail}); it is rebuilt on the next question or "
+            "`python -m qa index`"
+        ) from exc
+
+
+def _guarded(what: str) -> Callable[[_F], _F]:
+    """Run a ``ChromaStore`` method under ``chroma_failures``; a local failure marks the
+    store damaged, so the next ``open_index`` repairs instead of reusing it."""
+
+    def wrap(method: _F) -> _F:
+        @functools.wraps(method)
+        def guarded(self: ChromaStore, *args: Any, **kwargs: Any) -> Any:
+            try:
+                with chroma_failures(what, self.chroma_url):
+                    return method(self, *args, **kwargs)
+            except IndexDamagedError:
+                self.damaged = True
+                raise
+
+        return guarded  # type: ignore[return-value]
+
+    return wrap
 
 
 def chroma_client(chroma_url: str | None, path: Path | None) -> Any:
@@ -57,30 +110,40 @@ def chroma_client(chroma_url: str | None, path: Path | None) -> Any:
             raise IndexBuildError(f"cannot reach the Chroma server at {chroma_url}: {exc}") from exc
     assert path is not None
     path.mkdir(parents=True, exist_ok=True)
-    return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
+    with chroma_failures("opening the index"):
+        return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
 
 
 class ChromaStore:
     """The chunk collection behind narrow methods; LangChain's Chroma (``ChunkWriter``) for
     the writes ``index()`` makes."""
 
-    def __init__(self, client: Any, embeddings: LangChainEmbeddings) -> None:
+    def __init__(
+        self, client: Any, embeddings: LangChainEmbeddings, *, chroma_url: str | None = None,
+        collection: str = CHUNKS,
+    ) -> None:
         from qa.index.chunk_writer import ChunkWriter
 
         self.client = client
         self.embeddings = embeddings
-        self.chunks: ChunkWriter = ChunkWriter(
-            client=client,
-            collection_name=CHUNKS,
-            embedding_function=embeddings,
-            collection_configuration=_SPACE,
-        )
+        self.chroma_url = chroma_url
+        self.collection = collection
+        self.damaged = False  # set when Chroma failed reading local files: repair, do not reuse
+        with chroma_failures("opening the chunk collection", chroma_url):
+            self.chunks: ChunkWriter = ChunkWriter(
+                client=client,
+                collection_name=collection,
+                embedding_function=embeddings,
+                collection_configuration=_SPACE,
+            )
 
     # --- reads --------------------------------------------------------------------------
 
+    @_guarded("counting chunks")
     def count(self) -> int:
         return int(self.chunks._collection.count())
 
+    @_guarded("searching")
     def query_chunks(self, vector: np.ndarray, n: int) -> list[tuple[str, float]]:
         """(chunk id, cosine similarity) of the nearest chunks, best first. Records are read
         by id afterwards, and only those not already cached (Chroma ids are chunk ids)."""
@@ -90,6 +153,7 @@ class ChromaStore:
         ids, distances = res["ids"][0], res["distances"][0]
         return [(str(i), 1.0 - float(d)) for i, d in zip(ids, distances, strict=True)]
 
+    @_guarded("reading chunks")
     def get_chunks(self, chunk_ids: Sequence[str]) -> dict[str, tuple[str, dict[str, Any]]]:
         if not chunk_ids:
             return {}
@@ -107,6 +171,7 @@ class ChromaStore:
         for ids, docs, metas in self._pages(["metadatas", "documents"], page):
             yield from zip(ids, docs, metas, strict=True)
 
+    @_guarded("reading chunks")
     def get_texts(self, chunk_ids: Sequence[str]) -> list[tuple[str, str]]:
         """(chunk id, embedded text) of ``chunk_ids`` that exist."""
         if not chunk_ids:
@@ -120,6 +185,7 @@ class ChromaStore:
         for ids, docs, _ in self._pages(["documents"], page):
             yield from zip(ids, docs, strict=True)
 
+    @_guarded("searching")
     def query_records(self, vector: np.ndarray, n: int) -> dict[str, Any]:
         """Chroma's own answer for the ``n`` nearest chunks, with its default include
         (documents, metadatas, distances): what a bare retriever does in one call (the
@@ -132,11 +198,15 @@ class ChromaStore:
     def _pages(self, include: list[Any], page: int) -> Iterator[tuple[Any, Any, Any]]:
         offset = 0
         while True:
-            res: Any = self.chunks._collection.get(include=include, limit=page, offset=offset)
+            res: Any = self._page(include, page, offset)
             if not res["ids"]:
                 return
             yield res["ids"], res["documents"], res.get("metadatas") or [{}] * len(res["ids"])
             offset += len(res["ids"])
+
+    @_guarded("reading chunks")
+    def _page(self, include: list[Any], page: int, offset: int) -> Any:
+        return self.chunks._collection.get(include=include, limit=page, offset=offset)
 
     # --- manifest kept beside the collections (shared by every process using this store) ---
 
@@ -144,7 +214,9 @@ class ChromaStore:
         try:
             col = self.client.get_collection(META, embedding_function=None)
             res = col.get(ids=["manifest"], include=["documents"])
-        except Exception:  # missing collection
+        except _NEVER_CAUGHT:
+            raise
+        except BaseException:  # missing collection, or damaged (a panic): no manifest
             return None
         if not res["ids"]:
             return None
@@ -154,6 +226,7 @@ class ChromaStore:
             return None
         return data if isinstance(data, dict) else None
 
+    @_guarded("writing the manifest")
     def write_manifest(self, manifest: dict[str, Any]) -> None:
         col = self.client.get_or_create_collection(
             META, embedding_function=None, configuration=_SPACE
@@ -164,10 +237,12 @@ class ChromaStore:
 
     # --- writes ---------------------------------------------------------------------------
 
+    @_guarded("writing")
     def max_batch_size(self) -> int:
         """The most records one ``write_records`` call may carry (a Chroma limit)."""
         return int(self.client.get_max_batch_size())
 
+    @_guarded("writing")
     def write_records(
         self,
         ids: Sequence[str],
@@ -198,7 +273,7 @@ def open_store(
     """The store of ``generation`` (local mode) or of the Chroma server ``settings`` names."""
     path = None if settings.chroma_url else generation / "chroma"
     client = chroma_client(settings.chroma_url, path)
-    return ChromaStore(client, embeddings)
+    return ChromaStore(client, embeddings, chroma_url=settings.chroma_url)
 
 
 _server_stores: dict[str, ChromaStore] = {}

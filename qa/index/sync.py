@@ -224,7 +224,7 @@ def _plan(
         plan.documents[source] = {
             "sha256": doc.sha256, "stat": key,
             "title": doc.meta.title, "chunks": len(chunks), "date": doc.meta.date,
-            "author": doc.meta.author, "url": doc.meta.url,
+            "author": doc.meta.author, "publisher": doc.meta.publisher, "url": doc.meta.url,
         }
         plan.to_index.append((source, chunks))
         report.changed_sources.append(source)
@@ -391,7 +391,9 @@ def _apply(
             store.chunks.move([d for d, seen in zip(fresh, known, strict=True) if seen])
         for source in plan.to_delete:
             report.deleted += _delete_source(source, store, record_manager)
-    except Exception as exc:
+    except (KeyboardInterrupt, SystemExit, GeneratorExit):
+        raise
+    except BaseException as exc:  # Chroma's Rust core panics (a BaseException) on damage
         raise IndexBuildError(f"indexing failed ({type(exc).__name__}: {exc}); "
                               "the index still answers; the next sync retries") from exc
     finally:

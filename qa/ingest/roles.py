@@ -63,7 +63,8 @@ _INSTRUCTION = re.compile(
       \b(?:ignore|disregard|forget|override|bypass|skip)\b[^.?!]{{0,40}}\b(?:instructions?|rules|
         prompts?|guidelines|guidance|directions|directives|context|sources|documents|above|
         previous|prior|earlier|everything|messages?)\b
-    | \byou\s+are\s+now\b | \bpretend\s+(?:to\s+be|you|that)\b | \bjailbreak | \brole-?play
+    | \byou\s+are\s+now\b | \bjailbreak | \brole-?play
+    | \bpretend\s+(?:to\s+be|you|that|(?:the\s+)?(?:corpus|sources?|documents?|context|text))\b
     | \bact\s+as\s+(?:if|though|an?\s+(?:ai|assistant|chatbot|model|unrestricted|different|\w+\s+
         spokes(?:man|woman|person)))\b
     | \bas\s+your\s+(?:administrator|admin|developer|creator|owner|operator)\b

@@ -29,8 +29,7 @@ ENTITY_LABELS: dict[str, frozenset[str]] = {
     ORG: frozenset({"ORG", "NORP", "GPE"}),
     PLACE: frozenset({"GPE", "LOC", "FAC"}),
     DATE: frozenset({"DATE", "TIME"}),
-    # spaCy labels durations ("30 calendar days", "three years") DATE: a count of days is one.
-    NUMBER: frozenset({"CARDINAL", "QUANTITY", "MONEY", "PERCENT", "ORDINAL", "DATE"}),
+    NUMBER: frozenset({"CARDINAL", "QUANTITY", "MONEY", "PERCENT", "ORDINAL"}),
     MEASURE: frozenset({"CARDINAL", "QUANTITY", "MONEY", "PERCENT", "DATE", "TIME"}),
     MONEY: frozenset({"MONEY"}),
     PERCENT: frozenset({"PERCENT"}),
@@ -56,6 +55,7 @@ SOURCE_NOUNS = frozenset(
     outlook paper study speech address statute law act order fact sheet section subsection
     passage passages""".split()
 )
+TIME_UNITS = frozenset("second minute hour day week month year decade century".split())
 _YESNO_AUX = frozenset(
     "is are was were do does did can could will would should has have had".split()
 )
@@ -81,6 +81,7 @@ class QuestionAnalysis:
     nouns: tuple[str, ...]  # lemmas of nouns, proper nouns and numbers: what must be covered
     parts: tuple[str, ...]  # sub-questions of a multi-part or comparison question
     is_list: bool
+    presupposes: bool  # asserts something as given ("why did X …", "since X, …", "X; how …")
 
     @property
     def focus_is_type(self) -> bool:
@@ -90,7 +91,10 @@ class QuestionAnalysis:
     @property
     def labels(self) -> frozenset[str]:
         """Entity labels that can fill the expected answer type (empty when untyped)."""
-        return ENTITY_LABELS.get(self.answer_type or "", frozenset())
+        labels = ENTITY_LABELS.get(self.answer_type or "", frozenset())
+        if self.answer_type == NUMBER and self.counted in TIME_UNITS:
+            return labels | {"DATE", "TIME"}  # spaCy labels "30 calendar days" a DATE
+        return labels
 
 
 @functools.lru_cache(maxsize=2048)
@@ -125,7 +129,9 @@ def analyse(question: str) -> QuestionAnalysis:
     ))
     nouns = tuple(dict.fromkeys(
         t.lemma_.lower() for t in tokens
-        if ((t.pos_ in ("NOUN", "PROPN") and not t.is_stop and len(t) > 1) or t.like_num)
+        # nouns, and figures written as digits ("90 days"; "two factors" only counts)
+        if ((t.pos_ in ("NOUN", "PROPN") and not t.is_stop and len(t) > 1)
+            or (t.like_num and not t.is_alpha))
         and t.lemma_.lower() not in _TYPE_NOUNS and t.lemma_.lower() not in SOURCE_NOUNS
     ))
     possessor = None
@@ -138,6 +144,23 @@ def analyse(question: str) -> QuestionAnalysis:
         focus=focus_token.lemma_.lower() if focus_token is not None else None,
         counted=counted, possessor=possessor, entities=entities, years=years,
         content=content, nouns=nouns, parts=_parts(doc), is_list=is_list,
+        presupposes=_presupposes(doc, wh),
+    )
+
+
+_PRESUPPOSING = frozenset({"since", "given", "because", "as", "after", "now"})
+
+
+def _presupposes(doc: Any, wh: str | None) -> bool:
+    """Whether the question takes something as given: a why-question, a clause opened by
+    "since"/"given that"/"now that", or a statement set before the question itself."""
+    if wh == "why":
+        return True
+    if len(list(doc.sents)) > 1 or any(t.text == ";" for t in doc):
+        return True
+    return any(
+        t.lower_ in _PRESUPPOSING and t.dep_ in ("mark", "prep", "advmod") and t.head.dep_
+        in ("advcl", "ROOT", "ccomp") for t in doc
     )
 
 
