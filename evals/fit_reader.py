@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 import time
 from collections.abc import Sequence
@@ -53,13 +54,15 @@ def label(candidate: qa.ReaderCandidate, gold: Sequence[m.Span],
 OTHER_PLACES = ("Brazil", "Argentina", "Nigeria", "Indonesia", "Mexico", "Canada", "Australia",
                 "Kenya", "Peru", "Vietnam", "Norway", "Portugal", "Chile", "Egypt")
 OTHER_PEOPLE = ("Maria Lopez", "John Whitfield", "Anna Berg", "Tomas Novak", "Grace Okafor")
+OTHER_THINGS = ("rainfall", "tourism", "literacy", "vaccination", "pension", "harvest",
+                "salary", "broadband", "obesity", "recycling", "fishing quota", "museum")
 YEAR_SHIFTS = (7, -6, 13, -11, 19)
 
 
 def near_misses(items: Sequence[EvalItem], corpus: str) -> list[EvalItem]:
     """Unanswerable twins of the dev questions: the same words with one detail the sources
-    do not hold (another year, another country, another person). The dev split has few
-    unanswerable questions; these teach the abstention what a near miss looks like."""
+    do not hold (another year, country or person, or a thing they never mention). The dev
+    split has few unanswerable questions; these teach the abstention what a near miss is."""
     from dataclasses import replace
 
     from qa.retrieval.analysis import analyse
@@ -81,10 +84,15 @@ def near_misses(items: Sequence[EvalItem], corpus: str) -> list[EvalItem]:
             fresh = [x for x in pool if x.lower() not in lowered]
             if fresh and text in item.question:
                 swaps.append((label.lower(), text, fresh[n % len(fresh)]))
+        things = [x for x in OTHER_THINGS if x not in lowered]
+        noun = analysis.focus if analysis.focus and not analysis.focus_is_type else None
+        if noun and things and re.search(rf"\b{re.escape(noun)}\b", item.question):
+            swaps.append(("thing", noun, things[n % len(things)]))
         for kind, old, new in swaps[:2]:
             out.append(replace(
                 item, id=f"aug-{item.id}-{kind}", type="unanswerable", expect_abstain=True,
-                question=item.question.replace(old, new), source=None, section=None,
+                question=re.sub(rf"\b{re.escape(old)}\b", new, item.question, count=1),
+                source=None, section=None,
                 answer=None, key_facts=(), evidence=(), answer_short=None,
             ))
     return out

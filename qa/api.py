@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 from qa.answer.common import stream_text, to_passages
@@ -18,7 +17,6 @@ from qa.config import Settings
 from qa.errors import CorpusError, QuestionError
 from qa.index.opened import OpenedIndex, open_index
 from qa.index.sync import IndexReport, is_stale, read_live_manifest, sync_index
-from qa.ingest.loaders import source_text as _read_source
 from qa.models import (
     Answer,
     CorpusInfo,
@@ -165,22 +163,27 @@ def index_status(settings: Settings | None = None) -> str:
 
 
 def reindex(
-    settings: Settings | None = None, *, full: bool = False, progress: bool = True
+    settings: Settings | None = None, *, full: bool = False, progress: bool = True,
+    allow_mass_removal: bool = False,
 ) -> IndexReport:
-    """Bring the index up to date with ``corpus/`` now (``full``: rebuild from scratch)."""
-    report = sync_index(settings or Settings.from_env(), rebuild=full, progress=progress)
+    """Bring the index up to date with ``corpus/`` now (``full``: rebuild from scratch). A
+    sync that would remove most documents raises ``MassRemovalError`` (a ``CorpusError``) and
+    keeps the index, unless ``allow_mass_removal``."""
+    report = sync_index(settings or Settings.from_env(), rebuild=full, progress=progress,
+                        allow_mass_removal=allow_mass_removal)
     assert report is not None  # waiting for the writer lock always yields a report
     return report
 
 
 def source_text(source: str, settings: Settings | None = None) -> str:
-    """The full text a document's offsets point into (raw file text for text formats)."""
-    settings = settings or Settings.from_env()
-    root = settings.corpus_dir.resolve()
-    path = (root / source).resolve()
-    if root not in path.parents or not path.is_file():
-        raise QuestionError(f"no document {source!r} in the corpus")
-    return _read_source(Path(path))
+    """The full text a document's offsets point into: the text that was indexed (stored with
+    the index, cached per revision: it matches every citation even after the file changed),
+    or the file's text for a document not indexed yet. A bad name raises ``QuestionError``."""
+    from qa.index.opened import document_text
+    from qa.ingest.files import check_source_name
+
+    name = check_source_name(source)
+    return document_text(settings or Settings.from_env(), name)
 
 
 # --- documents: add, remove, list (the corpus operations the UI and `python -m qa` use) ---

@@ -6,6 +6,7 @@ import argparse
 import json
 import logging
 import sys
+import unicodedata
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -47,6 +48,10 @@ def build_parser() -> argparse.ArgumentParser:
     idx = sub.add_parser("index", help="build or update the index from the corpus")
     idx.add_argument("--rebuild", action="store_true", help="rebuild from scratch")
     idx.add_argument("--quiet", action="store_true", help="no progress bar")
+    idx.add_argument(
+        "--allow-mass-removal", action="store_true",
+        help="let this sync remove most of the indexed documents (refused otherwise)",
+    )
     _common(idx)
 
     status = sub.add_parser("status", help="what the index holds")
@@ -70,14 +75,64 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+_KEEP = "\n\t"
+_ESCAPED = ("Cc", "Cf", "Cs", "Zl", "Zp")  # controls, format (bidi, zero-width), surrogates
+
+
+def printable(text: str) -> str:
+    """``text`` with control, format (bidi overrides, zero-width) and lone surrogate
+    characters shown as ``\\uXXXX``, so a file name cannot move the cursor, recolour the
+    terminal or reverse what follows; newlines and tabs stay. Valid inside JSON strings too."""
+    if text.isascii() and text.isprintable():
+        return text
+    out = []
+    for ch in text:
+        if ch not in _KEEP and unicodedata.category(ch) in _ESCAPED:
+            code = ord(ch)
+            out.append(f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}")
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def _print(*parts: object, file: Any = None) -> None:
+    print(printable(" ".join(str(p) for p in parts)), file=file or sys.stdout)
+
+
+class _PrintableFormatter(logging.Formatter):
+    """Log lines (which name files) escaped like the rest of the output."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return printable(super().format(record))
+
+
+def _undecodable(argv: list[str]) -> str | None:
+    """The first argument holding bytes that are not UTF-8 (Python keeps them as lone
+    surrogates), shown escaped, or None."""
+    for arg in argv:
+        try:
+            arg.encode("utf-8")
+        except UnicodeEncodeError:
+            return arg.encode("utf-8", "surrogateescape").decode("ascii", "backslashreplace")
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    bad = _undecodable(argv)
+    if bad is not None:
+        print(f"error: argument '{bad}' is not valid UTF-8 text; pass questions and file "
+              "names as UTF-8 (check the terminal's locale)", file=sys.stderr)
+        return 2
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
+    handler = logging.StreamHandler()
+    handler.setFormatter(_PrintableFormatter("%(levelname)s: %(message)s"))
+    logging.basicConfig(level=logging.WARNING, handlers=[handler])
     try:
         return _run(args)
     except QAError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        _print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
@@ -94,35 +149,36 @@ def _run(args: argparse.Namespace) -> int:
         history = _read_history(args.history) if args.history else None
         answer = qa.ask(args.question, history, k=args.k, settings=settings)
         if args.json:
-            print(json.dumps(asdict(answer), indent=2, ensure_ascii=False))
+            _print(json.dumps(asdict(answer), indent=2, ensure_ascii=False))
         else:
-            print(answer.text)
+            _print(answer.text)
             if answer.notice:
-                print(f"\nnote: {answer.notice}")
+                _print(f"\nnote: {answer.notice}")
             for i, c in enumerate(answer.citations, start=1):
                 where = f" — {c.section}" if c.section else ""
-                print(f"\n[{i}] {c.title}{where} ({c.source}:{c.start}-{c.end})\n    “{c.quote}”")
+                _print(f"\n[{i}] {c.title}{where} ({c.source}:{c.start}-{c.end})\n    “{c.quote}”")
         return 0
     if args.command == "retrieve":
         passages = qa.retrieve(args.query, k=args.k, settings=settings)
         if args.json:
-            print(json.dumps([asdict(p) for p in passages], indent=2, ensure_ascii=False))
+            _print(json.dumps([asdict(p) for p in passages], indent=2, ensure_ascii=False))
         for i, p in enumerate(passages, start=1):
             if not args.json:
                 where = f" — {p.section}" if p.section else ""
-                print(f"[{i}] {p.score:.4f} {p.source}:{p.start}-{p.end}{where}\n    {p.text}\n")
+                _print(f"[{i}] {p.score:.4f} {p.source}:{p.start}-{p.end}{where}\n    {p.text}\n")
         return 0
     if args.command == "index":
-        report = qa.reindex(settings, full=args.rebuild, progress=not args.quiet)
-        print(report.summary())
+        report = qa.reindex(settings, full=args.rebuild, progress=not args.quiet,
+                            allow_mass_removal=args.allow_mass_removal)
+        _print(report.summary())
         return 0
     if args.command == "status":
         info = qa.corpus_info(settings)
-        print(f"{len(info.documents)} documents, {info.chunks} chunks, indexed {info.indexed_at}")
+        _print(f"{len(info.documents)} documents, {info.chunks} chunks, indexed {info.indexed_at}")
         for d in info.documents:
-            print(f"  {d.source}: {d.title} ({d.chunks} chunks)")
+            _print(f"  {d.source}: {d.title} ({d.chunks} chunks)")
         for source, reason in info.skipped:
-            print(f"  skipped {source}: {reason}")
+            _print(f"  skipped {source}: {reason}")
         return 0
     if args.command in ("add", "remove", "docs"):
         return _documents(args, settings)
@@ -137,19 +193,19 @@ def _documents(args: argparse.Namespace, settings: Settings) -> int:
         docs = qa.documents(settings)
         if args.json:
             rows = [{**asdict(d), "name": d.name} for d in docs]
-            print(json.dumps(rows, indent=2, ensure_ascii=False))
+            _print(json.dumps(rows, indent=2, ensure_ascii=False))
             return 0
         for d in docs:
             date = f", {d.date}" if d.date else ""
             why = f": {d.reason}" if d.reason else ""
             plural = "s" if d.chunks != 1 else ""
-            print(f"{d.name}  [{d.status}{why}]  {d.title}{date} ({d.chunks} chunk{plural})")
+            _print(f"{d.name}  [{d.status}{why}]  {d.title}{date} ({d.chunks} chunk{plural})")
         if not docs:
-            print(f"no documents in {settings.corpus_dir}")
+            _print(f"no documents in {settings.corpus_dir}")
         return 0
     if args.command == "remove":
         qa.remove_document(args.name, settings=settings)
-        print(f"removed {args.name}")
+        _print(f"removed {args.name}")
         return 0
     if args.name and len(args.files) != 1:
         raise QAError("--name needs exactly one FILE")
@@ -159,21 +215,21 @@ def _documents(args: argparse.Namespace, settings: Settings) -> int:
         try:
             data = file.read_bytes()
         except OSError as exc:
-            print(f"error: {file}: {exc.strerror or exc}", file=sys.stderr)
+            _print(f"error: {file}: {exc.strerror or exc}", file=sys.stderr)
             failed += 1
             continue
         try:
             change = qa.add_document(name, data, settings=settings, progress=not args.quiet)
         except QAError as exc:
-            print(f"error: {exc}", file=sys.stderr)
+            _print(f"error: {exc}", file=sys.stderr)
             failed += 1
             continue
         if change.status == "skipped":
-            print(f"skipped {name}: {change.reason}")
+            _print(f"skipped {name}: {change.reason}")
             failed += 1
         else:
             plural = "s" if change.chunks != 1 else ""
-            print(f"{change.status} {name} ({change.chunks} chunk{plural})")
+            _print(f"{change.status} {name} ({change.chunks} chunk{plural})")
     return 2 if failed else 0
 
 

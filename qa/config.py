@@ -55,6 +55,9 @@ class Settings:
     # How often a long-running process looks for corpus changes: None = before every question
     # while a scan is quick (< SLOW_SCAN_SECONDS), else at most once a second; 0 = always.
     rescan_seconds: float | None = None
+    # Index files reached through a symlink whose target lies outside the corpus directory
+    # (off: they are skipped and reported, so a chat cannot quote a file outside the corpus).
+    follow_outside_symlinks: bool = False
 
     ENV = {
         "corpus_dir": "QA_CORPUS_DIR",
@@ -76,6 +79,7 @@ class Settings:
         "max_question_chars": "QA_MAX_QUESTION_CHARS",
         "embed_batch_size": "QA_EMBED_BATCH_SIZE",
         "rescan_seconds": "QA_RESCAN_SECONDS",
+        "follow_outside_symlinks": "QA_FOLLOW_OUTSIDE_SYMLINKS",
     }
 
     @classmethod

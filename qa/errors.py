@@ -33,3 +33,7 @@ class IndexDamagedError(IndexBuildError):
 
 class IndexBusyError(IndexBuildError):
     """Another writer holds the index (server mode: its lease); try again later."""
+
+
+class MassRemovalError(CorpusError):
+    """A sync would remove most of the indexed documents (an emptied or unmounted corpus)."""

@@ -89,7 +89,6 @@ class Sentence:
     text: str  # cleaned (whitespace-normalised) form, for display and scoring
     role: str = "prose"  # qa.ingest.roles: only prose (and list items) may be quoted
     entities: tuple[tuple[str, int, int], ...] = ()  # (spaCy label, start, end) within text
-    phrases: tuple[tuple[int, int], ...] = ()  # noun phrases (start, end) within text
 
 
 @dataclass(frozen=True, kw_only=True)

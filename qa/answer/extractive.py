@@ -11,6 +11,7 @@ titles, disclaimers, fragments of legal enumerations and planted instructions ne
 from __future__ import annotations
 
 import re
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
@@ -19,7 +20,14 @@ import numpy as np
 
 from qa.answer.common import INJECTION_REPLY, NOTHING_FOUND, abstention
 from qa.answer.document_facts import document_fact_answer
-from qa.answer.features import FEATURES, SentenceView, features, with_gaps
+from qa.answer.features import (
+    FEATURES,
+    SentenceView,
+    features,
+    mentions,
+    vocabulary_roots,
+    with_gaps,
+)
 from qa.answer.markers import neutralise_markers
 from qa.answer.scorer import ANSWER_CONTEXT, ReaderModel, load_model, model_available
 from qa.answer.short import short_answer
@@ -49,7 +57,6 @@ class Scored:
     text: str
     role: str
     entities: tuple[tuple[str, int, int], ...]
-    phrases: tuple[tuple[int, int], ...]
     features: tuple[float, ...]
     probability: float
     part: int = 0  # which part of a multi-part question it was scored for
@@ -77,6 +84,7 @@ def score_candidates(
         pool_stems.update(tokenize(str(c.metadata.get("section") or "")))
         pool_stems.update(tokenize(_about(docs.get(str(c.metadata["source"]), {}))))
     top = pool[0].score or 1.0
+    vocabulary = _vocabulary(index)
     out: list[Scored] = []
     rows: list[list[float]] = []
     for rank, c in enumerate(pool):
@@ -92,10 +100,11 @@ def score_candidates(
                 prose=s.role == "prose",
                 fused=c.score / top, chunk_cosine=c.dense, first_in_chunk=i == 0,
             )
-            row = features(analysis, view, vector, index.lexical.idf, pool_stems, pool_text)
+            row = features(analysis, view, vector, index.lexical.idf, pool_stems, pool_text,
+                           vocabulary)
             rows.append(row)
             out.append(Scored(c.chunk_id, source, s.start, s.end, s.text, s.role, s.entities,
-                              s.phrases, tuple(row), 0.0))
+                              tuple(row), 0.0))
     if not out:
         return []
     rows = with_gaps(rows)
@@ -106,6 +115,17 @@ def score_candidates(
     scored = [replace(s, probability=float(p)) for s, p in zip(out, probs, strict=True)]
     scored.sort(key=lambda s: -s.probability)
     return _distinct(scored)
+
+
+_vocabularies: weakref.WeakKeyDictionary[object, frozenset[str]] = weakref.WeakKeyDictionary()
+
+
+def _vocabulary(index: OpenedIndex) -> frozenset[str]:
+    """The corpus vocabulary's roots, computed once per opened BM25 index."""
+    found = _vocabularies.get(index.lexical)
+    if found is None:
+        found = _vocabularies[index.lexical] = vocabulary_roots(index.lexical.idf)
+    return found
 
 
 def _about(meta: dict[str, object]) -> str:
@@ -259,7 +279,7 @@ def _compose(
         intro = "The sources differ in date; newest first. "
     chosen = [chosen[i] for i in order]
     citations = [citations[i] for i in order]
-    short = short_answer(analysis, chosen[0].text, chosen[0].entities, chosen[0].phrases)
+    short = short_answer(analysis, chosen[0].text, chosen[0].entities)
     pieces: list[str] = []
     for n, (s, c) in enumerate(zip(chosen, citations, strict=True), start=1):
         label = f"{c.title} ({c.date}): " if intro and c.date else ""
@@ -285,9 +305,10 @@ def _premise_corrected(
     best = scored[0]
     pool = " ".join(p.text for p in passages[:ANSWER_POOL]).lower()
     asked = {text.lower() for _, text in analysis.entities}
-    absent = [(label, text) for label, text in analysis.entities if text.lower() not in pool]
-    absent += [("CARDINAL", w) for w in analysis.nouns if w.isdigit() and w not in pool]
     figures = {"CARDINAL", "DATE", "QUANTITY", "MONEY", "PERCENT", "TIME"}
+    absent = [(label, text) for label, text in analysis.entities if not mentions(pool, text)]
+    absent += [("CARDINAL", w) for w in analysis.nouns if w.isdigit() and w not in pool]
+    absent.sort(key=lambda e: e[0] in figures)  # a wrong name or place before a wrong figure
     for label, text in absent:
         kinds = figures if label in figures else {label}
         if any(lb in kinds and best.text[a:b].lower() not in asked for lb, a, b in best.entities):

@@ -27,6 +27,8 @@ BASE_FEATURES: tuple[str, ...] = (
     "noun_cover",  # share of the question's nouns in the sentence, its section or title
     "rarest_present",  # the question's rarest noun is in the sentence (or its context)
     "pool_cover",  # share of the question's nouns found anywhere in the retrieved passages
+    "rarest_in_pool",  # the question's rarest noun (unseen = rarest) is in the passages
+    "corpus_cover",  # share of the question's nouns that any document of the corpus holds
     "typed",  # the question expects a typed answer (a person, date, figure, ...)
     "type_match",  # the sentence holds a new entity of the expected type (1 when untyped)
     "constraints",  # share of the question's entities and years in the sentence or context
@@ -69,8 +71,9 @@ class SentenceView:
     prose: bool
 
 
-def _stems(text: str) -> set[str]:
-    return set(tokenize(text))  # tokenize stems and drops stop words
+@functools.lru_cache(maxsize=65536)
+def _stems(text: str) -> frozenset[str]:
+    return frozenset(tokenize(text))  # tokenize stems and drops stop words
 
 
 def _word_stems(words: Sequence[str]) -> list[str]:
@@ -89,19 +92,21 @@ def features(
     idf: Mapping[str, float],
     pool_stems: set[str],
     pool_text: str = "",
+    vocabulary: frozenset[str] = frozenset(),
 ) -> list[float]:
     """The feature vector of ``sentence`` for the question, in ``BASE_FEATURES`` order (the
     gaps of ``with_gaps`` come once every candidate of the question is known)."""
     content, nouns = question_terms(analysis)
     words = _stems(sentence.text)
     around = words | _stems(sentence.context)
-    weights = {t: idf.get(t, 1.0) for t in content}
+    unseen = max(idf.values(), default=1.0)  # a word no chunk holds is the rarest of all
+    weights = {t: idf.get(t, unseen) for t in content}
     total = sum(weights.values()) or 1.0
     overlap = sum(w for t, w in weights.items() if t in words) / total
     around_roots = {_root(t) for t in around}
     pool_roots = {_root(t) for t in pool_stems}
     noun_cover = sum(_root(t) in around_roots for t in nouns) / len(nouns) if nouns else 1.0
-    rarest = max(nouns, key=lambda t: idf.get(t, 0.0)) if nouns else None
+    rarest = max(nouns, key=lambda t: idf.get(t, unseen)) if nouns else None
     pool_cover = sum(_root(t) in pool_roots for t in nouns) / len(nouns) if nouns else 1.0
     labels = analysis.labels
     lowered = sentence.text.lower()
@@ -113,10 +118,10 @@ def features(
     wanted = [text for _, text in analysis.entities] + list(analysis.years)
     context = lowered + " " + sentence.context
     constraints = (
-        sum(_mentions(context, w) for w in wanted) / len(wanted) if wanted else 1.0
+        sum(mentions(context, w) for w in wanted) / len(wanted) if wanted else 1.0
     )
     pool_constraints = (
-        sum(_mentions(pool_text, w) for w in wanted) / len(wanted) if wanted else 1.0
+        sum(mentions(pool_text, w) for w in wanted) / len(wanted) if wanted else 1.0
     )
     counted = 1.0  # neutral unless the question counts something
     if analysis.answer_type == NUMBER and analysis.counted:
@@ -133,6 +138,8 @@ def features(
         noun_cover,
         float(rarest is None or rarest in around),
         pool_cover,
+        float(rarest is None or _root(rarest) in pool_roots),
+        sum(_root(t) in vocabulary for t in nouns) / len(nouns) if nouns else 1.0,
         float(bool(labels)),
         type_match,
         constraints,
@@ -147,19 +154,24 @@ def features(
     ]
 
 
+def vocabulary_roots(idf: Mapping[str, float]) -> frozenset[str]:
+    """The roots of every word some chunk of the corpus holds (BM25's vocabulary)."""
+    return frozenset(_root(t) for t in idf)
+
+
 def _root(token: str) -> str:
     """A word's first five letters: "Korean" meets "Korea", "Russian" meets "Russia"."""
     return token[:5]
 
 
-def _mentions(haystack: str, phrase: str) -> bool:
+def mentions(haystack: str, phrase: str) -> bool:
     """Whether ``phrase`` (an entity or year of the question) occurs, ignoring a possessive
     and inflection ("North Korean troops" is mentioned by "North Korea's troops")."""
     phrase = re.sub(r"['’]s$", "", phrase.strip().lower())
     if not phrase or phrase in haystack:
         return True
     alias = METONYMS.get(phrase)  # a capital standing for its country ("Moscow" for Russia)
-    if alias and _mentions(haystack, alias.removeprefix("the ")):
+    if alias and mentions(haystack, alias.removeprefix("the ")):
         return True
     tokens = _roots(phrase)
     return bool(tokens) and tokens <= _roots(haystack)

@@ -25,7 +25,10 @@ from qa.errors import ConfigError
 MODEL_PATH = Path(__file__).with_name("reader_model.json")
 # The answer-or-abstain model reads two figures of the sentence probabilities and these
 # features of the best sentence (the question-level ones are the same for every sentence).
-ANSWER_CONTEXT = ("pool_cover", "constraints", "pool_constraints", "type_match", "counted")
+ANSWER_CONTEXT = (
+    "pool_cover", "rarest_in_pool", "corpus_cover", "constraints", "pool_constraints",
+    "type_match", "counted",
+)
 ANSWER_FEATURES = ("no_answer_probability", "best_probability", *ANSWER_CONTEXT)
 
 

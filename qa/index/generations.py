@@ -14,6 +14,7 @@ manager stays in one fixed directory under the index directory. What the manifes
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import sqlite3
 import time
@@ -152,6 +153,12 @@ def _copy_generation(src: Path, dst: Path) -> None:
             finally:
                 source_db.close()
                 target_db.close()
+        elif path.parent.name == "sources" and path.suffix == ".txt":
+            target.parent.mkdir(parents=True, exist_ok=True)
+            try:  # stored source texts never change once written: share them
+                os.link(path, target)
+            except OSError:
+                shutil.copy2(path, target)
         elif not path.name.endswith(("-journal", "-wal", "-shm")):
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(path, target)

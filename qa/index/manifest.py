@@ -98,7 +98,7 @@ def is_stale(settings: Settings, manifest: dict[str, Any] | None) -> bool:
     assert manifest is not None
     if manifest.get("updating_in_place"):  # being written, or cut off: the sync finishes it
         return True
-    files, _ = discover(settings.corpus_dir)
+    files, _ = discover(settings.corpus_dir, follow_outside=settings.follow_outside_symlinks)
     known: dict[str, Any] = manifest.get("documents", {})
     skipped: dict[str, Any] = manifest.get("skipped_files", {})
     current = {p.relative_to(settings.corpus_dir).as_posix(): p for p in files}

@@ -19,21 +19,24 @@ from pathlib import Path
 from typing import Any
 
 from qa.config import Settings
-from qa.errors import CorpusError, IndexBuildError, QAError
+from qa.errors import CorpusError, IndexBuildError, QAError, QuestionError
 from qa.index.embedder import Embedder, LangChainEmbeddings, shared_embedder
 from qa.index.generations import IndexLocation, read_manifest_file
 from qa.index.lexical import LexicalIndex
 from qa.index.locks import reader_locks
-from qa.index.manifest import is_complete, is_stale, read_live_manifest
+from qa.index.manifest import is_complete, is_stale, read_live_manifest, stat_key
 from qa.index.sentence_vectors import StoredSentence, unpack_sentences
 from qa.index.store import ChromaStore, open_store
 from qa.index.sync import IndexReport, sync_index
+from qa.index.texts import source_texts
+from qa.ingest.loaders import file_sha256
 from qa.ingest.loaders import source_text as read_source_text
 
 log = logging.getLogger(__name__)
 
 SENTENCE_CACHE = 4096  # chunks whose decoded sentences are kept (about 6 MB)
 RECORD_CACHE = 16384  # chunk records kept (text and metadata, about 30 MB)
+SOURCE_CACHE_CHARS = 64 * 2**20  # indexed source texts kept in memory (characters)
 
 _opened: dict[tuple[Any, ...], OpenedIndex] = {}
 _opened_lock = threading.Lock()
@@ -71,7 +74,9 @@ class OpenedIndex:
         self._records_lock = threading.Lock()
         self._sentences: OrderedDict[str, list[StoredSentence]] = OrderedDict()
         self._sentences_lock = threading.Lock()
-        self._sources: dict[str, tuple[int, str]] = {}
+        self._sources: OrderedDict[str, str] = OrderedDict()  # source -> indexed text
+        self._sources_lock = threading.Lock()
+        self._changed: dict[str, tuple[float, bool]] = {}
 
     @classmethod
     def open(cls, settings: Settings, generation: Path, manifest: dict[str, Any]) -> OpenedIndex:
@@ -139,23 +144,66 @@ class OpenedIndex:
             self._sentences.clear()
 
     def source_text(self, source: str) -> str:
-        """The text offsets of ``source`` point into (cached while the file is unchanged)."""
+        """The text ``source``'s offsets point into: the text that was indexed (stored with
+        the index at index time), kept in memory for this revision. A file edited since is
+        still cited in its indexed text (``changed_since_indexing`` says so), never in the
+        new text at the old offsets."""
+        with self._sources_lock:
+            text = self._sources.get(source)
+            if text is not None:
+                self._sources.move_to_end(source)
+                return text
+        entry = self.documents().get(source)
+        if entry is None and self.manifest:
+            raise CorpusError(
+                f"no document {source!r} in the index; `python -m qa docs` lists them"
+            )
+        text = None
+        if entry is not None:
+            sha256 = str(entry.get("sha256", ""))
+            text = source_texts(self.settings, self.generation, self.store).read(sha256)
+        if text is None:  # an index built before texts were stored: the file, if unchanged
+            text = self._unchanged_file_text(source, entry)
+        with self._sources_lock:
+            self._sources[source] = text
+            size = sum(len(t) for t in self._sources.values())
+            while size > SOURCE_CACHE_CHARS and len(self._sources) > 1:
+                size -= len(self._sources.popitem(last=False)[1])
+        return text
+
+    def _unchanged_file_text(self, source: str, entry: dict[str, Any] | None) -> str:
         path = self.settings.corpus_dir / source
         try:
-            mtime = path.stat().st_mtime_ns
-            cached = self._sources.get(source)
-            if cached and cached[0] == mtime:
-                return cached[1]
-            text = read_source_text(path)
+            if entry is None or entry.get("stat") == stat_key(path) or (
+                file_sha256(path) == entry.get("sha256")
+            ):
+                return read_source_text(path)
         except (OSError, QAError, ValueError) as exc:  # removed or broken since indexing
-            cached = self._sources.get(source)
-            if cached:
-                return cached[1]
             raise CorpusError(
-                f"{source} changed or vanished while answering; ask again ({exc})"
+                f"{source} changed or vanished since it was indexed ({exc}); "
+                "run `python -m qa index`, then ask again"
             ) from exc
-        self._sources[source] = (mtime, text)
-        return text
+        raise CorpusError(
+            f"{source} changed since it was indexed; run `python -m qa index`, then ask again"
+        )
+
+    def changed_since_indexing(self, source: str) -> bool:
+        """Whether ``source`` on disk differs from the indexed version (citations then show
+        the indexed text); a file stat, checked at most once a second per document."""
+        now = time.monotonic()
+        seen = self._changed.get(source)
+        if seen is not None and now - seen[0] < 1.0:
+            return seen[1]
+        entry = self.documents().get(source) or {}
+        path = self.settings.corpus_dir / source
+        try:
+            changed = entry.get("stat") != stat_key(path) and (
+                file_sha256(path) != entry.get("sha256")
+            )
+        except OSError:
+            changed = True
+        self._changed[source] = (now, changed)
+        return changed
 
     def documents(self) -> dict[str, Any]:
         return dict(self.manifest.get("documents", {}))
@@ -186,14 +234,22 @@ def open_index(settings: Settings, *, ensure_fresh: bool = True) -> OpenedIndex:
     manifest = read_live_manifest(settings)
     if ensure_fresh and _due_for_scan(settings, key, opened, manifest):
         started = time.monotonic()
-        stale = is_stale(settings, manifest)
-        scan_seconds = time.monotonic() - started
-        if stale:
-            usable = opened is not None or is_complete(manifest, settings)
-            report = sync_index(settings, progress=False, wait=not usable)
-            if report is not None:
-                _log_report(report)
-            manifest = read_live_manifest(settings)
+        usable = opened is not None or is_complete(manifest, settings)
+        try:
+            stale = is_stale(settings, manifest)
+            scan_seconds = time.monotonic() - started
+            if stale:
+                report = sync_index(settings, progress=False, wait=not usable)
+                if report is not None:
+                    _log_report(report)
+        except QAError as exc:
+            # A refused sync (most documents gone), a missing corpus directory or a failed
+            # update: the index that answered so far keeps answering.
+            if not usable:
+                raise
+            scan_seconds = time.monotonic() - started
+            log.warning("the index was not updated: %s", exc)
+        manifest = read_live_manifest(settings)
         _scanned[key] = (time.monotonic(), _revision(manifest), scan_seconds)
     if not is_complete(manifest, settings):
         if opened is not None:
@@ -341,3 +397,26 @@ def _log_report(report: IndexReport) -> None:
         log.warning("skipped %s: %s", source, reason)
     for warning in report.warnings:
         log.warning("%s", warning)
+
+
+def document_text(settings: Settings, name: str) -> str:
+    """``qa.source_text``: an indexed document's indexed text (cached per index revision),
+    else the text of a corpus file not (yet) indexed; ``name`` is already checked."""
+    try:
+        opened = open_index(settings, ensure_fresh=False)
+    except QAError:
+        opened = None  # no index yet: the file itself
+    if opened is not None and name in opened.documents():
+        return opened.source_text(name)
+    root = settings.corpus_dir.resolve()
+    try:
+        path = (root / name).resolve()
+        found = root in path.parents and path.is_file()
+    except (OSError, ValueError, RuntimeError):  # a symlink loop, a name the OS refuses
+        found = False
+    if not found:
+        raise QuestionError(f"no document {name!r} in the corpus; `python -m qa docs` lists them")
+    try:
+        return read_source_text(path)
+    except Exception as exc:  # unreadable, or a PDF that no longer parses
+        raise CorpusError(f"cannot read {name!r} ({type(exc).__name__}: {exc})") from exc

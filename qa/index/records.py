@@ -16,7 +16,7 @@ from qa.ingest.roles import LEGAL_FRAGMENT, LIST_ITEM, PROSE, looks_injected
 from qa.models import Chunk
 
 # How chunks and sentences are presented to the model (a change re-embeds everything).
-EMBED_FORMAT = "section-prefix/v1;quotable/v2;late-chunked-sentences/v1;sentence-notes/v1"
+EMBED_FORMAT = "section-prefix/v1;quotable/v2;late-chunked-sentences/v1;sentence-notes/v2"
 
 
 def embed_text(chunk_text: str, section: str | None) -> str:
@@ -61,9 +61,9 @@ def quotable(chunk: Chunk) -> list[int]:
 
 
 def quote_notes(chunk: Chunk) -> list[list[object]]:
-    """Per quotable sentence: its role, entities (label, start, end) and noun phrases."""
+    """Per quotable sentence: its role and entities (label, start, end)."""
     return [
-        [s.role, [list(e) for e in s.entities], [list(p) for p in s.phrases]]
+        [s.role, [list(e) for e in s.entities]]
         for s in (chunk.sentences[i] for i in quotable(chunk))
     ]
 

@@ -27,7 +27,6 @@ class StoredSentence:
     vector: np.ndarray
     role: str = "prose"
     entities: tuple[tuple[str, int, int], ...] = ()  # (spaCy label, start, end) within text
-    phrases: tuple[tuple[int, int], ...] = ()  # noun phrases within text
 
 
 def pack_vectors(vectors: np.ndarray) -> str:
@@ -44,14 +43,13 @@ def unpack_sentences(chunk_id: str, text: str, metadata: dict[str, Any]) -> list
     if len(vectors) != len(quotes):
         raise IndexBuildError(f"chunk {chunk_id} has {len(quotes)} sentences, "
                               f"{len(vectors)} vectors")
-    notes = json.loads(str(metadata.get("notes") or "[]")) or [["prose", [], []]] * len(quotes)
+    notes = json.loads(str(metadata.get("notes") or "[]")) or [["prose", []]] * len(quotes)
     return [
         StoredSentence(
             chunk_id, int(start), int(end), text[a:b], vec, role=str(role),
             entities=tuple((str(lb), int(x), int(y)) for lb, x, y in ents),
-            phrases=tuple((int(x), int(y)) for x, y in phrases),
         )
-        for (start, end, a, b), vec, (role, ents, phrases) in zip(
+        for (start, end, a, b), vec, (role, ents) in zip(
             quotes, vectors, notes, strict=True
         )
     ]

@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from qa.config import Settings
-from qa.errors import IndexBuildError
+from qa.errors import IndexBuildError, MassRemovalError
 from qa.index.embedder import LangChainEmbeddings, shared_embedder
 from qa.index.generations import IndexLocation, write_manifest_file
 from qa.index.lexical import MAX_PATCH_SHARE
@@ -54,6 +54,7 @@ from qa.index.manifest import (
 )
 from qa.index.records import chunk_record, record_id
 from qa.index.store import ChromaStore, open_store
+from qa.index.texts import source_texts
 from qa.ingest.annotate import annotate_chunks
 from qa.ingest.chunking import chunk_document
 from qa.ingest.loaders import SkippedDocument, discover, file_sha256, load_document
@@ -112,12 +113,15 @@ def sync_index(
     progress: bool = True,
     wait: bool = True,
     repair_build: str | None = None,
+    allow_mass_removal: bool = False,
 ) -> IndexReport | None:
     """Bring the index up to date with the corpus; see the module docstring.
 
     ``wait=False`` returns None at once when another writer holds the lock (a reader then keeps
     answering from the live index). ``repair_build`` rebuilds only if the live index is still
-    the build of that id (another process may have repaired it meanwhile).
+    the build of that id (another process may have repaired it meanwhile). A sync that would
+    remove most of the indexed documents raises ``MassRemovalError`` and changes nothing,
+    unless ``allow_mass_removal``.
     """
     started = time.perf_counter()
     location = IndexLocation(settings)
@@ -127,7 +131,8 @@ def sync_index(
         if repair_build is not None:
             live = read_live_manifest(settings)
             rebuild = bool(live and live.get("build") == repair_build)
-        report = _sync_locked(settings, location, rebuild=rebuild, progress=progress)
+        report = _sync_locked(settings, location, rebuild=rebuild, progress=progress,
+                              allow_mass_removal=allow_mass_removal)
     report.seconds = time.perf_counter() - started
     return report
 
@@ -140,6 +145,7 @@ class _Plan:
     skipped_files: dict[str, Any] = field(default_factory=dict)
     to_index: list[tuple[str, list[Chunk]]] = field(default_factory=list)
     to_delete: list[str] = field(default_factory=list)
+    texts: dict[str, str] = field(default_factory=dict)  # sha256 -> source text, as chunked
 
     @property
     def writes(self) -> bool:
@@ -227,6 +233,7 @@ def _plan(
             "author": doc.meta.author, "publisher": doc.meta.publisher, "url": doc.meta.url,
         }
         plan.to_index.append((source, chunks))
+        plan.texts[doc.sha256] = doc.text
         report.changed_sources.append(source)
     report.removed_sources = sorted(set(known) - set(plan.documents))
     plan.to_delete = report.removed_sources  # changed ones are cleaned up by index() itself
@@ -234,10 +241,13 @@ def _plan(
 
 
 def _sync_locked(
-    settings: Settings, location: IndexLocation, *, rebuild: bool, progress: bool
+    settings: Settings, location: IndexLocation, *, rebuild: bool, progress: bool,
+    allow_mass_removal: bool = False,
 ) -> IndexReport:
     report = IndexReport()
-    files, skipped_walk = discover(settings.corpus_dir)
+    files, skipped_walk = discover(
+        settings.corpus_dir, follow_outside=settings.follow_outside_symlinks
+    )
     report.skipped.extend(skipped_walk)
     location.remove_debris()
     embeddings = LangChainEmbeddings(shared_embedder(), batch_size=settings.embed_batch_size)
@@ -256,6 +266,11 @@ def _sync_locked(
         if source in known:  # cut off mid-update: redo it whatever the file's stat says
             known[source] = {**known[source], "stat": None, "sha256": None}
     plan = _plan(settings, files, known, old.get("skipped_files", {}), report)
+    if not allow_mass_removal:  # a rebuild or repair is checked against the live manifest too
+        before = known if live is not None else (read_live_manifest(settings) or {}).get(
+            "documents", {}
+        )
+        _check_removals(settings, sorted(set(before) - set(plan.documents)), before)
     if live is not None and not plan.writes:
         # Nothing to embed: refresh file stats in place, same build and revision.
         if plan.documents != old.get("documents") or plan.skipped_files != old.get(
@@ -293,14 +308,39 @@ def _sync_locked(
                     settings, generation, store, plan, old, build, embeddings, report, progress
                 )
                 write_manifest(settings, generation, manifest, store)
+                _prune_texts(settings, generation, manifest, old)
                 return _finish(report, plan)
     # A rebuild, or an update too large or of a generation another process reads: a new one.
     generation = location.new_generation(copy_of=live[0] if live else None)
     store = open_store(settings, generation, embeddings)
     manifest = _update(settings, generation, store, plan, old, build, embeddings, report, progress)
     write_manifest(settings, generation, manifest, store)
+    _prune_texts(settings, generation, manifest, old)
     location.publish(generation)
     return _finish(report, plan)
+
+
+def _prune_texts(
+    settings: Settings, generation: Path, manifest: dict[str, Any], old: dict[str, Any]
+) -> None:
+    """Drop stored texts no document of this revision or the previous one has (a reader of
+    the previous revision in this process may still cite those)."""
+    keep = {str(d.get("sha256")) for m in (manifest, old) for d in m.get("documents", {}).values()}
+    source_texts(settings, generation, None).prune(keep)
+
+
+MASS_REMOVAL_SHARE = 0.5  # removing more than this share of the documents needs a flag
+
+
+def _check_removals(settings: Settings, removed: list[str], known: dict[str, Any]) -> None:
+    """Refuse a sync that would drop most of the index: an emptied, unmounted or wrongly
+    configured corpus directory looks exactly like every document deleted."""
+    if len(removed) >= 2 and len(removed) > MASS_REMOVAL_SHARE * len(known):
+        raise MassRemovalError(
+            f"this sync would remove {len(removed)} of the {len(known)} indexed documents "
+            f"(is {settings.corpus_dir} emptied or not mounted?); the index is kept as it is. "
+            "If the documents really are gone, run `python -m qa index --allow-mass-removal`"
+        )
 
 
 def _in_place_allowed(plan: _Plan, old: dict[str, Any]) -> bool:
@@ -328,6 +368,11 @@ def _update(
     touched = [source for source, _ in plan.to_index] + plan.to_delete
     before = _keys(record_manager, touched)
     _apply(plan, store, record_manager, embeddings, report, progress)
+    try:
+        source_texts(settings, generation, store).write(plan.texts)
+    except OSError as exc:
+        raise IndexBuildError(f"cannot store the indexed texts ({exc.strerror or exc}); "
+                              "the index still answers; the next sync retries") from exc
     after = _keys(record_manager, touched)
     revision = int(old.get("revision", 0)) + 1
     manifest = {

@@ -116,3 +116,16 @@ class SourceTexts:
             raise
         except BaseException:  # not there (an index built before texts were stored)
             return None
+
+
+def sources_collection(chunks_collection: str) -> str:
+    """The server collection holding the source texts of the build whose chunks are in
+    ``chunks_collection``."""
+    return chunks_collection.replace("qa_chunks", "qa_sources", 1)
+
+
+def source_texts(settings: Any, generation: Path | None, store: ChromaStore | None) -> SourceTexts:
+    """The stored texts of ``generation`` (local) or of ``store``'s build (server mode)."""
+    if settings.chroma_url and store is not None:
+        return SourceTexts(None, store, sources_collection(store.collection))
+    return SourceTexts(generation)

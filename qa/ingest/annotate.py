@@ -1,5 +1,5 @@
-"""Annotate a document's chunks once, at index time: each sentence's role, entities and noun
-phrases (one batched spaCy pass per document), so no question pays for a parse."""
+"""Annotate a document's chunks once, at index time: each sentence's role and entities (one
+batched spaCy pass per document), so no question pays for a parse."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from qa.models import Chunk
 def annotate_chunks(
     chunks: Sequence[Chunk], *, title: str | None, headings: Sequence[str]
 ) -> list[Chunk]:
-    """``chunks`` with every sentence's role, entities and phrases filled in."""
+    """``chunks`` with every sentence's role and entities filled in."""
     heads = tuple(h for h in headings if h)
     items = [
         SentenceInput(text=s.text, title=title, headings=heads)
@@ -28,7 +28,6 @@ def annotate_chunks(
             sentences.append(replace(
                 s, role=n.role,
                 entities=tuple((label, a, b) for label, _, a, b in n.entities),
-                phrases=n.phrases,
             ))
         out.append(replace(c, sentences=tuple(sentences)))
     return out

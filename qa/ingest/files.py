@@ -25,11 +25,17 @@ class SkippedDocument(Exception):
     """A corpus file that cannot be indexed; the message says why."""
 
 
-def discover(corpus_dir: Path) -> tuple[list[Path], list[tuple[str, str]]]:
+OUTSIDE = "symlink to a file outside the corpus; set QA_FOLLOW_OUTSIDE_SYMLINKS=1 to index it"
+
+
+def discover(
+    corpus_dir: Path, *, follow_outside: bool = False
+) -> tuple[list[Path], list[tuple[str, str]]]:
     """Indexable files under ``corpus_dir`` and (file, reason) for those passed over.
 
-    Only regular files are returned: broken or looping symlinks, sockets and unreadable
-    directories are reported here, so later stages never trip over them.
+    Only regular files are returned: broken or looping symlinks, sockets, unreadable
+    directories and (unless ``follow_outside``) symlinks to files or directories outside the
+    corpus directory are reported here, so later stages never trip over them.
     """
     if not corpus_dir.is_dir():
         raise CorpusError(
@@ -38,6 +44,13 @@ def discover(corpus_dir: Path) -> tuple[list[Path], list[tuple[str, str]]]:
     found: list[Path] = []
     skipped: list[tuple[str, str]] = []
     seen_dirs: set[tuple[int, int]] = set()
+    real_root = os.path.realpath(corpus_dir)
+
+    def outside(path: str) -> bool:
+        if follow_outside:
+            return False
+        real = os.path.realpath(path)
+        return real != real_root and not real.startswith(real_root.rstrip(os.sep) + os.sep)
 
     def unreadable(exc: OSError) -> None:
         where = Path(exc.filename) if exc.filename else corpus_dir
@@ -58,6 +71,11 @@ def discover(corpus_dir: Path) -> tuple[list[Path], list[tuple[str, str]]]:
             dirs[:] = []
             continue
         seen_dirs.add(key)
+        if outside(root):
+            skipped.append((relative_name(Path(root), corpus_dir),
+                            OUTSIDE.replace("a file", "a directory")))
+            dirs[:] = []
+            continue
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
         for name in sorted(files):
             path = Path(root) / name
@@ -68,6 +86,8 @@ def discover(corpus_dir: Path) -> tuple[list[Path], list[tuple[str, str]]]:
                 skipped.append((relative_name(path, corpus_dir), unsupported))
                 continue
             reason = _not_a_file(path)
+            if reason is None and outside(str(path)):
+                reason = OUTSIDE
             if reason:
                 skipped.append((relative_name(path, corpus_dir), reason))
                 continue
@@ -86,6 +106,35 @@ def _not_a_file(path: Path) -> str | None:
     if not stat.S_ISREG(st.st_mode):
         return "not a regular file"
     return None
+
+
+MAX_NAME_CHARS = 1024  # a document name longer than this is refused, not looked up
+
+
+def check_source_name(source: object) -> str:
+    """``source`` as a corpus-relative name (forward slashes, normalised), or
+    ``QuestionError`` saying why it cannot name a document (not text, empty, a NUL, a lone
+    surrogate, too long, absolute, or outside the corpus)."""
+    from qa.errors import QuestionError
+
+    if not isinstance(source, str):
+        raise QuestionError(
+            f"a document name must be text (str), not {type(source).__name__}; "
+            "`python -m qa docs` lists them"
+        )
+    shown = repr(source[:80]) + ("…" if len(source) > 80 else "")
+    if not source.strip() or "\x00" in source or len(source) > MAX_NAME_CHARS:
+        raise QuestionError(f"no document {shown} in the corpus; `python -m qa docs` lists them")
+    try:
+        source.encode("utf-8")
+    except UnicodeEncodeError:
+        raise QuestionError(f"no document {shown} in the corpus (not valid Unicode)") from None
+    name = os.path.normpath(source)
+    if name.startswith(("/", "../")) or name in ("..", ".") or any(
+        len(part.encode("utf-8")) > 255 for part in name.split("/")
+    ):
+        raise QuestionError(f"no document {shown} in the corpus; `python -m qa docs` lists them")
+    return name
 
 
 def relative_name(path: Path, corpus_dir: Path) -> str:

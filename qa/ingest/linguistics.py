@@ -46,8 +46,6 @@ class SentenceNotes:
     role: str  # one of qa.ingest.roles.ROLES
     # (spaCy label, text, start, end), offsets relative to the sentence text as given
     entities: tuple[tuple[str, str, int, int], ...] = ()
-    # noun phrases (start, end) relative to the sentence text: short-answer candidates
-    phrases: tuple[tuple[int, int], ...] = ()
 
 
 def nlp() -> Language:
@@ -103,11 +101,5 @@ def annotate(items: Sequence[SentenceInput]) -> list[SentenceNotes]:
             span = item.text[start:end]
             if span.strip():
                 entities.append((ent.label_, span, start, end))
-        phrases = []
-        for chunk in doc.noun_chunks:
-            start = positions[chunk.start_char]
-            end = positions[chunk.end_char - 1] + 1
-            if item.text[start:end].strip():
-                phrases.append((start, end))
-        notes.append(SentenceNotes(role=role, entities=tuple(entities), phrases=tuple(phrases)))
+        notes.append(SentenceNotes(role=role, entities=tuple(entities)))
     return notes
