@@ -15,25 +15,25 @@ from evals import metrics as m
 from evals.__main__ import main
 from evals.dataset import TYPES, load_dataset
 from evals.judge import ERROR, NOT_RUN, Judge, parse_verdict
-from evals.runner import RunResult, compute_metrics, first_per_type, run, worst_failures
+from evals.runner import RunResult, compute_metrics, run, worst_failures
 from qa import Settings
 
 S = "doc.txt"
 
-# Floors for the gate subset (first 3 items of each type, 24 items), a little below the
-# figures measured on it; see the README's evaluation section for the full-dataset figures.
-# Measured on it: accuracy 0.778 (18 answerable), abstention 1.0 (6), recall@5 and @2000c 0.759,
-# MRR 0.662, citation recall 0.611, token F1 0.284, false abstentions 0.
+# Floors for the gate: the whole dev split (166 items, the reader's fitted scorer is fitted on
+# it), a little below the figures measured on it (README, "Latest figures"): accuracy 0.79,
+# abstention 0.74, recall@5 0.82, recall@2000c 0.84, MRR 0.77, citation recall 0.74, token F1
+# 0.27, false abstentions 0.03.
 FLOORS = {
-    "accuracy": 0.65,
-    "abstention_accuracy": 0.80,
-    "recall@2000c": 0.65,
-    "recall@5": 0.65,
-    "mrr": 0.55,
-    "citation_recall": 0.50,
+    "accuracy": 0.74,
+    "abstention_accuracy": 0.68,
+    "recall@2000c": 0.78,
+    "recall@5": 0.76,
+    "mrr": 0.70,
+    "citation_recall": 0.66,
     "token_f1": 0.22,
 }
-MAX_FALSE_ABSTENTION = 0.15
+MAX_FALSE_ABSTENTION = 0.08
 
 
 def span(start: int, end: int, source: str = S) -> m.Span:
@@ -228,13 +228,12 @@ def test_baseline_offsets_point_into_the_raw_text() -> None:
 
 @pytest.fixture(scope="module")
 def gate_run(settings: Settings) -> RunResult:
-    items = first_per_type(load_dataset(), 3)
-    return run(items, settings, with_baseline=False, progress=False)
+    return run(load_dataset(), settings, with_baseline=False, progress=False)
 
 
 def test_gate_subset_covers_every_type(gate_run: RunResult) -> None:
     records = gate_run.records
-    assert [r["type"] for r in records].count("fact") == 3
+    assert len(records) == len(load_dataset())
     assert {r["type"] for r in records} == set(TYPES)
 
 

@@ -449,3 +449,120 @@ def test_threads_asking_during_a_sync_are_not_blocked(small: qa.Settings) -> Non
         worker.join(timeout=120)
         assert not worker.is_alive()
     assert results and not results[0].abstained
+
+
+# --- issue 13: damage that panics, documents edited after indexing --------------------------
+
+
+def _damage_pages(db: Path, seed: int, share: float = 0.25) -> None:
+    """Overwrite a share of ``db``'s 4 KiB pages (not the header) with random bytes."""
+    import random
+
+    data = bytearray(db.read_bytes())
+    pages = len(data) // 4096
+    rng = random.Random(seed)
+    for page in rng.sample(range(1, pages), max(1, int(pages * share))):
+        data[page * 4096 : (page + 1) * 4096] = rng.randbytes(4096)
+    db.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize("command", ["ask", "status", "index"])
+def test_random_page_damage_is_repaired_never_a_traceback(
+    small: qa.Settings, command: str
+) -> None:
+    """Damaged pages make Chroma's Rust core panic (a BaseException); every command repairs."""
+    live = IndexLocation(small).current()
+    assert live is not None
+    _damage_pages(live / "chroma" / "chroma.sqlite3", seed=3)
+    args = {"ask": ["ask", QUESTION, "--json"], "status": ["status"],
+            "index": ["index", "--quiet"]}[command]
+    out = _cli(small, *args)
+    assert out.returncode == 0, out.stderr
+    assert "Traceback" not in out.stderr
+    assert IndexLocation(small).current() != live  # rebuilt beside the damaged generation
+    if command == "ask":
+        answer = json.loads(out.stdout)
+        assert not answer["abstained"] and answer["citations"]
+    if command == "index":
+        assert "repaired:" in out.stdout and "full rebuild" in out.stdout
+    _check_answer(qa.ask(QUESTION, settings=small), small)
+
+
+def test_random_page_damage_in_process_is_repaired(small: qa.Settings) -> None:
+    live = IndexLocation(small).current()
+    assert live is not None
+    _damage_pages(live / "chroma" / "chroma.sqlite3", seed=2)
+    _check_answer(qa.ask(QUESTION, settings=small), small)  # no index open yet in this process
+    assert IndexLocation(small).current() != live
+
+
+def test_failure_while_answering_marks_the_index_for_repair(small: qa.Settings) -> None:
+    from qa.index.opened import open_index
+
+    index = open_index(small)
+    build = index.manifest["build"]
+    index.store.damaged = True  # as a panic in a query leaves it
+    _check_answer(qa.ask(QUESTION, settings=small), small)
+    assert open_index(small).manifest["build"] != build
+
+
+def test_a_document_edited_after_indexing_is_cited_in_its_indexed_text(
+    small: qa.Settings,
+) -> None:
+    s = small.with_(rescan_seconds=3600.0)  # no re-sync: the edit stays unindexed
+    name = SMALL[0]
+    first = qa.ask(QUESTION, settings=s)
+    _check_answer(first, s)
+    indexed = qa.source_text(name, settings=s)
+    cited = [c for c in first.citations if c.source == name]
+    assert cited
+    path = s.corpus_dir / name
+    raw = path.read_text(encoding="utf-8")
+    at = raw.index(cited[0].quote)
+    note = "EDITOR'S NOTE: This paragraph was added after indexing and must never be cited. "
+    path.write_text(raw[:at] + note * 2 + raw[at:], encoding="utf-8")
+    again = qa.ask(QUESTION, settings=s)
+    assert [(c.quote, c.start, c.end) for c in again.citations] == [
+        (c.quote, c.start, c.end) for c in first.citations
+    ]
+    for c in again.citations:
+        assert "EDITOR" not in c.quote
+        assert qa.source_text(c.source, settings=s)[c.start : c.end] == c.quote
+    assert qa.source_text(name, settings=s) == indexed  # the indexed version, consistent
+    from qa.index.opened import open_index
+
+    index = open_index(s, ensure_fresh=False)
+    assert index.changed_since_indexing(name)
+    assert not index.changed_since_indexing(SMALL[1])
+    # A sync picks the edit up; the new text and its offsets then agree again.
+    qa.reindex(s, progress=False)
+    fresh = qa.ask(QUESTION, settings=s)
+    _check_answer(fresh, s)
+    assert note in qa.source_text(name, settings=s)
+
+
+def test_a_document_edited_during_a_rebuild_is_cited_as_indexed(small: qa.Settings) -> None:
+    """The file changes after the sync read it but before it published: citations show the
+    text that was chunked, not the edited file at the old offsets."""
+    import qa.index.sync as sync
+
+    name = SMALL[0]
+    path = small.corpus_dir / name
+    original = path.read_text(encoding="utf-8")
+    real_update = sync._update
+
+    def edit_then_update(*args: object, **kwargs: object) -> object:
+        path.write_text("EDITOR'S NOTE: added mid-rebuild. " * 6 + original, encoding="utf-8")
+        return real_update(*args, **kwargs)  # type: ignore[arg-type]
+
+    sync._update = edit_then_update  # type: ignore[assignment]
+    try:
+        qa.reindex(small, full=True, progress=False)
+    finally:
+        sync._update = real_update
+    s = small.with_(rescan_seconds=3600.0)
+    answer = qa.ask(QUESTION, settings=s)
+    for c in answer.citations:
+        assert "EDITOR" not in c.quote
+        assert qa.source_text(c.source, settings=s)[c.start : c.end] == c.quote
+    assert qa.source_text(name, settings=s) == original

@@ -327,7 +327,8 @@ def _near_miss(
     scored: list[Scored], passages: list[Passage],
 ) -> Answer:
     """Abstain, naming what the question asks that the passages lack, and what the closest
-    passage does hold (cited), so the reader can judge."""
+    passage does hold (cited, when it is about what the question names), so the reader can
+    judge."""
     if not scored:
         return abstention(
             prepared, passages, "The sources do not say: the passages found do not answer this."
@@ -347,6 +348,11 @@ def _near_miss(
         lead = f"The sources do not say: none of the passages found mentions {named}."
     else:
         lead = "The sources do not say: the passages found do not answer this question."
+    about = [best.features[FEATURES.index("noun_cover")]]
+    if analysis.entities:
+        about.append(best.features[FEATURES.index("constraints")])
+    if min(about) <= 0.5:  # the closest passage holds less than most of what the question names
+        return abstention(prepared, passages, lead)
     citation = _citation(index, best)
     text = f"{lead} The closest passage says: {neutralise_markers(best.text)} [1]"
     return Answer(

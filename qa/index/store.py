@@ -58,7 +58,8 @@ def chroma_failures(what: str, chroma_url: str | None = None) -> Iterator[None]:
     except _NEVER_CAUGHT:
         raise
     except BaseException as exc:
-        detail = f"{type(exc).__name__}: {str(exc)[:300]}"
+        message = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else ""
+        detail = f"{type(exc).__name__}: {message}" if message else type(exc).__name__
         if chroma_url:
             raise IndexBuildError(
                 f"the Chroma server at {chroma_url} failed while {what} ({detail}); "

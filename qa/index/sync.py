@@ -176,6 +176,8 @@ def _verify_live(
         store = open_store(settings, generation, embeddings)
         count = store.count()
         stored = store.read_manifest() or {}
+    except IndexBuildError as exc:  # damaged files (a panic included), as the store words it
+        return str(exc).split("; it is rebuilt")[0]
     except Exception as exc:  # a corrupt Chroma file surfaces as any exception type
         return f"the Chroma index cannot be read ({type(exc).__name__}: {exc})"
     expected = sum(int(d.get("chunks", 0)) for d in manifest.get("documents", {}).values())
