@@ -37,3 +37,8 @@ class IndexBusyError(IndexBuildError):
 
 class MassRemovalError(CorpusError):
     """A sync would remove most of the indexed documents (an emptied or unmounted corpus)."""
+
+
+class IndexUnavailableError(IndexBuildError):
+    """The index cannot be reached right now (its disk is full, its Chroma server is down):
+    not damage, so nothing is rebuilt; the message says what to do."""

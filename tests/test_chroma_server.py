@@ -113,7 +113,7 @@ def test_store_reads_by_chunk_id_filter(server_settings: object) -> None:
     assert len(ids) == 3
     assert set(engine.store.get_chunks(ids)) == set(ids)
     sentences = [s for group in engine.sentences(ids).values() for s in group]
-    assert {s.chunk_id for s in sentences} == set(ids)
+    assert sentences and {s.chunk_id for s in sentences} <= set(ids)  # a title chunk has none
     assert all(s.vector.shape == (384,) and abs(float(s.vector @ s.vector) - 1) < 1e-3
                for s in sentences)
     records = engine.records(ids)

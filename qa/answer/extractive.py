@@ -34,6 +34,7 @@ from qa.answer.short import short_answer
 from qa.index.lexical import tokenize
 from qa.models import Answer, Citation, Passage, ReaderCandidate
 from qa.retrieval.analysis import COMPARISON, LIST, QuestionAnalysis, analyse
+from qa.retrieval.questions import without_symbols
 
 if TYPE_CHECKING:
     from qa.index.opened import OpenedIndex
@@ -162,7 +163,7 @@ def candidates_for(
     index: OpenedIndex, prepared: PreparedQuestion, candidates: list[Candidate]
 ) -> list[ReaderCandidate]:
     """The reader's view of a question: every sentence it weighed (for fitting, inspection)."""
-    analysis = analyse(prepared.question)
+    analysis = analyse(without_symbols(prepared.question))
     model = load_model() if model_available() else None
     return [
         ReaderCandidate(
@@ -189,7 +190,7 @@ def extractive_answer(
     if fact is not None:
         return fact
     model = load_model()
-    analysis = analyse(prepared.question)
+    analysis = analyse(without_symbols(prepared.question))
     scored = score_candidates(index, prepared.query, analysis, candidates, model=model)
     if not scored or model.no_answer(*_evidence(scored)):
         corrected = _premise_corrected(index, prepared, analysis, scored, passages)
@@ -270,7 +271,7 @@ def _compose(
     model = load_model()
     # Sources of different dates are flagged only when each of them answers on its own.
     solid = [c for s, c in zip(chosen, citations, strict=True)
-             if not model.no_answer(*_evidence([s]))]
+             if not model.no_answer(*_evidence([s])) and _about_question(s, analysis)]
     order = list(range(len(chosen)))
     intro = ""
     if len({c.source for c in solid}) > 1 and len({c.date for c in solid if c.date}) > 1:
@@ -292,6 +293,16 @@ def _compose(
         text=text.strip(), abstained=False, citations=citations, passages=passages,
         query=prepared.query, backend="extractive", notice=prepared.notice, short=short,
     )
+
+
+def _about_question(s: Scored, analysis: QuestionAnalysis) -> bool:
+    """The sentence holds more than half of what the question names (its nouns, and its
+    entities and years when it has some): it is about the question, even if it does not
+    answer it."""
+    about = [s.features[FEATURES.index("noun_cover")]]
+    if analysis.entities:
+        about.append(s.features[FEATURES.index("constraints")])
+    return min(about) > 0.5
 
 
 def _premise_corrected(
@@ -348,10 +359,7 @@ def _near_miss(
         lead = f"The sources do not say: none of the passages found mentions {named}."
     else:
         lead = "The sources do not say: the passages found do not answer this question."
-    about = [best.features[FEATURES.index("noun_cover")]]
-    if analysis.entities:
-        about.append(best.features[FEATURES.index("constraints")])
-    if min(about) <= 0.5:  # the closest passage holds less than most of what the question names
+    if not _about_question(best, analysis):
         return abstention(prepared, passages, lead)
     citation = _citation(index, best)
     text = f"{lead} The closest passage says: {neutralise_markers(best.text)} [1]"

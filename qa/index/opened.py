@@ -19,7 +19,13 @@ from pathlib import Path
 from typing import Any
 
 from qa.config import Settings
-from qa.errors import CorpusError, IndexBuildError, QAError, QuestionError
+from qa.errors import (
+    CorpusError,
+    IndexBuildError,
+    IndexUnavailableError,
+    QAError,
+    QuestionError,
+)
 from qa.index.embedder import Embedder, LangChainEmbeddings, shared_embedder
 from qa.index.generations import IndexLocation, read_manifest_file
 from qa.index.lexical import LexicalIndex
@@ -338,7 +344,7 @@ def _new_index(settings: Settings, generation: Path, manifest: dict[str, Any]) -
     except BaseException as exc:
         if not settings.chroma_url:
             reader_locks.release(generation)
-        if isinstance(exc, IndexBuildError):
+        if isinstance(exc, IndexBuildError) and not isinstance(exc, IndexUnavailableError):
             raise _Unusable(str(exc)) from exc
         raise
 

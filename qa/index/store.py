@@ -12,6 +12,7 @@ module.
 from __future__ import annotations
 
 import contextlib
+import errno
 import functools
 import json
 import logging
@@ -23,7 +24,13 @@ from urllib.parse import urlparse
 import numpy as np
 
 from qa.config import Settings
-from qa.errors import ConfigError, IndexBuildError, IndexDamagedError, QAError
+from qa.errors import (
+    ConfigError,
+    IndexBuildError,
+    IndexDamagedError,
+    IndexUnavailableError,
+    QAError,
+)
 from qa.index.embedder import DIM, LangChainEmbeddings, shared_embedder
 
 if TYPE_CHECKING:
@@ -60,8 +67,15 @@ def chroma_failures(what: str, chroma_url: str | None = None) -> Iterator[None]:
     except BaseException as exc:
         message = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else ""
         detail = f"{type(exc).__name__}: {message}" if message else type(exc).__name__
+        if any(m in str(exc).lower() for m in _DISK_FULL) or (
+            isinstance(exc, OSError) and exc.errno == errno.ENOSPC
+        ):  # not damage: rebuilding would fail too; the index stays as it is
+            raise IndexUnavailableError(
+                f"the disk holding the index is full while {what} ({detail}); free some "
+                "space, then ask again (the index is kept as it is)"
+            ) from exc
         if chroma_url:
-            raise IndexBuildError(
+            raise IndexUnavailableError(
                 f"the Chroma server at {chroma_url} failed while {what} ({detail}); "
                 "check that it runs, then ask again"
             ) from exc
@@ -111,8 +125,24 @@ def chroma_client(chroma_url: str | None, path: Path | None) -> Any:
             raise IndexBuildError(f"cannot reach the Chroma server at {chroma_url}: {exc}") from exc
     assert path is not None
     path.mkdir(parents=True, exist_ok=True)
-    with chroma_failures("opening the index"):
-        return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
+    try:
+        with chroma_failures("opening the index"):
+            return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
+    except IndexBuildError:
+        _forget_system(str(path))
+        raise
+
+
+def _forget_system(identifier: str) -> None:
+    """Drop chromadb's cached system for a path whose opening failed: a panic skips
+    chromadb's own clean-up, and the half-made system would fail every later open."""
+    from chromadb.api.shared_system_client import SharedSystemClient
+
+    SharedSystemClient._identifier_to_system.pop(identifier, None)
+    SharedSystemClient._identifier_to_refcount.pop(identifier, None)
+
+
+_DISK_FULL = ("disk is full", "no space left", "quota exceeded")
 
 
 class ChromaStore:

@@ -28,6 +28,8 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
+import shutil
 import sys
 import time
 import uuid
@@ -38,7 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from qa.config import Settings
-from qa.errors import IndexBuildError, MassRemovalError
+from qa.errors import IndexBuildError, IndexUnavailableError, MassRemovalError
 from qa.index.embedder import LangChainEmbeddings, shared_embedder
 from qa.index.generations import IndexLocation, write_manifest_file
 from qa.index.lexical import MAX_PATCH_SHARE
@@ -176,6 +178,8 @@ def _verify_live(
         store = open_store(settings, generation, embeddings)
         count = store.count()
         stored = store.read_manifest() or {}
+    except IndexUnavailableError:  # a full disk, a server down: not damage, rebuild nothing
+        raise
     except IndexBuildError as exc:  # damaged files (a panic included), as the store words it
         return str(exc).split("; it is rebuilt")[0]
     except Exception as exc:  # a corrupt Chroma file surfaces as any exception type
@@ -302,14 +306,32 @@ def _sync_locked(
             if alone:
                 generation = live[0]
                 sources = sorted({s for s, _ in plan.to_index} | set(plan.to_delete))
-                write_manifest_file(generation, {
-                    **old, "updating_in_place": {"since": _now(), "sources": sources},
-                })
-                store = open_store(settings, generation, embeddings)
-                manifest = _update(
-                    settings, generation, store, plan, old, build, embeddings, report, progress
-                )
-                write_manifest(settings, generation, manifest, store)
+                _check_free_space(generation, plan)
+                before = _keys(_record_manager(generation), sources)
+                previous = _keep_previous_manifest(generation)
+                try:
+                    write_manifest_file(generation, {
+                        **old, "updating_in_place": {"since": _now(), "sources": sources},
+                    })
+                    store = open_store(settings, generation, embeddings)
+                    manifest = _update(
+                        settings, generation, store, plan, old, build, embeddings, report,
+                        progress,
+                    )
+                    write_manifest(settings, generation, manifest, store)
+                except BaseException as exc:
+                    if not old.get("updating_in_place"):
+                        _roll_back(settings, generation, embeddings, old, sources, before,
+                                   previous)
+                    if isinstance(exc, OSError):
+                        raise IndexBuildError(
+                            f"the update failed ({exc.strerror or exc}); the index still "
+                            "answers; the next sync retries"
+                        ) from exc
+                    raise
+                finally:
+                    if previous is not None:
+                        previous.unlink(missing_ok=True)
                 _prune_texts(settings, generation, manifest, old)
                 return _finish(report, plan)
     # A rebuild, or an update too large or of a generation another process reads: a new one.
@@ -329,6 +351,60 @@ def _prune_texts(
     the previous revision in this process may still cite those)."""
     keep = {str(d.get("sha256")) for m in (manifest, old) for d in m.get("documents", {}).values()}
     source_texts(settings, generation, None).prune(keep)
+
+
+IN_PLACE_BYTES_PER_CHUNK = 32 * 1024  # vectors, sentence vectors, text, HNSW: generous
+IN_PLACE_MIN_FREE = 16 * 2**20
+
+
+def _check_free_space(generation: Path, plan: _Plan) -> None:
+    """Refuse to start an in-place update the disk cannot hold (nothing is written yet)."""
+    need = IN_PLACE_MIN_FREE + IN_PLACE_BYTES_PER_CHUNK * sum(len(c) for _, c in plan.to_index)
+    try:
+        free = shutil.disk_usage(generation).free
+    except OSError:
+        return
+    if free < need:
+        raise IndexBuildError(
+            f"not enough free disk space for this update in {generation.parent} "
+            f"({free / 2**20:.0f} MB free, about {need / 2**20:.0f} MB needed); the index "
+            "still answers; free some space and run `python -m qa index`"
+        )
+
+
+def _keep_previous_manifest(generation: Path) -> Path | None:
+    """A hard link to the live manifest, so a failed update can put it back with a rename
+    (which needs no free space, unlike writing it again)."""
+    keep = generation / ".manifest.previous"
+    keep.unlink(missing_ok=True)
+    try:
+        os.link(generation / "manifest.json", keep)
+    except OSError:
+        return None
+    return keep
+
+
+def _roll_back(
+    settings: Settings, generation: Path, embeddings: LangChainEmbeddings, old: dict[str, Any],
+    sources: list[str], before: set[str], previous: Path | None,
+) -> None:
+    """After a failed in-place update: when nothing reached the store (a full disk fails
+    Chroma's first transaction, which SQLite rolls back), put the previous manifest back, so
+    the index keeps answering as before and the next sync redoes the update. Otherwise the
+    mark stays and the next sync finishes the update."""
+    if previous is None:
+        return
+    try:
+        store = open_store(settings, generation, embeddings)
+        expected = sum(int(d.get("chunks", 0)) for d in old.get("documents", {}).values())
+        unchanged = store.count() == expected and _keys(
+            _record_manager(generation), sources
+        ) == before
+        if unchanged:
+            os.replace(previous, generation / "manifest.json")
+            log.warning("the update failed before changing the index; it answers as before")
+    except Exception as exc:  # cannot tell: leave the mark, the next sync finishes it
+        log.warning("could not roll the failed update back (%s)", exc)
 
 
 MASS_REMOVAL_SHARE = 0.5  # removing more than this share of the documents needs a flag

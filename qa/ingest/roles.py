@@ -356,6 +356,10 @@ def _title_like(text: str) -> bool:
 def _is_title(key: str, title_key: str, doc: Doc | None) -> bool:
     if not key or not title_key:
         return False
+    if doc is not None and _has_finite_verb(doc) and doc.text.rstrip().endswith((".", "!", "?")):
+        # A full sentence is prose even when it is the title: a document without a declared
+        # title is named after its first sentence, which must stay quotable.
+        return False
     if key == title_key:
         return True
     n, nt = len(key.split()), len(title_key.split())
