@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 from qa.answer.common import stream_text, to_passages
@@ -112,11 +113,26 @@ def ask_stream(
     if settings.answer_backend != "extractive":
         from qa.answer.llm import generate_stream  # LangChain's chat clients load only here
 
-        yield from generate_stream(
+        for event in generate_stream(
             index, settings, prepared, candidates, passages, history=check_history(history)
-        )
+        ):
+            yield (StreamEvent(answer=_with_staleness(index, event.answer))
+                   if event.answer is not None else event)
         return
-    yield from stream_text(extractive_answer(index, prepared, candidates, passages))
+    yield from stream_text(_with_staleness(index, extractive_answer(
+        index, prepared, candidates, passages
+    )))
+
+
+def _with_staleness(index: OpenedIndex, answer: Answer) -> Answer:
+    """Say so when a cited document changed on disk since it was indexed: the citations show
+    the indexed text (the version the offsets point into), which the file no longer holds."""
+    changed = sorted({c.source for c in answer.citations if index.changed_since_indexing(c.source)})
+    if not changed:
+        return answer
+    note = (f"{', '.join(changed)} changed since it was indexed; the quotes show the indexed "
+            "version (the index updates before the next question).")
+    return replace(answer, notice=" ".join(n for n in (answer.notice, note) if n))
 
 
 def reader_candidates(

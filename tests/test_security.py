@@ -89,8 +89,6 @@ def test_bad_k_is_a_question_error(planted: qa.Settings, k: object) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(reason="spaCy refuses lone surrogates: qa.retrieval.questions.prepare must "
-                   "strip category Cs as it strips Cc/Cf (the lead's module)", strict=False)
 def test_a_lone_surrogate_in_the_question_is_answered_or_a_qaerror(planted: qa.Settings) -> None:
     for call in (
         lambda: qa.ask("Who is the special \ud800envoy?", settings=planted),

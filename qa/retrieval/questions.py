@@ -22,7 +22,6 @@ _ANAPHORA = re.compile(
     re.IGNORECASE,
 )
 _ELLIPTIC_START = re.compile(r"^\s*(and|also|what\s+about|how\s+about|and\s+what|or|but)\b", re.I)
-_NAME = re.compile(r"\b[A-Z][a-z]+(?:[ -][A-Z][a-z]+)*\b")
 _QUESTION_WORDS = frozenset(
     "what who whom whose when where why how which is are was were do does did can could "
     "would should will the a an and in on of according".split()
@@ -44,7 +43,7 @@ def clean_question(question: Any, max_chars: int) -> tuple[str, str | None]:
     if not isinstance(question, str):
         raise QuestionError(f"the question must be text, not {type(question).__name__}")
     text = "".join(
-        " " if unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") else ch for ch in question
+        " " if unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Zl", "Zp") else ch for ch in question
     )
     text = " ".join(text.split())
     if not text:
@@ -93,32 +92,56 @@ def needs_context(question: str) -> bool:
     return bool(_ANAPHORA.search(question) or _ELLIPTIC_START.search(question) or short_and_bare)
 
 
-# Names that are never the "he" or "she" of a follow-up.
-_PLACES = frozenset(
-    """russia ukraine korea china japan india europe america nato eu un congress kremlin
-    moscow washington kyiv seoul pyongyang beijing germany poland crimea donbas kursk
-    south korea north korea united states european union white house""".split()
-) | {"south korea", "north korea", "united states", "european union", "white house"}
 _PERSONAL = re.compile(r"\b(he|him|she|her)\b", re.IGNORECASE)
 _POSSESSIVE = re.compile(r"\b(his|hers)\b", re.IGNORECASE)
+_IT = re.compile(r"\b(it|that law|that order|the law|the order|the act|this law)\b", re.IGNORECASE)
+_ITS = re.compile(r"\bits\b", re.IGNORECASE)
+# Entity labels that can be the "it" of a follow-up: laws, organisations, works, events, ...
+_THINGS = frozenset({"LAW", "ORG", "WORK_OF_ART", "EVENT", "PRODUCT", "FAC"})
+
+
+def antecedents(turns: list[tuple[str, str]]) -> tuple[str | None, str | None]:
+    """The person and the thing the last turn was about, read off spaCy's parse of its
+    answer and then its question: "he" is the first person named; "it" / "that law" is a
+    verbless answer itself ("The 2017 … Act (CAATSA)."), else the subject of the answer or
+    the question when it is not a pronoun, else the first law, organisation or work named."""
+    from qa.ingest.linguistics import nlp
+
+    last_q, last_a = (_strip_markers(t) for t in turns[-1])
+    person = thing = named = None
+    for n, doc in enumerate(nlp().pipe([last_a, last_q])):
+        for ent in doc.ents:
+            text = re.sub(r"['’]s$", "", ent.text)
+            if ent.label_ == "PERSON" and person is None:
+                person = text
+            elif ent.label_ in _THINGS and named is None:
+                named = text
+        if thing is None and n == 0 and len(doc) <= 20 and not any(
+            t.pos_ in ("VERB", "AUX") for t in doc
+        ):
+            thing = doc.text.strip(" .")
+        if thing is None:
+            subject = next((c for c in doc.noun_chunks if c.root.dep_ in ("nsubj", "nsubjpass")
+                            and c.root.pos_ not in ("PRON",) and c.root.tag_ != "WP"), None)
+            thing = subject.text if subject is not None else None
+    return person, thing or named
 
 
 def condense(question: str, history: list[tuple[str, str]]) -> str:
-    """A self-contained query: pronouns replaced by the person last talked about, and the
-    topic of the last question carried over when the new one leans on it."""
+    """A self-contained query: "he"/"his" become the person of the last turn, "it"/"that law"
+    the thing it was about (entities from the parse), and the topic of the last question is
+    carried over when the new one still leans on it."""
     if not history or not needs_context(question):
         return question
-    last_q, last_a = (_strip_markers(t) for t in history[-1])
-    names = [n for n in _NAME.findall(last_q) + _NAME.findall(last_a)
-             if n.lower() not in _QUESTION_WORDS and n.split()[0].lower() not in _QUESTION_WORDS]
-    people = [n for n in names if n.lower() not in _PLACES]
-    person = next((n for n in people if " " in n), people[0] if people else None)
+    person, thing = antecedents(history)
     query = question
-    if person and (_PERSONAL.search(question) or _POSSESSIVE.search(question)):
-        query = _PERSONAL.sub(person, query)
-        query = _POSSESSIVE.sub(f"{person}'s", query)
-        if not _ANAPHORA.search(query) and not _ELLIPTIC_START.search(query):
-            return query
+    if person and (_PERSONAL.search(query) or _POSSESSIVE.search(query)):
+        query = _POSSESSIVE.sub(f"{person}'s", _PERSONAL.sub(person, query))
+    if thing and (_IT.search(query) or _ITS.search(query)):
+        query = _ITS.sub(f"{thing}'s", _IT.sub(thing, query))
+    if query != question and not _ANAPHORA.search(query) and not _ELLIPTIC_START.search(query):
+        return query
+    last_q = _strip_markers(history[-1][0])
     topic = [w for w in re.findall(r"[\w’'-]+", last_q) if w.lower() not in _QUESTION_WORDS]
     return f"{query} ({' '.join(topic[:10])})"
 
