@@ -9,6 +9,7 @@ from collections.abc import Callable
 
 import qa
 from app import render
+from app.index_gate import IndexGate
 
 log = logging.getLogger(__name__)
 
@@ -39,21 +40,36 @@ def chat_text(
     settings: qa.Settings,
     history: list[list[str]] | None = None,
     k: int | None = None,
+    gate: IndexGate | None = None,
 ) -> str:
     """One question (with optional earlier turns and k): the answer text then a "Sources:"
-    list, or "Error: …"."""
+    list, or "Error: …" (among them "Error: The index is being rebuilt, try again in a
+    moment." when opening the index outlasts the gate's bound)."""
     try:
         if k is not None and not (isinstance(k, int | float) and int(k) == k and 1 <= k <= 20):
             raise qa.QuestionError(f"k must be a whole number from 1 to 20, got {k!r}")
-        answer = qa.ask(
-            message, _history(history), k=int(k) if k is not None else None, settings=settings
-        )
+        turns = _history(history)
+        if not (message or "").strip():  # no index needed to say so
+            return render.answer_plain(qa.ask(message, turns, settings=settings))
+        gate = gate or IndexGate.for_settings(settings)
+        for attempt in (1, 2):
+            if not gate.ready(gate.start()):
+                return f"Error: {gate.busy_text()}"
+            try:
+                answer = qa.ask(
+                    message, turns, k=int(k) if k is not None else None, settings=settings
+                )
+                break
+            except qa.IndexBuildError as exc:  # damage found while answering: repair, retry
+                if attempt == 2:
+                    raise
+                log.warning("the index failed while answering (%s); repairing it", exc)
         return render.answer_plain(answer)
     except Exception as exc:  # an API caller gets a message, never a trace
         return f"Error: {readable(exc)}"
 
 
-def chat_endpoint(settings: qa.Settings) -> Callable[..., str]:
+def chat_endpoint(settings: qa.Settings, gate: IndexGate | None = None) -> Callable[..., str]:
     def chat(
         message: str, history: list[list[str]] | None = None, k: int | None = None
     ) -> str:
@@ -65,6 +81,6 @@ def chat_endpoint(settings: qa.Settings) -> Callable[..., str]:
                 follow-up ("What did he write?") is resolved against them.
             k: optional number of passages to search, 1 to 20 (default QA_TOP_K).
         """
-        return chat_text(message, settings, history, k)
+        return chat_text(message, settings, history, k, gate)
 
     return chat

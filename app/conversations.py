@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import qa
+from app.render import shown
 
 FILE_NAME = "conversations.sqlite"
 TITLE_CHARS = 60
@@ -55,8 +56,9 @@ class Turn:
 
 
 def title_for(question: str) -> str:
-    """A conversation's default title: its first question, cut on a word boundary."""
-    text = " ".join(question.split())
+    """A conversation's default title: its first question as displayed (no bidi controls),
+    cut on a word boundary."""
+    text = " ".join(shown(question).split())
     if len(text) <= TITLE_CHARS:
         return text or "Untitled"
     return text[:TITLE_CHARS].rsplit(" ", 1)[0] + "…"
@@ -158,7 +160,7 @@ class ConversationStore:
         return [Turn(question=q, answer=answer_from_json(a)) for q, a in rows]
 
     def rename(self, owner: str, conversation: str, title: str) -> bool:
-        title = " ".join(title.split())[:200]
+        title = " ".join(shown(title).split())[:200]
         if not title:
             return False
         with self._db() as db:

@@ -2,6 +2,13 @@
 
 Markdown quotes sit in fenced blocks, verbatim: each is exactly ``source_text[start:end]`` of
 the file named above it, so anyone can check a citation mechanically from the export alone.
+
+Bidirectional controls (``render.BIDI_CONTROLS``: a right-to-left override would show the text
+after it reversed) are the one exception, as the export is read by people: in the Markdown each
+is written as a visible ``<U+202E>``-style tag (the header then says so, and the quote is the
+source text with each tag put back as its character). The JSON keeps every character of the
+``qa.Answer``, writing these as ``\\u202e``-style escapes: the same data once parsed, and no
+reordering in a viewer of the raw file.
 """
 
 from __future__ import annotations
@@ -14,6 +21,18 @@ from datetime import UTC, datetime
 
 import qa
 from app.conversations import Turn
+from app.render import BIDI_CONTROLS
+
+_BIDI = re.compile(f"[{BIDI_CONTROLS}]")
+BIDI_NOTE = (
+    "Bidirectional control characters in the text are shown as tags such as `<U+202E>`: "
+    "each stands for that one character of the source."
+)
+
+
+def visible(text: str) -> str:
+    """Bidi controls as ``<U+XXXX>`` tags: no text shown reordered."""
+    return _BIDI.sub(lambda m: f"<U+{ord(m.group()):04X}>", text)
 
 
 def _fence(text: str) -> str:
@@ -66,7 +85,10 @@ def to_markdown(
             ]
             fence = _fence(c.quote)
             out += [f"{fence}text", c.quote, fence]
-    return "\n".join(out) + "\n"
+    if _BIDI.search("\n".join(out)):
+        out.insert(3, BIDI_NOTE)
+        out.insert(3, "")
+    return visible("\n".join(out)) + "\n"
 
 
 def to_json(
@@ -82,7 +104,8 @@ def to_json(
             {"question": t.question, "answer": dataclasses.asdict(t.answer)} for t in turns
         ],
     }
-    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+    text = json.dumps(data, indent=2, ensure_ascii=False)
+    return _BIDI.sub(lambda m: f"\\u{ord(m.group()):04x}", text) + "\n"
 
 
 def file_stem(title: str) -> str:

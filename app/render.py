@@ -1,7 +1,10 @@
 """HTML and plain-text rendering of answers, sources and documents.
 
 Every piece of document or user text passes through ``esc`` before it enters HTML: corpus files
-are untrusted input, and a ``<script>`` or ``onerror=`` inside one must show as text.
+are untrusted input, and a ``<script>`` or ``onerror=`` inside one must show as text. ``esc``
+also drops Unicode's bidirectional controls (``BIDI_CONTROLS``: an embedded right-to-left
+override would show the text after it reversed), from what is shown only: offsets are computed
+on the raw text first, and the stored ``qa.Answer`` keeps every character.
 Chat messages are single-line HTML blocks (``<div>`` without blank lines), so the chatbot's
 Markdown renderer leaves their content alone.
 """
@@ -25,9 +28,20 @@ SNIPPET_CHARS = 280  # passages listed as "searched" are cut to this length
 LONG_LINE = 150  # a line this long is a paragraph of its own
 
 
+# Embeddings, overrides and isolates (U+202A-U+202E, U+2066-U+2069) and the marks
+# (LRM, RLM, ALM): each can make displayed text read in another order than it is stored.
+BIDI_CONTROLS = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c"
+_BIDI = re.compile(f"[{BIDI_CONTROLS}]")
+
+
+def shown(text: str) -> str:
+    """Text as displayed: without bidirectional controls (offsets stay on the raw text)."""
+    return _BIDI.sub("", text)
+
+
 def esc(text: str) -> str:
-    """Escape text for HTML content and attributes."""
-    return html.escape(text, quote=True)
+    """Escape text for HTML content and attributes (bidi controls dropped, see ``shown``)."""
+    return html.escape(shown(text), quote=True)
 
 
 def plural(n: int, word: str, words: str | None = None) -> str:
@@ -62,14 +76,14 @@ def places(answer: qa.Answer) -> list[Place]:
     if answer.citations:
         return [
             Place(
-                label=f"[{n}] {c.title}" + (f" — {c.section}" if c.section else ""),
+                label=shown(f"[{n}] {c.title}" + (f" — {c.section}" if c.section else "")),
                 source=c.source, title=c.title, section=c.section, start=c.start, end=c.end,
             )
             for n, c in enumerate(answer.citations, 1)
         ]
     return [
         Place(
-            label=f"searched #{n}: {p.title}" + (f" — {p.section}" if p.section else ""),
+            label=shown(f"searched #{n}: {p.title}" + (f" — {p.section}" if p.section else "")),
             source=p.source, title=p.title, section=p.section, start=p.start, end=p.end,
         )
         for n, p in enumerate(answer.passages, 1)
@@ -87,6 +101,11 @@ def pending_message(text: str, note: str = "") -> str:
     """The answer while it streams (or a note while the index loads)."""
     body = _lines(esc(text)) if text else f'<span class="qa-note">{esc(note)}</span>'
     return f'<div class="qa-answer qa-pending">{body}<span class="qa-cursor">▍</span></div>'
+
+
+def busy_message(text: str) -> str:
+    """The index is still being built or repaired: not an answer, not an error; ask again."""
+    return f'<div class="qa-busy" role="status"><strong>⏳</strong> {_lines(esc(text))}</div>'
 
 
 def error_message(text: str) -> str:
@@ -161,15 +180,16 @@ def answer_message(answer: qa.Answer, turn: int | None = None) -> str:
 
 
 def answer_plain(answer: qa.Answer) -> str:
-    """Answer text followed by its sources, for API clients (``/chat``)."""
+    """Answer text followed by its sources, for API clients (``/chat``) and the Copy button;
+    as displayed text, without bidi controls (the stored answer keeps them)."""
     if answer.abstained or not answer.citations:
-        return answer.text
+        return shown(answer.text)
     lines = [answer.text, "", "Sources:"]
     for n, c in enumerate(answer.citations, 1):
         where = f"{c.title}" + (f" ({c.section})" if c.section else "")
         quote = " ".join(c.quote.split())
         lines.append(f"[{n}] {where} — “{quote}”")
-    return "\n".join(lines)
+    return shown("\n".join(lines))
 
 
 # --- sources panel -------------------------------------------------------------------------

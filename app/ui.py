@@ -12,6 +12,7 @@ import logging
 import os
 import secrets
 import tempfile
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
@@ -24,6 +25,7 @@ import qa
 from app import export, render
 from app.api import chat_endpoint, readable
 from app.conversations import ConversationStore, Summary, Turn, title_for
+from app.index_gate import IndexGate
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +60,8 @@ button.qa-marker:focus-visible, .qa-copy:focus-visible { outline: 2px solid var(
 .qa-abstain-label { font-weight: 700; color: #b45309; font-size: .85em;
   text-transform: uppercase; letter-spacing: .03em; }
 .qa-searched, .qa-notice { font-size: .85em; opacity: .8; margin-top: .4em; }
+.qa-busy { border-left: 4px solid #2563eb; padding: .3em .7em;
+  background: rgba(37, 99, 235, .08); }
 .qa-error { border-left: 4px solid #dc2626; padding: .3em .7em;
   background: rgba(220, 38, 38, .08); }
 .qa-hint { color: #b45309; font-size: .9em; padding: .2em .4em; }
@@ -263,6 +267,7 @@ _STATUS_NOTES = {
     "missing": "The index is missing; building it from the corpus first (this can take a minute)…",
     "stale": "The corpus changed; updating the index first…",
 }
+_PREPARING = "Opening the index (it is rebuilt first if it was damaged)…"
 
 
 def _status_note(settings: qa.Settings) -> str:
@@ -281,40 +286,77 @@ def respond(
     show_scores: bool,
     settings: qa.Settings,
     within: list[str] | None = None,
+    *,
+    gate: IndexGate | None = None,
 ) -> Iterator[tuple[Any, ...]]:
     """Stream one answer into the chat, then fill the sources panel and the document view.
 
     Yields (chat, question box, session, sources, choice, document, hint). An empty question
-    yields only a hint: no bubble enters the transcript.
+    yields only a hint: no bubble enters the transcript. The index is opened by ``gate`` (in
+    the background); when building, updating or repairing it outlasts the gate's bound, the
+    reply says so and the question goes back into the box, to be sent again in a moment.
     """
     message = message or ""
     keep = (gr.skip(), gr.skip(), gr.skip())
     if not message.strip():
         yield (gr.skip(), gr.skip(), gr.skip(), *keep, render.hint(EMPTY_HINT))
         return
+    gate = gate or IndexGate.for_settings(settings)
     messages = [*session.messages, {"role": "user", "content": render.user_message(message)}]
     note = _status_note(settings)
     pending = {"role": "assistant", "content": render.pending_message("", note)}
     yield ([*messages, pending], "", session, *keep, "")
+
+    def busy() -> tuple[Any, ...]:
+        reply = {"role": "assistant", "content": render.busy_message(gate.busy_text())}
+        done = replace(session, messages=[*messages, reply])
+        return (done.messages, message, done, *keep, gr.skip())
+
+    def wait(deadline: float) -> Iterator[tuple[Any, ...]]:
+        """Progress in the pending bubble while the gate works; stops when it is done."""
+        while not gate.ready(deadline, tick=1.0):
+            if time.monotonic() >= deadline:
+                return
+            if gate.elapsed() >= 2:
+                progress = (f"{_STATUS_NOTES.get(gate.status, _PREPARING)} "
+                            f"({gate.elapsed():.0f} s)")
+                bubble = {"role": "assistant", "content": render.pending_message("", progress)}
+                yield ([*messages, bubble], gr.skip(), gr.skip(), *keep, gr.skip())
+
     text = ""
     answer: qa.Answer | None = None
-    try:
-        stream = qa.ask_stream(
-            message, session.turns, backend=backend or None, k=int(k), settings=settings,
-            sources=list(within) if within else None,
-        )
-        for event in stream:
-            if event.answer is not None:
-                answer = event.answer
-                break
-            text += event.delta
-            pending = {"role": "assistant", "content": render.pending_message(text)}
-            yield ([*messages, pending], gr.skip(), gr.skip(), *keep, gr.skip())
-    except Exception as exc:
-        failed = {"role": "assistant", "content": render.error_message(readable(exc))}
-        done = replace(session, messages=[*messages, failed])
-        yield (done.messages, gr.skip(), done, *keep, gr.skip())
-        return
+    for attempt in (1, 2):
+        deadline = gate.start()
+        yield from wait(deadline)
+        if gate.busy:
+            yield busy()
+            return
+        try:
+            stream = qa.ask_stream(
+                message, session.turns, backend=backend or None, k=int(k), settings=settings,
+                sources=list(within) if within else None,
+            )
+            for event in stream:
+                if event.answer is not None:
+                    answer = event.answer
+                    break
+                text += event.delta
+                pending = {"role": "assistant", "content": render.pending_message(text)}
+                yield ([*messages, pending], gr.skip(), gr.skip(), *keep, gr.skip())
+        except qa.IndexBuildError as exc:
+            if attempt == 1 and not text:  # damage found while answering: repair, ask again
+                log.warning("the index failed while answering (%s); repairing it", exc)
+                continue
+            failed = {"role": "assistant", "content": render.error_message(readable(exc))}
+            done = replace(session, messages=[*messages, failed])
+            yield (done.messages, gr.skip(), done, *keep, gr.skip())
+            return
+        except Exception as exc:
+            failed = {"role": "assistant", "content": render.error_message(readable(exc))}
+            done = replace(session, messages=[*messages, failed])
+            yield (done.messages, gr.skip(), done, *keep, gr.skip())
+            return
+        break
     if answer is None:
         failed = {"role": "assistant", "content": render.error_message("No answer came back.")}
         done = replace(session, messages=[*messages, failed])
@@ -363,7 +405,8 @@ class Exports:
 def conversation_list(store: ConversationStore, owner: str, current: str | None) -> Any:
     summaries = store.summaries(owner) if owner else []
     choices = [
-        (f"{s.title} · {render.plural(s.turns, 'question')}", s.id) for s in summaries
+        (render.shown(f"{s.title} · {render.plural(s.turns, 'question')}"), s.id)
+        for s in summaries
     ]
     value = current if any(s.id == current for s in summaries) else None
     return gr.Radio(choices=choices, value=value)
@@ -398,8 +441,10 @@ def browser_secret(settings: qa.Settings) -> str:
     return path.read_text(encoding="utf-8").strip()
 
 
-def build(settings: qa.Settings) -> gr.Blocks:
-    """The whole UI; ``settings`` is read once at start and passed to every qa call."""
+def build(settings: qa.Settings, gate: IndexGate | None = None) -> gr.Blocks:
+    """The whole UI; ``settings`` is read once at start and passed to every qa call, and
+    ``gate`` opens the index for the chat and ``/chat`` (in the background, waits bounded)."""
+    gate = gate or IndexGate.for_settings(settings)
     store = ConversationStore.for_settings(settings)
     exports = Exports()
     k_default = min(max(settings.top_k, K_MIN), K_MAX)
@@ -504,7 +549,8 @@ def build(settings: qa.Settings) -> gr.Blocks:
         conv_outputs = [convs, conv_title, export_md, export_json]
 
         def conversation_views(state: Session, owner: str) -> tuple[Any, ...]:
-            return (conversation_list(store, owner, state.conversation), state.title,
+            return (conversation_list(store, owner, state.conversation),
+                    render.shown(state.title),
                     *exports.files(state, settings))
 
         def ask(message: str, state: Session, k_: float, backend_: str, scores: bool,
@@ -512,7 +558,8 @@ def build(settings: qa.Settings) -> gr.Blocks:
                 request: gr.Request) -> Iterator[tuple[Any, ...]]:
             owner = owner_of(request, browser_)
             skip4 = (gr.skip(),) * 4
-            for step in respond(message, state, k_, backend_, scores, settings, within_):
+            for step in respond(message, state, k_, backend_, scores, settings, within_,
+                                gate=gate):
                 done = step[2]
                 if not isinstance(done, Session) or len(done.history) == len(state.history):
                     yield (*step, *skip4)
@@ -559,6 +606,8 @@ def build(settings: qa.Settings) -> gr.Blocks:
             return (shown, *panels(shown, scores, settings, index=n - 1))
 
         def load_header() -> str:
+            if not gate.ready(gate.start()):  # the index is still being built or repaired
+                return render.header(None, gate.busy_text())
             try:
                 return render.header(qa.corpus_info(settings))
             except Exception as exc:
@@ -567,12 +616,13 @@ def build(settings: qa.Settings) -> gr.Blocks:
         def document_views(selected: list[str] | None = None) -> tuple[Any, ...]:
             docs = document_choices(settings)
             names = [d.name for d in docs]
-            indexed = [(f"{d.title} ({d.name})", d.name) for d in docs if d.chunks > 0]
+            indexed = [(render.shown(f"{d.title} ({d.name})"), d.name)
+                       for d in docs if d.chunks > 0]
             keep = [s for s in (selected or []) if s in {n for _, n in indexed}]
             return (
                 render.documents_table(docs),
                 gr.Dropdown(choices=indexed, value=keep),
-                gr.Dropdown(choices=names, value=None),
+                gr.Dropdown(choices=[(render.shown(n), n) for n in names], value=None),
             )
 
         doc_outputs = [doclist, within, to_delete]
@@ -665,7 +715,7 @@ def build(settings: qa.Settings) -> gr.Blocks:
                    request: gr.Request) -> tuple[Any, ...]:
             owner = owner_of(request, browser_)
             if state.conversation and owner and store.rename(owner, state.conversation, title):
-                state = replace(state, title=" ".join(title.split())[:200])
+                state = replace(state, title=" ".join(render.shown(title).split())[:200])
             return (state, *conversation_views(state, owner))
 
         def delete_conversation(state: Session, browser_: str, scores: bool,
@@ -720,6 +770,6 @@ def build(settings: qa.Settings) -> gr.Blocks:
             **private,
         ).then(load_header, None, header, **private)
 
-        gr.api(chat_endpoint(settings), api_name="chat")
+        gr.api(chat_endpoint(settings, gate), api_name="chat")
     demo.queue(default_concurrency_limit=settings.queue_concurrency)
     return demo

@@ -58,6 +58,9 @@ class Settings:
     # Index files reached through a symlink whose target lies outside the corpus directory
     # (off: they are skipped and reported, so a chat cannot quote a file outside the corpus).
     follow_outside_symlinks: bool = False
+    # Server mode: how long a writer's lease on the shared index lasts unless renewed (the
+    # holder renews it every third of this; a writer that dies frees the index after it).
+    index_lease_seconds: float = 30.0
 
     ENV = {
         "corpus_dir": "QA_CORPUS_DIR",
@@ -80,6 +83,7 @@ class Settings:
         "embed_batch_size": "QA_EMBED_BATCH_SIZE",
         "rescan_seconds": "QA_RESCAN_SECONDS",
         "follow_outside_symlinks": "QA_FOLLOW_OUTSIDE_SYMLINKS",
+        "index_lease_seconds": "QA_INDEX_LEASE_SECONDS",
     }
 
     @classmethod
@@ -144,6 +148,7 @@ RANGES: dict[str, tuple[float | None, float | None]] = {
     "max_question_chars": (1, None),
     "embed_batch_size": (1, None),
     "rescan_seconds": (0, None),
+    "index_lease_seconds": (1, None),
 }
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off"})

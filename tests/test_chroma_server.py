@@ -59,13 +59,17 @@ def _server_state(settings: object) -> tuple[object, int, int]:
     """(manifest revision, chunk count, sentence count) read straight from the server."""
     from qa.index.embedder import LangChainEmbeddings, shared_embedder
     from qa.index.sentence_vectors import unpack_sentences
-    from qa.index.store import ChromaStore, chroma_client
-
-    store = ChromaStore(
-        chroma_client(settings.chroma_url, None),  # type: ignore[attr-defined]
-        LangChainEmbeddings(shared_embedder()),
+    from qa.index.store import (
+        ChromaStore,
+        chroma_client,
+        manifest_collections,
+        read_server_manifest,
     )
-    manifest = store.read_manifest() or {}
+
+    client = chroma_client(settings.chroma_url, None)  # type: ignore[attr-defined]
+    manifest = read_server_manifest(client) or {}
+    store = ChromaStore(client, LangChainEmbeddings(shared_embedder()),
+                        collection=manifest_collections(manifest)["chunks"], create=False)
     sentences = sum(
         len(unpack_sentences(c, str(meta["text"]), meta)) for c, _, meta in store.iter_chunks()
     )
@@ -75,17 +79,28 @@ def _server_state(settings: object) -> tuple[object, int, int]:
 def test_collections_live_on_the_server(server_settings: object) -> None:
     import chromadb
 
+    from qa.index.manifest import read_live_manifest
+
     s = server_settings
     url = s.chroma_url  # type: ignore[attr-defined]
     port = int(url.rsplit(":", 1)[1])
     client = chromadb.HttpClient(host="127.0.0.1", port=port)
     names = {c.name for c in client.list_collections()}
-    assert {"qa_chunks", "qa_manifest"} <= names
+    manifest = read_live_manifest(s)  # type: ignore[arg-type]
+    assert manifest is not None
+    build = manifest["build"]
+    # the live build's collections, named in the manifest; nothing of the old fixed layout
+    assert manifest["collections"] == {"chunks": f"qa_chunks_{build}",
+                                       "sources": f"qa_sources_{build}",
+                                       "records": f"qa_records_{build}"}
+    assert {"qa_manifest", *manifest["collections"].values()} <= names
+    assert "qa_chunks" not in names
     revision, chunks, sentences = _server_state(s)
     assert isinstance(revision, int) and revision >= 1
     assert sentences > chunks > 0
-    # nothing of Chroma's own is written under the index directory in server mode
+    # nothing of Chroma's own, nor the record manager, is written under the index directory
     assert not list(Path(s.index_dir).rglob("chroma.sqlite3"))  # type: ignore[attr-defined]
+    assert not list(Path(s.index_dir).rglob("records.sqlite"))  # type: ignore[attr-defined]
 
 
 def test_ask_cites_valid_offsets_from_the_server(server_settings: object) -> None:

@@ -125,7 +125,7 @@ def _vocabulary(index: OpenedIndex) -> frozenset[str]:
     """The corpus vocabulary's roots, computed once per opened BM25 index."""
     found = _vocabularies.get(index.lexical)
     if found is None:
-        found = _vocabularies[index.lexical] = vocabulary_roots(index.lexical.idf)
+        found = _vocabularies[index.lexical] = vocabulary_roots(index.lexical.vocabulary())
     return found
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -154,9 +154,9 @@ def features(
     ]
 
 
-def vocabulary_roots(idf: Mapping[str, float]) -> frozenset[str]:
+def vocabulary_roots(words: Iterable[str]) -> frozenset[str]:
     """The roots of every word some chunk of the corpus holds (BM25's vocabulary)."""
-    return frozenset(_root(t) for t in idf)
+    return frozenset(_root(t) for t in words)
 
 
 def _root(token: str) -> str:

@@ -6,8 +6,9 @@ writer never changes a generation another process reads: it fills a new one and 
 renaming ``CURRENT`` atomically; what a killed writer leaves (a generation without a complete
 manifest, a temporary pointer) is debris the next writer deletes.
 
-Server mode (``QA_CHROMA_URL``): the collections and the manifest live on the server; the record
-manager stays in one fixed directory under the index directory. What the manifest means is
+Server mode (``QA_CHROMA_URL``): the collections, the manifest and the record manager live on the
+server; one fixed directory under the index directory holds only this host's caches (saved BM25
+indexes) and a copy of the manifest, so it may start empty. What the manifest means is
 ``qa.index.manifest``'s business; reading and replacing its file is this module's.
 """
 
@@ -57,10 +58,8 @@ class IndexLocation:
 
     def new_generation(self, copy_of: Path | None = None) -> Path:
         """A fresh generation directory: empty, or a consistent copy of ``copy_of``."""
-        if self.server:
+        if self.server:  # caches only, which other processes of this host may be reading
             path = self.server_dir()
-            if copy_of is None:
-                shutil.rmtree(path, ignore_errors=True)
             path.mkdir(parents=True, exist_ok=True)
             return path
         path = self.root / f"gen-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"

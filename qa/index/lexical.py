@@ -95,6 +95,10 @@ class LexicalIndex:
     def __len__(self) -> int:
         return len(self.ids) - len(self._mask) + len(self.added)
 
+    def vocabulary(self) -> frozenset[str]:
+        """Every (stemmed) word some chunk holds, the patched-in chunks' included."""
+        return frozenset(self.idf).union(*(tokens for _, tokens in self.added))
+
     def patched(self, removed: Iterable[str], added: Iterable[tuple[str, str]]) -> LexicalIndex:
         """This index with chunks removed and added, sharing the base (which is not copied);
         raises ``ValueError`` when the patch would outgrow ``MAX_PATCH_SHARE``: rebuild then."""

@@ -32,7 +32,12 @@ from qa.index.lexical import LexicalIndex
 from qa.index.locks import reader_locks
 from qa.index.manifest import is_complete, is_stale, read_live_manifest, stat_key
 from qa.index.sentence_vectors import StoredSentence, unpack_sentences
-from qa.index.store import ChromaStore, open_store
+from qa.index.store import (
+    ChromaStore,
+    manifest_collections,
+    open_store,
+    server_reachable,
+)
 from qa.index.sync import IndexReport, sync_index
 from qa.index.texts import source_texts
 from qa.ingest.loaders import file_sha256
@@ -92,7 +97,9 @@ class OpenedIndex:
         records are fetched as questions need them). Raises ``IndexBuildError`` when the
         checks fail. Takes no reader lock (``open_index`` does)."""
         embedder = shared_embedder()
-        store = open_store(settings, generation, LangChainEmbeddings(embedder))
+        store = open_store(settings, generation, LangChainEmbeddings(embedder),
+                           collection=manifest_collections(manifest)["chunks"]
+                           if settings.chroma_url else None)
         count = store.count()
         _check(settings, manifest, store, embedder, count)
         lexical = _lexical(generation, manifest, store, count)
@@ -237,7 +244,7 @@ def open_index(settings: Settings, *, ensure_fresh: bool = True) -> OpenedIndex:
     """
     key = _cache_key(settings)
     opened = _opened.get(key)
-    manifest = read_live_manifest(settings)
+    manifest = _live_manifest(settings)
     if ensure_fresh and _due_for_scan(settings, key, opened, manifest):
         started = time.monotonic()
         usable = opened is not None or is_complete(manifest, settings)
@@ -255,13 +262,13 @@ def open_index(settings: Settings, *, ensure_fresh: bool = True) -> OpenedIndex:
                 raise
             scan_seconds = time.monotonic() - started
             log.warning("the index was not updated: %s", exc)
-        manifest = read_live_manifest(settings)
+        manifest = _live_manifest(settings)
         _scanned[key] = (time.monotonic(), _revision(manifest), scan_seconds)
     if not is_complete(manifest, settings):
         if opened is not None:
             return opened  # a writer is mid-way; the open index is still whole
         raise IndexBuildError(
-            f"no index in {settings.index_dir}; run `python -m qa index` to build it"
+            f"no index in {_where(settings)}; run `python -m qa index` to build it"
         )
     assert manifest is not None
     if opened is not None and opened.store.damaged:
@@ -271,6 +278,16 @@ def open_index(settings: Settings, *, ensure_fresh: bool = True) -> OpenedIndex:
     else:
         try:
             return _open(settings, key, manifest)
+        except IndexUnavailableError:
+            if not settings.chroma_url:
+                raise
+            # Server mode: the build named was dropped meanwhile (two switches while this
+            # process opened it): once more against the manifest the server holds now.
+            again = _live_manifest(settings)
+            if _revision(again) == _revision(manifest) or not is_complete(again, settings):
+                raise
+            assert again is not None
+            return _open(settings, key, again)
         except QAError:
             raise
         except Exception as exc:  # corrupt Chroma files surface as many exception types
@@ -280,9 +297,9 @@ def open_index(settings: Settings, *, ensure_fresh: bool = True) -> OpenedIndex:
     report = sync_index(settings, progress=False, repair_build=str(manifest.get("build", "")))
     if report is not None:
         _log_report(report)
-    manifest = read_live_manifest(settings)
+    manifest = _live_manifest(settings)
     if not is_complete(manifest, settings):
-        raise IndexBuildError(f"the index in {settings.index_dir} could not be repaired")
+        raise IndexBuildError(f"the index in {_where(settings)} could not be repaired")
     assert manifest is not None
     try:
         return _open(settings, key, manifest)
@@ -290,6 +307,26 @@ def open_index(settings: Settings, *, ensure_fresh: bool = True) -> OpenedIndex:
         raise IndexBuildError(
             f"the index in {settings.index_dir} is unusable even after a rebuild: {exc}"
         ) from exc
+
+
+def _where(settings: Settings) -> str:
+    if settings.chroma_url:
+        return f"the Chroma server at {settings.chroma_url}"
+    return str(settings.index_dir)
+
+
+def _live_manifest(settings: Settings) -> dict[str, Any] | None:
+    """The live manifest; in server mode an unreachable server is an ``IndexUnavailableError``
+    (not "no index": nothing is built then)."""
+    manifest = read_live_manifest(settings)
+    if manifest is None and settings.chroma_url:
+        down = server_reachable(settings)
+        if down:
+            raise IndexUnavailableError(
+                f"the Chroma server at {settings.chroma_url} cannot be reached ({down}); "
+                "check that it runs, then ask again"
+            )
+    return manifest
 
 
 def _forget(key: tuple[Any, ...], opened: OpenedIndex) -> None:
@@ -355,7 +392,10 @@ def _check(
 ) -> None:
     """Refuse an index whose collections disagree with its manifest or cannot be searched."""
     expected = sum(int(d.get("chunks", 0)) for d in manifest.get("documents", {}).values())
-    if count != expected:
+    # On a server a small update writes the live build while readers use it (the manifest,
+    # marked first, still describes the previous revision): counts agree again after it.
+    writing = bool(settings.chroma_url and manifest.get("updating_in_place"))
+    if count != expected and not writing:
         raise IndexBuildError(f"index holds {count} chunks, its manifest {expected}")
     if not settings.chroma_url:
         marker = store.read_manifest() or {}

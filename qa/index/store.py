@@ -4,7 +4,13 @@ One collection of chunks (what retrieval returns). Each chunk record also carrie
 sentences (offsets, and vectors from the chunk's own model pass, packed as float16: see
 ``qa.index.sentence_vectors``), so no sentence is embedded per question and none needs an index
 of its own: answering reads them with the chunk. Chroma's default embedding function is never
-used: every vector comes from our model. A second collection holds the manifest in server mode.
+used: every vector comes from our model.
+
+Server mode: every build has its own collections (``qa_chunks_<build>``, ``qa_sources_<build>``,
+``qa_records_<build>``); the manifest, one record of the ``qa_manifest`` collection, names the
+live build's, so a reader follows a switch with the manifest, and a rebuild fills new
+collections beside the live ones. A reader never creates a collection; one that vanished
+under it (dropped two switches later) is looked up again in the manifest once.
 ``chromadb`` and ``langchain_chroma`` are imported when a store is first opened, not with this
 module.
 """
@@ -31,18 +37,41 @@ from qa.errors import (
     IndexUnavailableError,
     QAError,
 )
-from qa.index.embedder import DIM, LangChainEmbeddings, shared_embedder
+from qa.index.embedder import DIM, LangChainEmbeddings
 
 if TYPE_CHECKING:
     from qa.index.chunk_writer import ChunkWriter
 
 log = logging.getLogger(__name__)
 
-CHUNKS = "qa_chunks"
+CHUNKS = "qa_chunks"  # local mode; on a server the collection of an index built before builds
 META = "qa_manifest"
+MANIFEST_ID = "manifest"
+BUILD_PREFIXES = ("qa_chunks", "qa_sources", "qa_records")  # + "_<build>" on a server
 _SPACE = {"hnsw": {"space": "cosine"}}
-# Collections of the previous layout, dropped by a full rebuild on a server.
+# Collections of earlier layouts, dropped at a switch on a server.
 _OLD_COLLECTIONS = ("qa_sentences",)
+
+
+def build_collections(build: str) -> dict[str, str]:
+    """The server collections of ``build``: chunks, source texts, record manager."""
+    return {"chunks": f"qa_chunks_{build}", "sources": f"qa_sources_{build}",
+            "records": f"qa_records_{build}"}
+
+
+def manifest_collections(manifest: dict[str, Any] | None) -> dict[str, str]:
+    """The collections a server manifest names (an index built before builds: the old
+    fixed names)."""
+    named = (manifest or {}).get("collections")
+    if isinstance(named, dict) and all(isinstance(named.get(k), str) for k in
+                                       ("chunks", "sources", "records")):
+        return {k: str(named[k]) for k in ("chunks", "sources", "records")}
+    return {"chunks": CHUNKS, "sources": "qa_sources", "records": "qa_records"}
+
+
+def is_missing_collection(exc: BaseException) -> bool:
+    """Whether Chroma said a collection does not exist (dropped, or never made)."""
+    return type(exc).__name__ == "NotFoundError" or "does not exist" in str(exc)
 
 
 _F = TypeVar("_F", bound=Callable[..., Any])
@@ -98,6 +127,26 @@ def _guarded(what: str) -> Callable[[_F], _F]:
             except IndexDamagedError:
                 self.damaged = True
                 raise
+            except IndexUnavailableError as exc:
+                # Server mode: the collection was dropped (a rebuild switched two builds
+                # ago): retry once against the collection the manifest names now.
+                if not (self.chroma_url and is_missing_collection(exc.__cause__ or exc)):
+                    raise
+                gone = self.collection
+                if not self.follow_manifest():
+                    raise IndexUnavailableError(
+                        f"the index collection {gone} vanished from the Chroma server at "
+                        f"{self.chroma_url} while {what}, and the server's manifest names no "
+                        "other; ask again, or run `python -m qa index`"
+                    ) from exc
+                try:
+                    with chroma_failures(what, self.chroma_url):
+                        return method(self, *args, **kwargs)
+                except IndexUnavailableError as again:
+                    raise IndexUnavailableError(
+                        f"the index on the Chroma server at {self.chroma_url} changed while "
+                        f"{what} ({again}); ask again"
+                    ) from again
 
         return guarded  # type: ignore[return-value]
 
@@ -122,7 +171,10 @@ def chroma_client(chroma_url: str | None, path: Path | None) -> Any:
                 settings=chroma_settings,
             )
         except Exception as exc:  # chromadb raises plain exceptions for connection errors
-            raise IndexBuildError(f"cannot reach the Chroma server at {chroma_url}: {exc}") from exc
+            raise IndexUnavailableError(
+                f"cannot reach the Chroma server at {chroma_url} ({type(exc).__name__}: "
+                f"{str(exc).strip()[:200]}); check that it runs, then try again"
+            ) from exc
     assert path is not None
     path.mkdir(parents=True, exist_ok=True)
     try:
@@ -151,22 +203,50 @@ class ChromaStore:
 
     def __init__(
         self, client: Any, embeddings: LangChainEmbeddings, *, chroma_url: str | None = None,
-        collection: str = CHUNKS,
+        collection: str = CHUNKS, create: bool = True,
     ) -> None:
-        from qa.index.chunk_writer import ChunkWriter
-
         self.client = client
         self.embeddings = embeddings
         self.chroma_url = chroma_url
-        self.collection = collection
         self.damaged = False  # set when Chroma failed reading local files: repair, do not reuse
-        with chroma_failures("opening the chunk collection", chroma_url):
-            self.chunks: ChunkWriter = ChunkWriter(
-                client=client,
-                collection_name=collection,
-                embedding_function=embeddings,
-                collection_configuration=_SPACE,
-            )
+        self._bind(collection, create=create)
+
+    def _bind(self, collection: str, *, create: bool) -> None:
+        from qa.index.chunk_writer import ChunkWriter
+
+        try:
+            with chroma_failures("opening the chunk collection", self.chroma_url):
+                self.chunks: ChunkWriter = ChunkWriter(
+                    client=self.client,
+                    collection_name=collection,
+                    embedding_function=self.embeddings,
+                    collection_configuration=_SPACE,
+                    create_collection_if_not_exists=create,
+                )
+        except IndexUnavailableError as exc:
+            if self.chroma_url and is_missing_collection(exc.__cause__ or exc):
+                raise IndexUnavailableError(
+                    f"the index collection {collection} is not on the Chroma server at "
+                    f"{self.chroma_url} (a rebuild replaced it, or it was deleted); ask again, "
+                    "or run `python -m qa index`"
+                ) from exc
+            raise
+        self.collection = collection
+
+    def follow_manifest(self) -> bool:
+        """Server mode, after the collection vanished: bind to the chunk collection the
+        server's manifest names now; False when that is the same one (or none)."""
+        if not self.chroma_url:
+            return False
+        named = manifest_collections(read_server_manifest(self.client))["chunks"]
+        if named == self.collection:
+            return False
+        try:
+            self._bind(named, create=False)
+        except QAError:
+            return False
+        log.info("the index moved to %s while answering; reading from it", named)
+        return True
 
     # --- reads --------------------------------------------------------------------------
 
@@ -239,32 +319,14 @@ class ChromaStore:
     def _page(self, include: list[Any], page: int, offset: int) -> Any:
         return self.chunks._collection.get(include=include, limit=page, offset=offset)
 
-    # --- manifest kept beside the collections (shared by every process using this store) ---
+    # --- the manifest record (local mode: the revision marker; server mode: the manifest) ---
 
     def read_manifest(self) -> dict[str, Any] | None:
-        try:
-            col = self.client.get_collection(META, embedding_function=None)
-            res = col.get(ids=["manifest"], include=["documents"])
-        except _NEVER_CAUGHT:
-            raise
-        except BaseException:  # missing collection, or damaged (a panic): no manifest
-            return None
-        if not res["ids"]:
-            return None
-        try:
-            data = json.loads(res["documents"][0])
-        except (TypeError, json.JSONDecodeError):
-            return None
-        return data if isinstance(data, dict) else None
+        return read_server_manifest(self.client)
 
     @_guarded("writing the manifest")
     def write_manifest(self, manifest: dict[str, Any]) -> None:
-        col = self.client.get_or_create_collection(
-            META, embedding_function=None, configuration=_SPACE
-        )
-        col.upsert(
-            ids=["manifest"], documents=[json.dumps(manifest)], embeddings=[[0.0] * DIM]
-        )
+        write_server_manifest(self.client, manifest)
 
     # --- writes ---------------------------------------------------------------------------
 
@@ -289,40 +351,127 @@ class ChromaStore:
             ids=list(ids), embeddings=vectors, documents=list(texts), metadatas=list(metadatas),
         )
 
-    def drop_all(self) -> None:
-        """Delete every collection of ours (a full rebuild on a server)."""
-        for name in (CHUNKS, META, *_OLD_COLLECTIONS):
-            try:
-                self.client.delete_collection(name)
-            except Exception:  # not there
-                log.debug("collection %s was not there", name)
+
+
+# --- the server's catalogue: the manifest record, and the builds' collections ---------------
+
+
+def _read_record(client: Any, record_id: str) -> dict[str, Any] | None:
+    """A JSON record of the ``qa_manifest`` collection, or None when there is none."""
+    try:
+        col = client.get_collection(META, embedding_function=None)
+        res = col.get(ids=[record_id], include=["documents"])
+    except _NEVER_CAUGHT:
+        raise
+    except BaseException:  # missing collection, or damaged (a panic): no record
+        return None
+    if not res["ids"]:
+        return None
+    try:
+        data = json.loads(res["documents"][0])
+    except (TypeError, json.JSONDecodeError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def meta_collection(client: Any) -> Any:
+    """The ``qa_manifest`` collection (the manifest; on a server also the writer lease)."""
+    return client.get_or_create_collection(META, embedding_function=None, configuration=_SPACE)
+
+
+def read_server_manifest(client: Any) -> dict[str, Any] | None:
+    return _read_record(client, MANIFEST_ID)
+
+
+def write_server_manifest(client: Any, manifest: dict[str, Any]) -> None:
+    """Replace the manifest: one upsert of one record, so readers see the old one or the new
+    one (on a server this is the switch to a new build)."""
+    meta_collection(client).upsert(
+        ids=[MANIFEST_ID], documents=[json.dumps(manifest)], embeddings=[[0.0] * DIM]
+    )
+
+
+def drop_builds(client: Any, keep: set[str], chroma_url: str | None) -> list[str]:
+    """Delete the build collections (and those of earlier layouts) not in ``keep``; returns
+    their names. Called right after a switch, keeping the new build's and the previous one's,
+    so a reader still on the previous build keeps answering; older ones go."""
+    with chroma_failures("listing collections", chroma_url):
+        names = [getattr(c, "name", c) for c in client.list_collections()]
+    dropped = []
+    for name in names:
+        ours = name.startswith(BUILD_PREFIXES) or name in _OLD_COLLECTIONS
+        if not ours or name in keep or name == META:
+            continue
+        try:
+            client.delete_collection(name)
+            dropped.append(name)
+        except Exception as exc:  # gone already, or the server hiccupped: next switch
+            log.debug("could not drop collection %s: %s", name, exc)
+    return dropped
 
 
 def open_store(
-    settings: Settings, generation: Path, embeddings: LangChainEmbeddings
+    settings: Settings, generation: Path, embeddings: LangChainEmbeddings, *,
+    collection: str | None = None, create: bool = False,
 ) -> ChromaStore:
-    """The store of ``generation`` (local mode) or of the Chroma server ``settings`` names."""
-    path = None if settings.chroma_url else generation / "chroma"
-    client = chroma_client(settings.chroma_url, path)
-    return ChromaStore(client, embeddings, chroma_url=settings.chroma_url)
+    """The store of ``generation`` (local mode) or, on the Chroma server ``settings`` names,
+    of ``collection`` (default: the one the server's manifest names). Server mode creates the
+    collection only when ``create`` (a writer starting a build)."""
+    if not settings.chroma_url:
+        client = chroma_client(None, generation / "chroma")
+        return ChromaStore(client, embeddings)
+    client = server_client(settings)
+    if collection is None:
+        collection = manifest_collections(read_server_manifest(client))["chunks"]
+    return ChromaStore(client, embeddings, chroma_url=settings.chroma_url,
+                       collection=collection, create=create)
 
 
-_server_stores: dict[str, ChromaStore] = {}
+class ServerCatalog:
+    """The manifest record on a server, read per question by every process using it."""
+
+    def __init__(self, client: Any, chroma_url: str) -> None:
+        self.client = client
+        self.chroma_url = chroma_url
+
+    def read_manifest(self) -> dict[str, Any] | None:
+        return read_server_manifest(self.client)
+
+    def write_manifest(self, manifest: dict[str, Any]) -> None:
+        with chroma_failures("writing the manifest", self.chroma_url):
+            write_server_manifest(self.client, manifest)
 
 
-def server_store(settings: Settings) -> ChromaStore:
-    """One store per Chroma server URL and process (the manifest is read per question)."""
+_server_clients: dict[str, Any] = {}
+
+
+def server_client(settings: Settings) -> Any:
+    """One HTTP client per Chroma server URL and process."""
     assert settings.chroma_url
-    store = _server_stores.get(settings.chroma_url)
-    if store is None:
-        store = open_store(
-            settings, Path("."), LangChainEmbeddings(shared_embedder(), settings.embed_batch_size)
-        )
-        _server_stores[settings.chroma_url] = store
-    return store
+    client = _server_clients.get(settings.chroma_url)
+    if client is None:
+        client = chroma_client(settings.chroma_url, None)
+        _server_clients[settings.chroma_url] = client
+    return client
+
+
+def server_store(settings: Settings) -> ServerCatalog:
+    """The manifest of ``settings``' server (the name is older than per-build collections)."""
+    assert settings.chroma_url
+    return ServerCatalog(server_client(settings), settings.chroma_url)
+
+
+def server_reachable(settings: Settings) -> str | None:
+    """None when ``settings``' Chroma server answers a heartbeat, else why not."""
+    try:
+        server_client(settings).heartbeat()
+    except Exception as exc:
+        forget_server_store(settings)
+        return f"{type(exc).__name__}: {str(exc).strip()[:200]}"
+    return None
 
 
 def forget_server_store(settings: Settings) -> None:
-    """Drop the kept store of ``settings``' server (after it failed): the next use reconnects."""
+    """Drop the kept client of ``settings``' server (after it failed): the next use reconnects."""
     if settings.chroma_url:
-        _server_stores.pop(settings.chroma_url, None)
+        _server_clients.pop(settings.chroma_url, None)

@@ -15,10 +15,15 @@ place: the manifest is marked first, LangChain's ``index()`` is idempotent, and 
 finishes an update that was cut off. The manifest also lists the chunks an update removed and
 added, so readers patch their BM25 index instead of rebuilding it.
 
-Server mode (``QA_CHROMA_URL``): the collections and the full manifest live on the Chroma
-server, so every process using it agrees on what is indexed. Writes go to the live collections,
-so the manifest is first marked incomplete; a writer that dies leaves it so, and the next sync
-rebuilds. One writer at a time per index directory (an ``fcntl`` lock).
+Server mode (``QA_CHROMA_URL``): the collections, the manifest and the sync state (LangChain's
+record manager, ``qa.index.server_records``) live on the Chroma server, so every process using
+it agrees on what is indexed and any of them, even with an empty index directory, can run an
+incremental sync. A rebuild fills a new build's collections beside the live ones and switches
+readers with one upsert of the manifest record; the build before the previous one is dropped
+right after the switch (readers still on the previous build keep answering). A small update
+is applied to the live build, the manifest marked first (``updating_in_place``), as in local
+mode. One writer at a time across hosts: a lease on the server with a fencing token
+(``qa.index.lease``), checked again before every manifest write.
 
 Beside this module: ``generations`` (directories, the pointer, publishing), ``locks``,
 ``manifest`` (fingerprint, staleness), ``records`` (a chunk as a LangChain document), ``store``.
@@ -40,9 +45,10 @@ from pathlib import Path
 from typing import Any
 
 from qa.config import Settings
-from qa.errors import IndexBuildError, IndexUnavailableError, MassRemovalError
+from qa.errors import IndexBuildError, IndexBusyError, IndexUnavailableError, MassRemovalError
 from qa.index.embedder import LangChainEmbeddings, shared_embedder
 from qa.index.generations import IndexLocation, write_manifest_file
+from qa.index.lease import ServerLease, writer_lease
 from qa.index.lexical import MAX_PATCH_SHARE
 from qa.index.locks import reader_locks, writer_lock
 from qa.index.manifest import (
@@ -55,7 +61,19 @@ from qa.index.manifest import (
     write_manifest,
 )
 from qa.index.records import chunk_record, record_id
-from qa.index.store import ChromaStore, open_store
+from qa.index.server_records import ChromaRecordManager
+from qa.index.store import (
+    ChromaStore,
+    build_collections,
+    chroma_failures,
+    drop_builds,
+    is_missing_collection,
+    manifest_collections,
+    open_store,
+    read_server_manifest,
+    server_client,
+    write_server_manifest,
+)
 from qa.index.texts import source_texts
 from qa.ingest.annotate import annotate_chunks
 from qa.ingest.chunking import chunk_document
@@ -130,11 +148,20 @@ def sync_index(
     with writer_lock(settings.index_dir, wait=wait) as locked:
         if not locked:
             return None
-        if repair_build is not None:
-            live = read_live_manifest(settings)
-            rebuild = bool(live and live.get("build") == repair_build)
-        report = _sync_locked(settings, location, rebuild=rebuild, progress=progress,
-                              allow_mass_removal=allow_mass_removal)
+        leased: Any = (writer_lease(settings, wait=wait) if settings.chroma_url
+                       else contextlib.nullcontext())
+        with leased as lease:
+            if settings.chroma_url and lease is None:
+                return None  # another host's writer holds the server's lease
+            if repair_build is not None:
+                live = read_live_manifest(settings)
+                rebuild = bool(live and live.get("build") == repair_build)
+            if lease is not None:
+                report = _sync_server(settings, location, lease, rebuild=rebuild,
+                                      progress=progress, allow_mass_removal=allow_mass_removal)
+            else:
+                report = _sync_locked(settings, location, rebuild=rebuild, progress=progress,
+                                      allow_mass_removal=allow_mass_removal)
     report.seconds = time.perf_counter() - started
     return report
 
@@ -289,18 +316,6 @@ def _sync_locked(
 
     report.rebuilt = live is None
     build = str(old.get("build")) if live else uuid.uuid4().hex
-    if settings.chroma_url:
-        generation = location.new_generation(copy_of=live[0] if live else None)
-        store = open_store(settings, generation, embeddings)
-        if live is None:
-            store.drop_all()
-            store = open_store(settings, generation, embeddings)
-        else:  # writes go to the live collections: say so first
-            store.write_manifest({**old, "complete": False, "updating_since": _now()})
-        manifest = _update(settings, generation, store, plan, old, build, embeddings, report,
-                           progress)
-        write_manifest(settings, generation, manifest, store)
-        return _finish(report, plan)
     if live is not None and _in_place_allowed(plan, old):
         with reader_locks.exclusive(live[0]) as alone:
             if alone:
@@ -315,8 +330,8 @@ def _sync_locked(
                     })
                     store = open_store(settings, generation, embeddings)
                     manifest = _update(
-                        settings, generation, store, plan, old, build, embeddings, report,
-                        progress,
+                        settings, generation, store, _record_manager(generation), plan, old,
+                        build, report, progress,
                     )
                     write_manifest(settings, generation, manifest, store)
                 except BaseException as exc:
@@ -337,11 +352,148 @@ def _sync_locked(
     # A rebuild, or an update too large or of a generation another process reads: a new one.
     generation = location.new_generation(copy_of=live[0] if live else None)
     store = open_store(settings, generation, embeddings)
-    manifest = _update(settings, generation, store, plan, old, build, embeddings, report, progress)
+    manifest = _update(settings, generation, store, _record_manager(generation), plan, old,
+                       build, report, progress)
     write_manifest(settings, generation, manifest, store)
     _prune_texts(settings, generation, manifest, old)
     location.publish(generation)
     return _finish(report, plan)
+
+
+# --- server mode -----------------------------------------------------------------------
+
+
+def _verify_server(settings: Settings, embeddings: LangChainEmbeddings) -> dict[str, Any] | str:
+    """The server's live manifest when its build's collections are whole and agree, else why
+    not (the verdicts of ``_verify_live``)."""
+    manifest = read_live_manifest(settings)
+    if manifest is None:
+        return "no index yet"
+    if not manifest.get("complete"):
+        return "an earlier update did not finish"
+    if manifest.get("version") != MANIFEST_VERSION or manifest.get(
+        "settings"
+    ) != settings_fingerprint(settings):
+        return "model, chunking or index format changed"
+    if not isinstance(manifest.get("collections"), dict):
+        return "the index on the server predates per-build collections"
+    names = manifest_collections(manifest)
+    records = _server_records(settings, names["records"])
+    if not records.exists_collection():
+        return f"record manager collection {names['records']} missing"
+    if manifest.get("updating_in_place"):  # cut off: this sync redoes its documents
+        return manifest
+    try:
+        count = open_store(settings, Path("."), embeddings, collection=names["chunks"]).count()
+        recorded = records.count()
+    except IndexUnavailableError as exc:
+        if is_missing_collection(exc.__cause__ or exc) or "is not on the Chroma" in str(exc):
+            return f"chunk collection {names['chunks']} missing"
+        raise  # the server is down: not damage, rebuild nothing
+    expected = sum(int(d.get("chunks", 0)) for d in manifest.get("documents", {}).values())
+    if count != expected:
+        return f"manifest lists {expected} chunks but the collection holds {count}"
+    if recorded != count:
+        return f"the record manager lists {recorded} chunks but the collection holds {count}"
+    return manifest
+
+
+def _sync_server(
+    settings: Settings, location: IndexLocation, lease: ServerLease, *, rebuild: bool,
+    progress: bool, allow_mass_removal: bool = False,
+) -> IndexReport:
+    """``_sync_locked`` for a Chroma server, holding its writer lease."""
+    report = IndexReport()
+    files, skipped_walk = discover(
+        settings.corpus_dir, follow_outside=settings.follow_outside_symlinks
+    )
+    report.skipped.extend(skipped_walk)
+    embeddings = LangChainEmbeddings(shared_embedder(), batch_size=settings.embed_batch_size)
+    live: dict[str, Any] | None = None
+    if not rebuild:
+        verdict = _verify_server(settings, embeddings)
+        if isinstance(verdict, str):
+            if verdict != "no index yet":
+                report.repaired = verdict
+                log.warning("the index on the server is unusable (%s); rebuilding it", verdict)
+        else:
+            live = verdict
+    old = live or {}
+    known = dict(old.get("documents", {}))
+    for source in (old.get("updating_in_place") or {}).get("sources", []):
+        if source in known:  # cut off mid-update: redo it whatever the file's stat says
+            known[source] = {**known[source], "stat": None, "sha256": None}
+    plan = _plan(settings, files, known, old.get("skipped_files", {}), report)
+    previous = read_live_manifest(settings) or {}  # the live one, even if unusable
+    if not allow_mass_removal:
+        before = known if live is not None else previous.get("documents", {})
+        _check_removals(settings, sorted(set(before) - set(plan.documents)), before)
+    generation = location.new_generation(copy_of=location.current())  # a local cache dir
+    if live is not None and not plan.writes:
+        if plan.documents != old.get("documents") or plan.skipped_files != old.get(
+            "skipped_files"
+        ) or report.skipped != old.get("skipped"):
+            _switch(settings, generation, lease, {
+                **old, "documents": plan.documents, "skipped_files": plan.skipped_files,
+                "skipped": report.skipped,
+            }, previous=None)
+        return _finish(report, plan)
+
+    report.rebuilt = live is None
+    if live is None:  # a new build beside the live one; readers switch when it is whole
+        build = uuid.uuid4().hex
+        names = build_collections(build)
+        store = open_store(settings, generation, embeddings, collection=names["chunks"],
+                           create=True)
+    else:  # a small update of the live build: marked first, finished by the next sync
+        build = str(old.get("build"))
+        names = manifest_collections(old)
+        sources = sorted({s for s, _ in plan.to_index} | set(plan.to_delete))
+        _switch(settings, generation, lease, {
+            **old, "updating_in_place": {"since": _now(), "sources": sources},
+        }, previous=None)
+        store = open_store(settings, generation, embeddings, collection=names["chunks"])
+    records = _server_records(settings, names["records"])
+    records.create_schema()
+    manifest = _update(settings, generation, store, records, plan, old, build, report, progress)
+    manifest["collections"] = names
+    _switch(settings, generation, lease, manifest, previous=previous if live is None else None)
+    return _finish(report, plan)
+
+
+def _switch(
+    settings: Settings, generation: Path, lease: ServerLease, manifest: dict[str, Any], *,
+    previous: dict[str, Any] | None,
+) -> None:
+    """Write ``manifest`` as the server's live one (one upsert: readers see the old one or
+    this one), if this writer still holds the lease and no later writer wrote the manifest;
+    after a switch to a new build (``previous``: the manifest it replaces), drop the builds
+    older than ``previous``'s."""
+    client = server_client(settings)
+    lease.check()
+    stored = read_server_manifest(client) or {}
+    token = int((stored.get("writer") or {}).get("token", 0))
+    assert lease.token is not None
+    if token > lease.token:
+        raise IndexBusyError(
+            f"a later writer (lease token {token}, ours {lease.token}) already wrote the index "
+            f"on the Chroma server at {settings.chroma_url}; nothing was switched"
+        )
+    manifest = {**manifest, "writer": {"holder": lease.holder, "token": lease.token}}
+    with chroma_failures("switching the index", settings.chroma_url):
+        write_server_manifest(client, manifest)
+    write_manifest_file(generation, manifest)  # a copy for inspection
+    if previous is not None:
+        keep = set(manifest_collections(manifest).values())
+        if previous:
+            keep |= set(manifest_collections(previous).values())
+        dropped = drop_builds(client, keep, settings.chroma_url)
+        if dropped:
+            log.info("dropped the collections of older builds: %s", ", ".join(dropped))
+
+
+def _server_records(settings: Settings, collection: str) -> ChromaRecordManager:
+    return ChromaRecordManager(server_client(settings), collection, settings.chroma_url)
 
 
 def _prune_texts(
@@ -433,16 +585,16 @@ def _update(
     settings: Settings,
     generation: Path,
     store: ChromaStore,
+    record_manager: Any,
     plan: _Plan,
     old: dict[str, Any],
     build: str,
-    embeddings: LangChainEmbeddings,
     report: IndexReport,
     progress: bool,
 ) -> dict[str, Any]:
     """Apply ``plan`` to the store and return the manifest describing the result, with the
     chunk ids removed and added when readers can patch their BM25 index with them."""
-    record_manager = _record_manager(generation)
+    embeddings: LangChainEmbeddings = store.embeddings
     touched = [source for source, _ in plan.to_index] + plan.to_delete
     before = _keys(record_manager, touched)
     _apply(plan, store, record_manager, embeddings, report, progress)

@@ -194,6 +194,11 @@ def _answer_type(doc: Any, wh: str | None, focus: Any) -> str | None:
     if wh == "how much":
         return MONEY if focus_lemma in (None, "money", "funding", "aid") else QUANTITY
     if wh in ("who", "whom", "whose"):
+        root = next((t for t in doc if t.dep_ == "ROOT"), None)
+        named = [c for c in (root.children if root is not None else ())
+                 if c.dep_ in ("nsubj", "attr") and c.pos_ == "PROPN" and c.ent_type_ == "PERSON"]
+        if root is not None and root.lemma_ == "be" and named:
+            return DESCRIPTION  # "Who is Keith Kellogg?" asks what the person is, not a name
         return PERSON
     if wh == "when":
         return DATE

@@ -108,8 +108,13 @@ def antecedents(turns: list[tuple[str, str]]) -> tuple[str | None, str | None]:
     from qa.ingest.linguistics import nlp
 
     last_q, last_a = (_strip_markers(t) for t in turns[-1])
-    person = thing = named = None
-    for n, doc in enumerate(nlp().pipe([last_a, last_q])):
+    thing = named = None
+    docs = list(nlp().pipe([last_a, last_q]))
+    # The person the last question named is the topic ("Who is Keith Kellogg?"); else the
+    # first one its answer names.
+    person = next((re.sub(r"['’]s$", "", e.text) for e in docs[1].ents
+                   if e.label_ == "PERSON"), None)
+    for n, doc in enumerate(docs):
         for ent in doc.ents:
             text = re.sub(r"['’]s$", "", ent.text)
             if ent.label_ == "PERSON" and person is None:
