@@ -53,7 +53,7 @@ def chat_text(
             return render.answer_plain(qa.ask(message, turns, settings=settings))
         gate = gate or IndexGate.for_settings(settings)
         for attempt in (1, 2):
-            if not gate.ready(gate.start()):
+            if not gate.ready(gate.start(repair=attempt == 2)):
                 return f"Error: {gate.busy_text()}"
             try:
                 answer = qa.ask(

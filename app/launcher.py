@@ -13,7 +13,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -84,11 +84,13 @@ def running_app(
     host: str = "127.0.0.1",
     port: int | None = None,
     timeout: float = 180.0,
+    args: Sequence[str] = (),
 ) -> Iterator[str]:
-    """Start the UI with ``env`` added to the environment; yield its URL; stop it at the end."""
+    """Start the UI with ``env`` added to the environment (and ``args`` after the host and
+    port flags); yield its URL; stop it at the end."""
     port = port or free_port(host)
     with running_server(
-        [sys.executable, "-m", "app", "--host", host, "--port", str(port)],
+        [sys.executable, "-m", "app", "--host", host, "--port", str(port), *args],
         f"http://{host}:{port}", log_path,
         env={"GRADIO_ANALYTICS_ENABLED": "False", **env}, timeout=timeout,
     ) as url:

@@ -5,9 +5,10 @@ the ``auth`` callable given to ``launch()`` with the two strings. ``Guard`` is t
 keys failures by the client's address (set for each request by ``ClientAddress``, a pure ASGI
 middleware, since the callable never sees the request) and by the username: after ``threshold``
 failures within ``window`` seconds a key is locked for 1 s, then for each further failure 2,
-4, … up to ``max_delay`` seconds, until ``window + max_delay`` seconds pass without one. An attempt on a locked key is
-refused without looking at the password (an HTTP 429 naming the wait, answered at once), so
-neither a fast loop nor many usernames from one address get more than a trickle of guesses.
+4, … up to ``max_delay`` seconds, until ``window + max_delay`` seconds pass without one. An
+attempt on a locked key is refused without looking at the password (an HTTP 429 naming the
+wait, answered at once), so neither a fast loop nor many usernames from one address get more
+than a trickle of guesses.
 A correct login once the lock has expired works, and clears the records of its username and
 address (there is one account: whoever has its password gains nothing from the reset).
 

@@ -12,7 +12,6 @@ import logging
 import os
 import secrets
 import tempfile
-import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
@@ -267,7 +266,8 @@ _STATUS_NOTES = {
     "missing": "The index is missing; building it from the corpus first (this can take a minute)…",
     "stale": "The corpus changed; updating the index first…",
 }
-_PREPARING = "Opening the index (it is rebuilt first if it was damaged)…"
+_PREPARING = "Opening the index and loading the model…"
+_REBUILDING = "The index was damaged; rebuilding it from the corpus…"
 
 
 def _status_note(settings: qa.Settings) -> str:
@@ -312,22 +312,24 @@ def respond(
         done = replace(session, messages=[*messages, reply])
         return (done.messages, message, done, *keep, gr.skip())
 
-    def wait(deadline: float) -> Iterator[tuple[Any, ...]]:
-        """Progress in the pending bubble while the gate works; stops when it is done."""
-        while not gate.ready(deadline, tick=1.0):
-            if time.monotonic() >= deadline:
+    def opened(since: float) -> Iterator[tuple[Any, ...]]:
+        """Progress in the pending bubble while the gate works; stops when it is done or the
+        request's deadline has passed."""
+        while not gate.ready(since, tick=1.0):
+            if gate.expired(since):
                 return
             if gate.elapsed() >= 2:
-                progress = (f"{_STATUS_NOTES.get(gate.status, _PREPARING)} "
-                            f"({gate.elapsed():.0f} s)")
+                what = _REBUILDING if gate.rebuilding else _STATUS_NOTES.get(gate.status,
+                                                                            _PREPARING)
+                progress = f"{what} ({gate.elapsed():.0f} s)"
                 bubble = {"role": "assistant", "content": render.pending_message("", progress)}
                 yield ([*messages, bubble], gr.skip(), gr.skip(), *keep, gr.skip())
 
     text = ""
     answer: qa.Answer | None = None
     for attempt in (1, 2):
-        deadline = gate.start()
-        yield from wait(deadline)
+        since = gate.start(repair=attempt == 2)
+        yield from opened(since)
         if gate.busy:
             yield busy()
             return

@@ -517,3 +517,42 @@ def test_markers_open_citations_and_keyboard_only_use(docs_app: Any, browser: An
     copied = page.evaluate("navigator.clipboard.readText()")
     assert "<" not in copied and "Sources:" in copied and "“" in copied
     context.close()
+
+
+def test_first_question_after_damage_replies_rebuilding_then_answers(
+    browser: Any, tmp_path: Path
+) -> None:
+    """Random pages of chroma.sqlite3 overwritten: the first question gets the rebuilding
+    message in the chat (not a hang), its text back in the box; asked again, it is answered."""
+    import time
+
+    from test_web_surface import BUSY, QUESTION, _damaged_index
+
+    from app.launcher import running_app
+
+    settings = _damaged_index(tmp_path)
+    env = {"QA_CORPUS_DIR": str(settings.corpus_dir), "QA_INDEX_DIR": str(settings.index_dir)}
+    with running_app(env, tmp_path / "app.log", args=["--wait-for-index", "0.5"]) as url:
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(url)
+        page.wait_for_selector("#qa-question textarea", timeout=60_000)
+        began = time.monotonic()
+        page.fill("#qa-question textarea", QUESTION)
+        page.keyboard.press("Enter")
+        replies = f"{ANSWERS}, #qa-chat .qa-busy"
+        page.wait_for_selector(replies, timeout=30_000)
+        assert time.monotonic() - began < 30
+        deadline = time.monotonic() + 240
+        while page.locator("#qa-chat .qa-answer:not(.qa-pending)").count() == 0:
+            busy = page.locator("#qa-chat .qa-busy").last
+            assert BUSY in busy.inner_text()
+            assert page.input_value("#qa-question textarea") == QUESTION  # ready to resend
+            assert time.monotonic() < deadline, "never rebuilt"
+            done = page.locator(replies).count()
+            page.wait_for_timeout(1000)
+            page.click("#qa-send")
+            page.wait_for_function(
+                f"document.querySelectorAll({replies!r}).length > {done}", timeout=30_000)
+        answer = page.locator("#qa-chat .qa-answer:not(.qa-pending)").last
+        assert "[1]" in answer.inner_text() and "Black Sea" in answer.inner_text()
+        page.close()

@@ -9,6 +9,7 @@ it over HTTP, as a browser or a script would.
 from __future__ import annotations
 
 import json
+import logging
 import shutil
 import sys
 import time
@@ -279,12 +280,8 @@ def test_first_chat_after_damage_replies_in_bounded_time(tmp_path: Path, wait: f
 
     s = _damaged_index(tmp_path)
     env = {"QA_CORPUS_DIR": str(s.corpus_dir), "QA_INDEX_DIR": str(s.index_dir)}
-    port = free_port()
-    command = [sys.executable, "-m", "app", "--host", "127.0.0.1", "--port", str(port),
-               "--wait-for-index", str(wait)]
     log_path = tmp_path / "app.log"
-    with running_server(command, f"http://127.0.0.1:{port}", log_path,
-                        env={"GRADIO_ANALYTICS_ENABLED": "False", **env}) as url:
+    with running_app(env, log_path, args=["--wait-for-index", str(wait)]) as url:
         client = Client(url, verbose=False)
         began = time.monotonic()
         first = client.predict(QUESTION, api_name="/chat")
@@ -306,12 +303,18 @@ def test_first_chat_after_damage_replies_in_bounded_time(tmp_path: Path, wait: f
 
 
 def test_chat_handler_says_rebuilding_while_the_index_is_busy(tmp_path: Path) -> None:
-    """A gate whose opener outlasts its bound: the chat shows progress, then the rebuilding
-    message (not an error, no turn saved), and the question goes back into the box."""
+    """A rebuild that outlasts the gate's bound: the chat shows progress, then the rebuilding
+    message (not an error, no turn saved), and the question goes back into the box. Merely
+    opening the index (no rebuild) is waited for."""
     corpus = make_corpus(tmp_path / "corpus", {"note.txt": "The ferry leaves at noon.\n"})
     s = qa.Settings.from_env(env={}, corpus_dir=corpus, index_dir=tmp_path / "index")
     qa.reindex(s, progress=False)
-    gate = IndexGate(s, wait=3.0, opener=lambda: time.sleep(10))
+
+    def rebuild() -> None:  # as qa says when it finds the index damaged, then a long rebuild
+        logging.getLogger("qa.index.opened").warning("the index cannot be used; rebuilding it")
+        time.sleep(10)
+
+    gate = IndexGate(s, wait=3.0, opener=rebuild)
     began = time.monotonic()
     steps = list(respond("When does the ferry leave?", Session(), 5, "extractive", False, s,
                          gate=gate))
@@ -324,6 +327,7 @@ def test_chat_handler_says_rebuilding_while_the_index_is_busy(tmp_path: Path) ->
     began = time.monotonic()
     list(respond("When does the ferry leave?", Session(), 5, "extractive", False, s, gate=gate))
     assert time.monotonic() - began < 4.5
+    slow_open = IndexGate(s, wait=1.0, opener=lambda: time.sleep(3))
     steps = list(respond("When does the ferry leave?", Session(), 5, "extractive", False, s,
-                         gate=IndexGate(s, wait=3.0, opener=lambda: None)))
+                         gate=slow_open))
     assert "[1]" in steps[-1][0][-1]["content"]

@@ -87,7 +87,7 @@ class OpenedIndex:
         self._sentences_lock = threading.Lock()
         self._sources: OrderedDict[str, str] = OrderedDict()  # source -> indexed text
         self._sources_lock = threading.Lock()
-        self._changed: dict[str, tuple[float, bool]] = {}
+        self._changed: dict[str, tuple[list[int], bool]] = {}
 
     @classmethod
     def open(cls, settings: Settings, generation: Path, manifest: dict[str, Any]) -> OpenedIndex:
@@ -202,20 +202,21 @@ class OpenedIndex:
 
     def changed_since_indexing(self, source: str) -> bool:
         """Whether ``source`` on disk differs from the indexed version (citations then show
-        the indexed text); a file stat, checked at most once a second per document."""
-        now = time.monotonic()
-        seen = self._changed.get(source)
-        if seen is not None and now - seen[0] < 1.0:
-            return seen[1]
+        the indexed text): one stat per call; the file is hashed only when its stat moved."""
         entry = self.documents().get(source) or {}
         path = self.settings.corpus_dir / source
         try:
-            changed = entry.get("stat") != stat_key(path) and (
-                file_sha256(path) != entry.get("sha256")
-            )
+            stat = stat_key(path)
+        except OSError:
+            return True
+        seen = self._changed.get(source)
+        if seen is not None and seen[0] == stat:
+            return seen[1]
+        try:
+            changed = stat != entry.get("stat") and file_sha256(path) != entry.get("sha256")
         except OSError:
             changed = True
-        self._changed[source] = (now, changed)
+        self._changed[source] = (stat, changed)
         return changed
 
     def documents(self) -> dict[str, Any]:
