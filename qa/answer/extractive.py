@@ -33,7 +33,7 @@ from qa.answer.scorer import ANSWER_CONTEXT, ReaderModel, load_model, model_avai
 from qa.answer.short import short_answer
 from qa.index.lexical import tokenize
 from qa.models import Answer, Citation, Passage, ReaderCandidate
-from qa.retrieval.analysis import COMPARISON, LIST, QuestionAnalysis, analyse
+from qa.retrieval.analysis import LIST, QuestionAnalysis, analyse
 from qa.retrieval.questions import without_symbols
 
 if TYPE_CHECKING:
@@ -209,8 +209,6 @@ def _choose(
     best = scored[0]
     chosen = [best]
     parts = analysis.parts
-    if analysis.answer_type == COMPARISON and not parts:
-        parts = _sides(scored)
     if parts:
         from qa.retrieval.hybrid import search
 
@@ -232,10 +230,6 @@ def _choose(
         if not _overlapping(s, chosen) and not _redundant(s, chosen):
             chosen.append(s)
     return chosen
-
-
-def _sides(scored: list[Scored]) -> tuple[str, ...]:
-    return ()
 
 
 def _overlapping(s: Scored, chosen: Sequence[Scored]) -> bool:

@@ -229,23 +229,44 @@ def _answer_type(doc: Any, wh: str | None, focus: Any) -> str | None:
 
 
 def _parts(doc: Any) -> tuple[str, ...]:
-    """Sub-questions: two coordinated clauses ("What is X, and what does he think of Y?")."""
-    from spacy.tokens import Doc
-
-    assert isinstance(doc, Doc)
+    """Sub-questions: two coordinated clauses ("What is X, and what does he think of Y?"), or
+    for a comparison the two compared noun phrases ("How do A and B differ on C?" becomes
+    "How do A differ on C?" and "How do B differ on C?": each side retrieved on its own)."""
     root = next((t for t in doc if t.dep_ == "ROOT"), None)
     if root is None:
         return ()
     conj = [c for c in root.children if c.dep_ == "conj" and c.pos_ in ("VERB", "AUX")]
-    if not conj:
+    if conj:
+        second = conj[0]
+        start = min(t.i for t in second.subtree)
+        cut = start
+        while cut > 0 and doc[cut - 1].dep_ in ("cc", "punct"):
+            cut -= 1
+        first_text = doc[:cut].text.strip(" ,;")
+        second_text = doc[start:].text.strip()
+        if len(first_text.split()) < 3 or len(second_text.split()) < 3:
+            return ()
+        person = next((e.text for e in doc.ents if e.label_ == "PERSON" and e.end <= cut), None)
+        if person:  # "… Kellogg's role, and what does he think …": the part names him
+            person = re.sub(r"['’]s$", "", person)
+            second_text = re.sub(r"\b(he|she)\b", person, second_text, flags=re.I)
+            second_text = re.sub(r"\b(his|her)\b", f"{person}'s", second_text, flags=re.I)
+        return (first_text + "?", second_text)
+    if not _COMPARE.search(doc.text):
         return ()
-    second = conj[0]
-    start = min(t.i for t in second.subtree)
-    cut = start
-    while cut > 0 and doc[cut - 1].dep_ in ("cc", "punct"):
-        cut -= 1
-    first_text = doc[:cut].text.strip(" ,;")
-    second_text = doc[start:].text.strip()
-    if len(first_text.split()) < 3 or len(second_text.split()) < 3:
-        return ()
-    return (first_text + "?", second_text)
+    for head in doc:
+        sides = [c for c in head.children if c.dep_ == "conj" and c.pos_ in ("NOUN", "PROPN")]
+        if head.pos_ not in ("NOUN", "PROPN") or not sides:
+            continue
+        other = sides[0]
+        left = [t for t in head.subtree if t.i < other.i and t.dep_ not in ("cc", "punct")
+                and t not in other.subtree]
+        right = list(other.subtree)
+        span_start = min(t.i for t in head.subtree)
+        span_end = max(t.i for t in other.subtree) + 1
+        before, after = doc[:span_start].text, doc[span_end:].text
+        return tuple(
+            " ".join(f"{before} {' '.join(t.text for t in side)} {after}".split())
+            for side in (left, right)
+        )
+    return ()
