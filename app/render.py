@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import qa
 
-MARKER = re.compile(r"\[(\d+)\]")
+MARKER = qa.MARKER
 RELEVANCE_TIP = (
     "Relevance: the fused retrieval score (reciprocal-rank fusion of the semantic and keyword "
     "rankings). Higher is more relevant; compare passages of one answer, not across answers."

@@ -14,11 +14,12 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
+import qa
+
 RECALL_KS: tuple[int, ...] = (1, 3, 5)
 CHAR_BUDGETS: tuple[int, ...] = (1000, 2000)
 MIN_COVER = 0.5  # a passage must overlap at least this share of a gold span to cover it
 
-_MARKER = re.compile(r"\[\d+\]")
 _ARTICLES = re.compile(r"\b(a|an|the)\b")
 _PUNCT = str.maketrans("", "", string.punctuation + "\u2018\u2019\u201c\u201d\u2013\u2014")
 
@@ -103,8 +104,8 @@ def reciprocal_rank(passages: Sequence[Span], gold: Sequence[Span]) -> float | N
 
 
 def strip_markers(text: str) -> str:
-    """Remove citation markers ``[n]`` from an answer."""
-    return _MARKER.sub("", text)
+    """Remove citation markers ``[n]`` from an answer (``qa.strip_markers``)."""
+    return qa.strip_markers(text)
 
 
 def normalize(text: str) -> str:

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from qa.config import Settings
 from qa.errors import CorpusError
+from qa.ingest import atomic
 from qa.ingest.loaders import META_SUFFIX, SkippedDocument, decode, load_document
 
 ALLOWED_SUFFIXES = (".txt", ".md", ".html", ".pdf")
@@ -163,26 +164,10 @@ def existing_bytes(path: Path) -> bytes | None:
 
 
 def write_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a hidden temp file in the same directory."""
+    """Write an upload into the corpus atomically (``qa.ingest.atomic``), first sweeping away
+    the temp files of uploads a killed process cut off."""
     sweep_temp_files(path.parent)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}{TEMP_MARK}")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    with contextlib.suppress(OSError):  # make the rename itself durable
-        dir_fd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+    atomic.write_atomic(path, data, mark=TEMP_MARK)
 
 
 def sweep_temp_files(root: Path, older_than: float = STALE_TEMP_SECONDS) -> None:
