@@ -25,6 +25,7 @@ from qa.answer.features import (
     SentenceView,
     features,
     mentions,
+    question_pool,
     vocabulary_roots,
     with_gaps,
 )
@@ -76,23 +77,23 @@ def score_candidates(
     stored = index.sentences([c.chunk_id for c in pool])
     vector = index.embedder.encode_query(query)
     docs = index.documents()
+    # What each passage's document says of itself, and its context: that and its section.
+    abouts = [_about(docs.get(str(c.metadata["source"]), {})) for c in pool]
+    contexts = [
+        f"{c.metadata.get('section') or ''} {about}".lower()
+        for c, about in zip(pool, abouts, strict=True)
+    ]
     pool_stems: set[str] = set()
-    pool_text = " ".join(
-        [c.text for c in pool] + [_about(docs.get(str(c.metadata["source"]), {})) for c in pool]
-    ).lower()
-    for c in pool:
+    for c, context in zip(pool, contexts, strict=True):
         pool_stems.update(tokenize(c.text))
-        pool_stems.update(tokenize(str(c.metadata.get("section") or "")))
-        pool_stems.update(tokenize(_about(docs.get(str(c.metadata["source"]), {}))))
+        pool_stems.update(tokenize(context))
+    pool_text = " ".join([c.text for c in pool] + abouts).lower()
+    shared = question_pool(analysis, index.lexical.idf, pool_stems, pool_text, _vocabulary(index))
     top = pool[0].score or 1.0
-    vocabulary = _vocabulary(index)
     out: list[Scored] = []
     rows: list[list[float]] = []
-    for rank, c in enumerate(pool):
+    for rank, (c, context) in enumerate(zip(pool, contexts, strict=True)):
         source = str(c.metadata["source"])
-        context = " ".join(
-            [str(c.metadata.get("section") or ""), _about(docs.get(source, {}))]
-        ).lower()
         for i, s in enumerate(stored.get(c.chunk_id, [])):
             if s.role not in allowed:
                 continue
@@ -101,8 +102,7 @@ def score_candidates(
                 prose=s.role == "prose",
                 fused=c.score / top, chunk_cosine=c.dense, first_in_chunk=i == 0,
             )
-            row = features(analysis, view, vector, index.lexical.idf, pool_stems, pool_text,
-                           vocabulary)
+            row = features(analysis, shared, view, vector)
             rows.append(row)
             out.append(Scored(c.chunk_id, source, s.start, s.end, s.text, s.role, s.entities,
                               tuple(row), 0.0))

@@ -80,70 +80,97 @@ def _word_stems(words: Sequence[str]) -> list[str]:
     return list(dict.fromkeys(t for w in words for t in tokenize(w)))
 
 
-def question_terms(analysis: QuestionAnalysis) -> tuple[list[str], list[str]]:
-    """Stems of the question's content words and of its nouns (what must be covered)."""
-    return _word_stems(analysis.content), _word_stems(analysis.nouns)
+@dataclass(frozen=True)
+class QuestionPool:
+    """What every sentence's features share for one question: the question's terms weighed
+    by IDF, and what the retrieved passages and the corpus hold of them (computed once per
+    question, not per sentence)."""
+
+    weights: dict[str, float]  # stems of the question's content words -> IDF (unseen: rarest)
+    nouns: tuple[str, ...]  # stems of the question's nouns
+    rarest: str | None  # the rarest of them
+    wanted: tuple[str, ...]  # the question's entities and years
+    asked: frozenset[str]  # its entities, lower-cased
+    focus: frozenset[str]  # stems of the focus noun (empty when it only names a type)
+    pool_cover: float
+    rarest_in_pool: float
+    corpus_cover: float
+    pool_constraints: float
+
+
+def question_pool(
+    analysis: QuestionAnalysis,
+    idf: Mapping[str, float],
+    pool_stems: set[str],
+    pool_text: str,
+    vocabulary: frozenset[str],
+) -> QuestionPool:
+    """The question-level part of the features, for the passages ``pool_*`` describe."""
+    unseen = max(idf.values(), default=1.0)  # a word no chunk holds is the rarest of all
+    content = _word_stems(analysis.content)
+    nouns = tuple(_word_stems(analysis.nouns))
+    pool_roots = {_root(t) for t in pool_stems}
+    rarest = max(nouns, key=lambda t: idf.get(t, unseen)) if nouns else None
+    wanted = tuple(text for _, text in analysis.entities) + analysis.years
+
+    def share(found: Iterable[bool], of: Sequence[object]) -> float:
+        return sum(found) / len(of) if of else 1.0
+
+    return QuestionPool(
+        weights={t: idf.get(t, unseen) for t in content},
+        nouns=nouns,
+        rarest=rarest,
+        wanted=wanted,
+        asked=frozenset(text.lower() for _, text in analysis.entities),
+        focus=frozenset(tokenize(analysis.focus))
+        if analysis.focus and not analysis.focus_is_type else frozenset(),
+        pool_cover=share((_root(t) in pool_roots for t in nouns), nouns),
+        rarest_in_pool=float(rarest is None or _root(rarest) in pool_roots),
+        corpus_cover=share((_root(t) in vocabulary for t in nouns), nouns),
+        pool_constraints=share((mentions(pool_text, w) for w in wanted), wanted),
+    )
 
 
 def features(
     analysis: QuestionAnalysis,
+    pool: QuestionPool,
     sentence: SentenceView,
     query_vector: np.ndarray,
-    idf: Mapping[str, float],
-    pool_stems: set[str],
-    pool_text: str = "",
-    vocabulary: frozenset[str] = frozenset(),
 ) -> list[float]:
     """The feature vector of ``sentence`` for the question, in ``BASE_FEATURES`` order (the
     gaps of ``with_gaps`` come once every candidate of the question is known)."""
-    content, nouns = question_terms(analysis)
+    nouns = pool.nouns
     words = _stems(sentence.text)
     around = words | _stems(sentence.context)
-    unseen = max(idf.values(), default=1.0)  # a word no chunk holds is the rarest of all
-    weights = {t: idf.get(t, unseen) for t in content}
-    total = sum(weights.values()) or 1.0
-    overlap = sum(w for t, w in weights.items() if t in words) / total
+    total = sum(pool.weights.values()) or 1.0
+    overlap = sum(w for t, w in pool.weights.items() if t in words) / total
     around_roots = {_root(t) for t in around}
-    pool_roots = {_root(t) for t in pool_stems}
     noun_cover = sum(_root(t) in around_roots for t in nouns) / len(nouns) if nouns else 1.0
-    rarest = max(nouns, key=lambda t: idf.get(t, unseen)) if nouns else None
-    pool_cover = sum(_root(t) in pool_roots for t in nouns) / len(nouns) if nouns else 1.0
     labels = analysis.labels
-    lowered = sentence.text.lower()
-    asked = {text.lower() for _, text in analysis.entities}
     type_match = float(any(
-        label in labels and sentence.text[a:b].lower() not in asked
+        label in labels and sentence.text[a:b].lower() not in pool.asked
         for label, a, b in sentence.entities
     )) if labels else 1.0  # an untyped question sets no type to meet
-    wanted = [text for _, text in analysis.entities] + list(analysis.years)
-    context = lowered + " " + sentence.context
-    constraints = (
-        sum(mentions(context, w) for w in wanted) / len(wanted) if wanted else 1.0
-    )
-    pool_constraints = (
-        sum(mentions(pool_text, w) for w in wanted) / len(wanted) if wanted else 1.0
-    )
+    context = sentence.text.lower() + " " + sentence.context
+    wanted = pool.wanted
+    constraints = sum(mentions(context, w) for w in wanted) / len(wanted) if wanted else 1.0
     counted = 1.0  # neutral unless the question counts something
     if analysis.answer_type == NUMBER and analysis.counted:
         counted = float(_counts(sentence.text, analysis.counted))
-    focus = analysis.focus
-    focus_present = (
-        float(bool(set(tokenize(focus)) & words))
-        if focus and not analysis.focus_is_type else 0.5
-    )
+    focus_present = float(bool(pool.focus & words)) if pool.focus else 0.5
     return [
         float(np.dot(sentence.vector, query_vector)),
         sentence.chunk_cosine,
         overlap,
         noun_cover,
-        float(rarest is None or rarest in around),
-        pool_cover,
-        float(rarest is None or _root(rarest) in pool_roots),
-        sum(_root(t) in vocabulary for t in nouns) / len(nouns) if nouns else 1.0,
+        float(pool.rarest is None or pool.rarest in around),
+        pool.pool_cover,
+        pool.rarest_in_pool,
+        pool.corpus_cover,
         float(bool(labels)),
         type_match,
         constraints,
-        pool_constraints,
+        pool.pool_constraints,
         counted,
         focus_present,
         1.0 / (1.0 + sentence.rank),
