@@ -61,9 +61,9 @@ def _check_sources(index: OpenedIndex, sources: object) -> list[str] | None:
     """The chosen documents, each known to the index; None for the whole corpus."""
     if sources is None:
         return None
-    if isinstance(sources, str) or not all(isinstance(s, str) for s in sources):  # type: ignore[attr-defined]
+    if not isinstance(sources, (list, tuple)) or not all(isinstance(s, str) for s in sources):
         raise QuestionError("sources must be a list of document names")
-    chosen = list(dict.fromkeys(sources))  # type: ignore[call-overload]
+    chosen = list(dict.fromkeys(sources))
     known = index.documents()
     unknown = [s for s in chosen if s not in known]
     if unknown:
@@ -114,13 +114,14 @@ def ask_stream(
         from qa.answer.llm import generate_stream  # LangChain's chat clients load only here
 
         for event in generate_stream(
-            index, settings, prepared, candidates, passages, history=check_history(history)
+            index, settings, prepared, candidates, passages, history=check_history(history),
+            sources=chosen,
         ):
             yield (StreamEvent(answer=_with_staleness(index, event.answer))
                    if event.answer is not None else event)
         return
     yield from stream_text(_with_staleness(index, extractive_answer(
-        index, prepared, candidates, passages
+        index, prepared, candidates, passages, sources=chosen
     )))
 
 

@@ -141,3 +141,18 @@ def test_questions_about_the_document_itself(
     c = answer.citations[0]
     assert c.source == PRIMARY and c.quote == value
     assert qa.source_text(c.source, settings=settings)[c.start : c.end] == value
+
+
+@pytest.mark.slow
+def test_sources_bound_every_search_of_a_question(settings: qa.Settings) -> None:
+    crs = "crs_IF12760_russia_north_korea_relations.md"
+    # A comparison is searched once per side: each side's search stays within the choice too.
+    answer = qa.ask("How do the outlook and the CRS report differ on North Korean troops?",
+                    sources=[crs], settings=settings)
+    assert answer.citations and {c.source for c in answer.citations} == {crs}
+    assert all(p.source == crs for p in answer.passages)
+    for bad in (5, crs, [1], [crs, None]):
+        with pytest.raises(qa.QuestionError, match="sources must be a list"):
+            qa.ask("Who is the envoy?", sources=bad, settings=settings)  # type: ignore[arg-type]
+    with pytest.raises(qa.QuestionError, match="no document"):
+        qa.retrieve("envoy", sources=["nope.md"], settings=settings)

@@ -35,6 +35,7 @@ from qa.answer.short import short_answer
 from qa.index.lexical import tokenize
 from qa.models import Answer, Citation, Passage, ReaderCandidate
 from qa.retrieval.analysis import LIST, QuestionAnalysis, analyse
+from qa.retrieval.hybrid import search
 from qa.retrieval.questions import without_symbols
 
 if TYPE_CHECKING:
@@ -180,8 +181,11 @@ def extractive_answer(
     prepared: PreparedQuestion,
     candidates: list[Candidate],
     passages: list[Passage],
+    *,
+    sources: list[str] | None = None,
 ) -> Answer:
-    """Answer with the minimal span and the sentences that back it, or abstain."""
+    """Answer with the minimal span and the sentences that back it, or abstain; the parts of
+    a multi-part question are searched within ``sources`` too."""
     if prepared.injected:
         return abstention(prepared, passages, INJECTION_REPLY)
     if not candidates:
@@ -195,13 +199,13 @@ def extractive_answer(
     if not scored or model.no_answer(*_evidence(scored)):
         corrected = _premise_corrected(index, prepared, analysis, scored, passages)
         return corrected or _near_miss(index, prepared, analysis, scored, passages)
-    chosen = _choose(index, prepared, analysis, scored, candidates)
+    chosen = _choose(index, analysis, scored, sources)
     return _compose(index, prepared, analysis, chosen, passages)
 
 
 def _choose(
-    index: OpenedIndex, prepared: PreparedQuestion, analysis: QuestionAnalysis,
-    scored: list[Scored], candidates: list[Candidate],
+    index: OpenedIndex, analysis: QuestionAnalysis, scored: list[Scored],
+    sources: list[str] | None,
 ) -> list[Scored]:
     """The quotes: the best sentence, then others close to it (reasons, lists), and for a
     multi-part or comparison question the best sentence for each part."""
@@ -210,11 +214,9 @@ def _choose(
     chosen = [best]
     parts = analysis.parts
     if parts:
-        from qa.retrieval.hybrid import search
-
         for number, part in enumerate(parts, start=1):
             part_analysis = analyse(part)
-            part_candidates = search(index, part)
+            part_candidates = search(index, part, sources=sources)
             part_scored = score_candidates(
                 index, part, part_analysis, part_candidates, model=model
             )

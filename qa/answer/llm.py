@@ -99,8 +99,10 @@ def generate_stream(
     passages: list[Passage],
     *,
     history: Any = None,
+    sources: list[str] | None = None,
 ) -> Iterator[StreamEvent]:
-    """Deltas from the model, then the verified ``Answer`` (or the extractive one on failure)."""
+    """Deltas from the model, then the verified ``Answer`` (or the extractive one on failure);
+    a follow-up the model condenses is searched again within ``sources`` too."""
     backend = settings.answer_backend
     if prepared.injected:  # never hand an instruction-laden question to a model
         yield from stream_text(abstention(prepared, passages, INJECTION_REPLY, backend))
@@ -113,7 +115,7 @@ def generate_stream(
             condensed = condense(llm, prepared.question, turns)
             if condensed and condensed != prepared.query:
                 prepared = replace(prepared, query=condensed)
-                candidates = search(engine, condensed)
+                candidates = search(engine, condensed, sources=sources)
                 passages = to_passages(engine, candidates[: settings.top_k])
         numbered = prompt_passages(candidates[: settings.top_k])
         if not numbered:
@@ -132,7 +134,9 @@ def generate_stream(
         if not raw:
             raise BackendError("the model returned an empty answer")
     except Exception as exc:  # any failure of the backend: fall back, say so once
-        yield from _fallback(engine, settings, prepared, candidates, passages, exc, streamed)
+        yield from _fallback(
+            engine, settings, prepared, candidates, passages, exc, streamed, sources
+        )
         return
     checked = verify(engine, prepared.query, raw, numbered)
     notices = [n for n in (prepared.notice, checked.notice) if n]
@@ -215,11 +219,12 @@ def _fallback(
     passages: list[Passage],
     exc: Exception,
     streamed: bool,
+    sources: list[str] | None,
 ) -> Iterator[StreamEvent]:
     reason = describe(exc, settings)
     where = backend_url(settings) or "no URL"
     log.warning("LLM backend %s at %s failed: %s", settings.answer_backend, where, reason)
-    answer = extractive_answer(engine, prepared, candidates, passages)
+    answer = extractive_answer(engine, prepared, candidates, passages, sources=sources)
     notice = (
         f"The LLM backend ({settings.answer_backend} at {where}) failed: {reason}; "
         "showing the extractive answer."

@@ -189,12 +189,9 @@ def _verify_live(
     generation = location.current()
     if generation is None or manifest is None:
         return "no index yet" if manifest is None else "index directory missing"
-    if not manifest.get("complete"):
-        return "an earlier update did not finish"
-    if manifest.get("version") != MANIFEST_VERSION or manifest.get(
-        "settings"
-    ) != settings_fingerprint(settings):
-        return "model, chunking or index format changed"
+    stale = _outdated(manifest, settings)
+    if stale:
+        return stale
     if not (generation / "records.sqlite").is_file():
         return "record manager database missing"
     if manifest.get("updating_in_place"):
@@ -363,18 +360,26 @@ def _sync_locked(
 # --- server mode -----------------------------------------------------------------------
 
 
-def _verify_server(settings: Settings, embeddings: LangChainEmbeddings) -> dict[str, Any] | str:
-    """The server's live manifest when its build's collections are whole and agree, else why
-    not (the verdicts of ``_verify_live``)."""
-    manifest = read_live_manifest(settings)
-    if manifest is None:
-        return "no index yet"
+def _outdated(manifest: dict[str, Any], settings: Settings) -> str | None:
+    """Why a manifest cannot be updated in place, in either mode (else None)."""
     if not manifest.get("complete"):
         return "an earlier update did not finish"
     if manifest.get("version") != MANIFEST_VERSION or manifest.get(
         "settings"
     ) != settings_fingerprint(settings):
         return "model, chunking or index format changed"
+    return None
+
+
+def _verify_server(settings: Settings, embeddings: LangChainEmbeddings) -> dict[str, Any] | str:
+    """The server's live manifest when its build's collections are whole and agree, else why
+    not (the verdicts of ``_verify_live``)."""
+    manifest = read_live_manifest(settings)
+    if manifest is None:
+        return "no index yet"
+    stale = _outdated(manifest, settings)
+    if stale:
+        return stale
     if not isinstance(manifest.get("collections"), dict):
         return "the index on the server predates per-build collections"
     names = manifest_collections(manifest)
