@@ -33,6 +33,8 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--json", action="store_true", help="print the Answer as JSON")
     ask.add_argument("--backend", choices=BACKENDS, help="answer backend (env QA_ANSWER_BACKEND)")
     ask.add_argument("-k", type=int, help="passages to retrieve (env QA_TOP_K)")
+    ask.add_argument("--source", action="append", metavar="NAME",
+                     help="answer only from this document (repeat for several; see `docs`)")
     ask.add_argument(
         "--history", type=Path,
         help="JSON file with earlier [question, answer] turns, oldest first",
@@ -42,6 +44,8 @@ def build_parser() -> argparse.ArgumentParser:
     ret = sub.add_parser("retrieve", help="show the passages retrieved for a query")
     ret.add_argument("query")
     ret.add_argument("-k", type=int, default=5, help="number of passages (default 5)")
+    ret.add_argument("--source", action="append", metavar="NAME",
+                     help="search only this document (repeat for several)")
     ret.add_argument("--json", action="store_true", help="print passages as JSON")
     _common(ret)
 
@@ -147,7 +151,8 @@ def _run(args: argparse.Namespace) -> int:
     )
     if args.command == "ask":
         history = _read_history(args.history) if args.history else None
-        answer = qa.ask(args.question, history, k=args.k, settings=settings)
+        answer = qa.ask(args.question, history, k=args.k, sources=args.source,
+                        settings=settings)
         if args.json:
             _print(json.dumps(asdict(answer), indent=2, ensure_ascii=False))
         else:
@@ -159,7 +164,7 @@ def _run(args: argparse.Namespace) -> int:
                 _print(f"\n[{i}] {c.title}{where} ({c.source}:{c.start}-{c.end})\n    “{c.quote}”")
         return 0
     if args.command == "retrieve":
-        passages = qa.retrieve(args.query, k=args.k, settings=settings)
+        passages = qa.retrieve(args.query, k=args.k, sources=args.source, settings=settings)
         if args.json:
             _print(json.dumps([asdict(p) for p in passages], indent=2, ensure_ascii=False))
         for i, p in enumerate(passages, start=1):

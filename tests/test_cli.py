@@ -49,6 +49,20 @@ def test_retrieve_k(settings: qa.Settings) -> None:
 
 
 @pytest.mark.slow
+def test_source_restricts_ask_and_retrieve(settings: qa.Settings) -> None:
+    crs = "crs_IF12760_russia_north_korea_relations.md"
+    found = run("retrieve", "special envoy", "--source", crs, "--json", settings=settings)
+    assert found.returncode == 0, found.stderr
+    assert {p["source"] for p in json.loads(found.stdout)} == {crs}
+    answer = run("ask", "How many North Korean troops went to Russia?", "--source", crs,
+                 "--json", settings=settings)
+    assert answer.returncode == 0, answer.stderr
+    assert {c["source"] for c in json.loads(answer.stdout)["citations"]} == {crs}
+    unknown = run("ask", "Who is the envoy?", "--source", "nope.md", settings=settings)
+    assert unknown.returncode == 2 and unknown.stderr.startswith("error: no document")
+
+
+@pytest.mark.slow
 def test_qaerror_is_one_line_and_exit_2(settings: qa.Settings) -> None:
     result = run("ask", "   ", settings=settings)
     assert result.returncode == 2
