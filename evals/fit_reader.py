@@ -57,6 +57,7 @@ OTHER_PEOPLE = ("Maria Lopez", "John Whitfield", "Anna Berg", "Tomas Novak", "Gr
 OTHER_THINGS = ("rainfall", "tourism", "literacy", "vaccination", "pension", "harvest",
                 "salary", "broadband", "obesity", "recycling", "fishing quota", "museum")
 YEAR_SHIFTS = (7, -6, 13, -11, 19)
+TWIN_PREFIX = "aug-"
 
 
 def near_misses(items: Sequence[EvalItem], corpus: str) -> list[EvalItem]:
@@ -90,7 +91,7 @@ def near_misses(items: Sequence[EvalItem], corpus: str) -> list[EvalItem]:
             swaps.append(("thing", noun, things[n % len(things)]))
         for kind, old, new in swaps[:2]:
             out.append(replace(
-                item, id=f"aug-{item.id}-{kind}", type="unanswerable", expect_abstain=True,
+                item, id=f"{TWIN_PREFIX}{item.id}-{kind}", type="unanswerable", expect_abstain=True,
                 question=re.sub(rf"\b{re.escape(old)}\b", new, item.question, count=1),
                 source=None, section=None,
                 answer=None, key_facts=(), evidence=(), answer_short=None,
@@ -109,8 +110,8 @@ def collect(items: Sequence[EvalItem], settings: qa.Settings) -> list[dict[str, 
         cands = qa.reader_candidates(item.question, list(item.history) or None,
                                      settings=settings)
         out.append({
-            "id": item.id, "group": item.id.removeprefix("aug-").rsplit("-", 1)[0]
-            if item.id.startswith("aug-") else item.id, "answerable": item.answerable,
+            "id": item.id, "group": item.id.removeprefix(TWIN_PREFIX).rsplit("-", 1)[0]
+            if item.id.startswith(TWIN_PREFIX) else item.id, "answerable": item.answerable,
             "rows": [list(c.features.values()) for c in cands],
             "labels": [label(c, gold, item.key_facts if item.answerable else ()) for c in cands],
             "names": list(cands[0].features) if cands else [],
@@ -143,7 +144,9 @@ def fit(data: list[dict[str, Any]]) -> dict[str, Any]:
         x, y = _answer_rows(per_item, names, top_n)
         a_mean, a_scale = x.mean(axis=0), x.std(axis=0)
         a_scale[a_scale == 0] = 1.0
-        answer = LogisticRegression(C=1.0, max_iter=2000).fit((x - a_mean) / a_scale, y)
+        answer = LogisticRegression(C=1.0, max_iter=2000).fit(
+            (x - a_mean) / a_scale, y, sample_weight=_twin_weights(data)
+        )
         p_answer = answer.predict_proba((x - a_mean) / a_scale)[:, 1]
         for threshold in sorted(set(np.round(p_answer, 4))) + [0.0]:
             score = _decision_score(per_item, list(p_answer), float(threshold))
@@ -171,6 +174,16 @@ def fit(data: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
+def _twin_weights(data: list[dict[str, Any]]) -> np.ndarray:
+    """Sample weights for the answer model: the twins together weigh as much as the dev
+    split's own unanswerable questions, so the easy twins (a name the corpus never mentions)
+    do not drown the real near misses (every word present, the asked detail absent)."""
+    twins = [d["id"].startswith(TWIN_PREFIX) for d in data]
+    real = sum(not d["answerable"] and not t for d, t in zip(data, twins, strict=True))
+    share = real / sum(twins) if sum(twins) and real else 1.0
+    return np.asarray([share if t else 1.0 for t in twins])
+
+
 def _answer_rows(per_item: list[tuple[dict[str, Any], np.ndarray]], names: list[str],
                  top_n: int) -> tuple[np.ndarray, np.ndarray]:
     """Question-level rows (as ``ReaderModel.answer_features``) and answerable labels."""
@@ -190,37 +203,41 @@ def _answer_rows(per_item: list[tuple[dict[str, Any], np.ndarray]], names: list[
 
 def _decision_score(per_item: list[tuple[dict[str, Any], np.ndarray]],
                     p_answer: list[float], threshold: float) -> float:
-    right = wrong_abstain = abstain_ok = answerable = unanswerable = 0
-    for (d, p), pa in zip(per_item, p_answer, strict=True):
-        abstain = pa < threshold
-        if d["answerable"]:
-            answerable += 1
-            wrong_abstain += abstain
-            right += (not abstain) and bool(len(p)) and d["labels"][int(np.argmax(p))] == 1
-        else:
-            unanswerable += 1
-            abstain_ok += abstain
-    # Right answers and right abstentions count alike, whatever the split's mix; a false
-    # abstention costs once more (it loses an answer the sources hold).
-    return (right / max(answerable, 1) + abstain_ok / max(unanswerable, 1)
-            - wrong_abstain / max(answerable, 1))
+    return _decision_figures(per_item, p_answer, threshold)["decision_score"]
 
 
 def _decision_report(per_item: list[tuple[dict[str, Any], np.ndarray]],
                      p_answer: list[float], threshold: float) -> dict[str, float]:
-    top1, false_abstain, abstained = [], [], []
+    figures = _decision_figures(per_item, p_answer, threshold)
+    return {key: round(value, 3) for key, value in figures.items()}
+
+
+def _decision_figures(per_item: list[tuple[dict[str, Any], np.ndarray]],
+                      p_answer: list[float], threshold: float) -> dict[str, float]:
+    """How the decision does on the dev questions themselves. The near-miss twins only add
+    training rows: they are easier than real near misses, and counting them would let the
+    threshold trade real abstentions for twin ones."""
+    top1, false_abstain, abstained, twins = [], [], [], []
     for (d, p), pa in zip(per_item, p_answer, strict=True):
         abstain = pa < threshold
-        if d["answerable"]:
+        if d["id"].startswith(TWIN_PREFIX):
+            twins.append(abstain)
+        elif d["answerable"]:
             false_abstain.append(abstain)
             top1.append((not abstain) and bool(len(p)) and d["labels"][int(np.argmax(p))] == 1)
         else:
             abstained.append(abstain)
-    return {
-        "top1_gold_answered": round(float(np.mean(top1)), 3) if top1 else 0.0,
-        "false_abstention": round(float(np.mean(false_abstain)), 3) if false_abstain else 0.0,
-        "abstained_unanswerable": round(float(np.mean(abstained)), 3) if abstained else 0.0,
+    figures = {
+        "top1_gold_answered": float(np.mean(top1)) if top1 else 0.0,
+        "false_abstention": float(np.mean(false_abstain)) if false_abstain else 0.0,
+        "abstained_unanswerable": float(np.mean(abstained)) if abstained else 0.0,
+        "abstained_twins": float(np.mean(twins)) if twins else 0.0,
     }
+    # Right answers and right abstentions count alike, whatever the split's mix; a false
+    # abstention costs once more (it loses an answer the sources hold).
+    figures["decision_score"] = (figures["top1_gold_answered"] + figures["abstained_unanswerable"]
+                                 - figures["false_abstention"])
+    return figures
 
 
 def _quote_f1(per_item: list[tuple[dict[str, Any], np.ndarray]], ratio: float) -> float:

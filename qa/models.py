@@ -70,6 +70,7 @@ class ReaderCandidate:
     role: str
     features: dict[str, float]
     probability: float  # that this sentence answers the question (the fitted scorer)
+    entities: tuple[tuple[str, int, int], ...] = ()  # (label, start, end) within ``text``
 
 
 @dataclass(frozen=True, kw_only=True)

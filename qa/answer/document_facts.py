@@ -97,6 +97,8 @@ def document_fact_answer(
     documents = engine.documents()
     source = named_document(prepared.question, documents) or str(candidates[0].metadata["source"])
     doc = {**documents.get(source, {}), **read_sidecar(engine.settings.corpus_dir / source)}
+    if not _about_document(prepared.question, doc, source):
+        return None
     value = doc.get(field) or (doc.get("author") if field == "publisher" else None)
     if not value:
         return None
@@ -115,6 +117,24 @@ def document_fact_answer(
         citations=[citation], passages=passages, query=prepared.query, backend="extractive",
         notice=prepared.notice,
     )
+
+
+def _about_document(question: str, doc: dict[str, Any], source: str) -> bool:
+    """The question names nothing its document's metadata does not: "When was the outlook
+    published?" asks about the document, "When was Executive Order 14024 issued?" (a number
+    no title or byline holds) about something the document cites."""
+    from qa.index.lexical import tokenize
+    from qa.retrieval.analysis import analyse
+
+    described = " ".join(
+        str(doc.get(k) or "") for k in ("title", "author", "publisher")
+    ) + " " + source.replace("_", " ")
+    known = set(tokenize(described))
+    analysis = analyse(question)
+    # A person may be the document's speaker ("When did Trump give his inaugural address?").
+    named = [text for label, text in analysis.entities if label not in ("DATE", "PERSON")]
+    named += [w for w in analysis.nouns if any(ch.isdigit() for ch in w)]
+    return all(set(tokenize(name)) <= known for name in named if tokenize(name))
 
 
 def read_sidecar(path: Path) -> dict[str, Any]:

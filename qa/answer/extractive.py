@@ -95,11 +95,16 @@ def score_candidates(
     rows: list[list[float]] = []
     for rank, (c, context) in enumerate(zip(pool, contexts, strict=True)):
         source = str(c.metadata["source"])
+        lead = ""  # the clause a legal enumeration hangs from ("… the following entities:")
         for i, s in enumerate(stored.get(c.chunk_id, [])):
+            if s.role != "legal-fragment" or s.text.rstrip().endswith(":"):
+                lead = s.text.lower()
             if s.role not in allowed:
                 continue
+            around = f"{context} {lead}" if s.role == "legal-fragment" and lead != s.text.lower() \
+                else context
             view = SentenceView(
-                text=s.text, vector=s.vector, entities=s.entities, context=context, rank=rank,
+                text=s.text, vector=s.vector, entities=s.entities, context=around, rank=rank,
                 prose=s.role == "prose",
                 fused=c.score / top, chunk_cosine=c.dense, first_in_chunk=i == 0,
             )
@@ -170,6 +175,7 @@ def candidates_for(
         ReaderCandidate(
             source=s.source, start=s.start, end=s.end, text=s.text, role=s.role,
             features=dict(zip(FEATURES, s.features, strict=True)), probability=s.probability,
+            entities=s.entities,
         )
         for s in score_candidates(index, prepared.query, analysis, candidates,
                                   quotable=QUOTABLE_IN_LISTS, model=model)
@@ -284,7 +290,8 @@ def _compose(
     body = " ".join(pieces)
     if analysis.answer_type == LIST and len(pieces) > 1:
         body = "\n".join(f"- {p}" for p in pieces)
-    text = intro + (f"{short}. " if short else "") + body
+    lead = f"{short}{'' if short.endswith(('.', '?', '!')) else '.'} " if short else ""
+    text = intro + lead + body
     return Answer(
         text=text.strip(), abstained=False, citations=citations, passages=passages,
         query=prepared.query, backend="extractive", notice=prepared.notice, short=short,

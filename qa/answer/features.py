@@ -40,6 +40,9 @@ BASE_FEATURES: tuple[str, ...] = (
     "first_in_chunk",  # the sentence opens its chunk (topic sentences answer more often)
     "length",  # log length, so fragments and run-ons can be told apart
     "prose",  # a full sentence of prose, not a clause of a legal enumeration or a list item
+    "missing_max",  # IDF of the rarest question word the sentence and its context lack (/ max)
+    "pool_overlap",  # IDF-weighted share of the question's words anywhere in the passages
+    "pool_missing_max",  # IDF of the rarest question word no passage holds (/ max)
 )
 # Each of these again as its gap to the best candidate of the same question: how a sentence
 # compares with its rivals generalises better than its raw value.
@@ -96,6 +99,9 @@ class QuestionPool:
     rarest_in_pool: float
     corpus_cover: float
     pool_constraints: float
+    unseen: float  # the largest IDF (a word no chunk holds)
+    pool_overlap: float
+    pool_missing_max: float
 
 
 def question_pool(
@@ -111,13 +117,15 @@ def question_pool(
     nouns = tuple(_word_stems(analysis.nouns))
     pool_roots = {_root(t) for t in pool_stems}
     rarest = max(nouns, key=lambda t: idf.get(t, unseen)) if nouns else None
+    weights = {t: idf.get(t, unseen) for t in content}
+    total = sum(weights.values()) or 1.0
     wanted = tuple(text for _, text in analysis.entities) + analysis.years
 
     def share(found: Iterable[bool], of: Sequence[object]) -> float:
         return sum(found) / len(of) if of else 1.0
 
     return QuestionPool(
-        weights={t: idf.get(t, unseen) for t in content},
+        weights=weights,
         nouns=nouns,
         rarest=rarest,
         wanted=wanted,
@@ -128,6 +136,11 @@ def question_pool(
         rarest_in_pool=float(rarest is None or _root(rarest) in pool_roots),
         corpus_cover=share((_root(t) in vocabulary for t in nouns), nouns),
         pool_constraints=share((mentions(pool_text, w) for w in wanted), wanted),
+        unseen=unseen,
+        pool_overlap=sum(w for t, w in weights.items() if _root(t) in pool_roots) / total,
+        pool_missing_max=max(
+            (w for t, w in weights.items() if _root(t) not in pool_roots), default=0.0
+        ) / unseen,
     )
 
 
@@ -144,6 +157,7 @@ def features(
     around = words | _stems(sentence.context)
     total = sum(pool.weights.values()) or 1.0
     overlap = sum(w for t, w in pool.weights.items() if t in words) / total
+    missing_max = max((w for t, w in pool.weights.items() if t not in around), default=0.0)
     around_roots = {_root(t) for t in around}
     noun_cover = sum(_root(t) in around_roots for t in nouns) / len(nouns) if nouns else 1.0
     labels = analysis.labels
@@ -178,6 +192,9 @@ def features(
         float(sentence.first_in_chunk),
         math.log(1 + len(sentence.text)) / 6.0,
         float(sentence.prose),
+        missing_max / pool.unseen,
+        pool.pool_overlap,
+        pool.pool_missing_max,
     ]
 
 
@@ -214,7 +231,10 @@ _FIGURE = r"(?:\d[\d,.]*|one|two|three|four|five|six|seven|eight|nine|ten|eleven
 
 
 def _counts(text: str, counted: str) -> bool:
-    """A figure within three words before the counted noun ("about 11,000 North Korean troops")."""
+    """A figure within five words before the counted noun ("five current and former Russian
+    officials"), or "once"/"twice" for "how many times"."""
     noun = re.escape(stem(counted))
-    pattern = rf"\b{_FIGURE}\b(?:\s+[\w,.'’-]+){{0,3}}?\s+{noun}\w*"
+    if noun == "time" and re.search(r"\b(once|twice)\b", text, re.IGNORECASE):
+        return True
+    pattern = rf"\b{_FIGURE}\b(?:\s+[\w,.'’-]+){{0,5}}?\s+{noun}\w*"
     return re.search(pattern, text, re.IGNORECASE) is not None

@@ -1,80 +1,245 @@
-"""The minimal answer: a name, figure, date or short phrase, verbatim from the best quote.
+"""The minimal answer: a name, figure, date or short phrase, verbatim from the first quote.
 
-Candidates are the sentence's named entities (stored at index time) of the type the question
-expects; the words of the question itself are never the answer, and among the rest the one
-nearest in the dependency parse to the question's words in the sentence wins. Why/how, list,
-comparison, yes/no and open "what" questions get no short answer: the quotes are the answer.
+The quoted sentence is parsed once (spaCy, without its NER: the entities were stored at index
+time) and every span that could stand alone is a candidate: its named entities, its noun
+chunks and the subtrees of its objects, subjects, appositions and clauses. A logistic model
+fitted on the dev split's reference spans (``python -m evals.fit_short``, written to
+``short_model.json``) scores them from what the parse says: how much of the span the question
+already says, whether it is of the expected answer type, how many arcs it sits from the
+question's words in the sentence, its length and grammatical role. The best span is the short
+answer when its probability passes the fitted threshold; otherwise the quotes speak alone.
 """
 
 from __future__ import annotations
 
 import functools
+import json
+import math
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+import numpy as np
+
+from qa.errors import ConfigError
 from qa.index.lexical import tokenize
 from qa.ingest.linguistics import nlp
 from qa.retrieval.analysis import (
     COMPARISON,
     DESCRIPTION,
     LIST,
-    NUMBER,
     REASON,
     YESNO,
     QuestionAnalysis,
 )
 
-NO_SHORT = frozenset({REASON, COMPARISON, YESNO, LIST, DESCRIPTION})
+MODEL_PATH = Path(__file__).with_name("short_model.json")
+_ENUMERATION = re.compile(r"\s*\(?(?:[0-9]{1,3}|[A-Za-z]{1,2}|[ivxlcdmIVXLCDM]{1,6})\)\s+")
+MAX_SPAN_TOKENS = 12  # longer than this is a clause, and the quote says it better
+_PUNCT = " ,;:\"'“”‘’()[]—–-"
+# The grammatical roles of a span's head, grouped the way answers fill them.
+_OBJECT = frozenset({"dobj", "pobj", "attr", "oprd", "dative"})
+_SUBJECT = frozenset({"nsubj", "nsubjpass", "csubj", "expl"})
+_APPOSITION = frozenset({"appos", "conj", "npadvmod"})
+_MODIFIER = frozenset({"amod", "compound", "nummod", "poss", "nmod", "quantmod"})
+_CLAUSE = frozenset({"ccomp", "xcomp", "advcl", "relcl", "acl", "pcomp"})
+_SUBTREE_ROLES = _OBJECT | _SUBJECT | _APPOSITION | _CLAUSE | {"prep", "agent"}
+# Answer-type groups the model weighs spans differently for.
+_OPEN = frozenset({DESCRIPTION, LIST, COMPARISON})
+
+SPAN_FEATURES: tuple[str, ...] = (
+    "new_share",  # share of the span's words the question does not say
+    "asked_share",  # share of the question's words the span repeats
+    "type_match",  # the span is or holds an entity of the expected type
+    "is_entity",  # the span is exactly a stored entity
+    "is_chunk",  # the span is a noun chunk
+    "is_clause",  # the span is the subtree of a clause
+    "length",  # log tokens
+    "sentence_share",  # its share of the sentence's tokens
+    "anchor_near",  # 1 / (1 + arcs from its head to the nearest question word in the sentence)
+    "after_anchor",  # it follows the first question word of the sentence
+    "object",  # its head is an object, attribute or object of a preposition
+    "subject",
+    "apposition",
+    "modifier",
+    "has_number",
+    "typed_q",  # the question expects a typed answer
+    "typed_entity",  # typed question x span is an entity
+    "reason_q",  # a why/how question
+    "reason_clause",  # why/how question x span is a clause
+    "open_q",  # a description, list or comparison question
+    "open_chunk",  # open question x span is a noun chunk
+    "yesno_q",
+)
+
+
+@dataclass(frozen=True)
+class SpanCandidate:
+    """A span of the quoted sentence that could be the short answer, and its features."""
+
+    start: int
+    end: int
+    features: tuple[float, ...]
+
+
+@dataclass(frozen=True)
+class ShortModel:
+    """Fitted logistic weights over ``SPAN_FEATURES`` and the threshold fitted with them."""
+
+    weights: np.ndarray
+    mean: np.ndarray
+    scale: np.ndarray
+    bias: float
+    threshold: float
+
+    def probabilities(self, rows: np.ndarray) -> np.ndarray:
+        z = ((rows - self.mean) / self.scale) @ self.weights + self.bias
+        return 1.0 / (1.0 + np.exp(-z))
+
+
+@functools.lru_cache(maxsize=1)
+def load_short_model(path: Path = MODEL_PATH) -> ShortModel | None:
+    """The fitted span model, or None before the first fit (then no short answers)."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"the short-answer model {path} is unreadable ({exc}); "
+                          "run `python -m evals.fit_short`") from exc
+    if data.get("features") != list(SPAN_FEATURES):
+        raise ConfigError(f"{path} was fitted for other features; "
+                          "run `python -m evals.fit_short` to fit it again")
+    return ShortModel(
+        weights=np.asarray(data["weights"], dtype=np.float64),
+        mean=np.asarray(data["mean"], dtype=np.float64),
+        scale=np.asarray(data["scale"], dtype=np.float64),
+        bias=float(data["bias"]), threshold=float(data["threshold"]),
+    )
 
 
 def short_answer(
     analysis: QuestionAnalysis,
     text: str,
     entities: tuple[tuple[str, int, int], ...],
+    model: ShortModel | None = None,
 ) -> str | None:
-    """A span of ``text`` that answers on its own, or None (why/how/list questions)."""
-    if analysis.answer_type in NO_SHORT or (analysis.wh == "how" and not analysis.labels):
+    """The span of ``text`` that answers on its own, or None when no span is likely enough."""
+    model = model or load_short_model()
+    if model is None:
         return None
-    asked = set(tokenize(" ".join(analysis.content)))
-    labels = analysis.labels
-    spans: list[tuple[int, int]] = []
-    if labels:
-        spans = [(a, b) for label, a, b in entities if label in labels and _new(text[a:b], asked)]
-        if analysis.answer_type == NUMBER and analysis.counted:
-            spans = _counted_first(text, spans, analysis.counted) or spans
+    spans = span_candidates(analysis, text, entities)
     if not spans:
         return None
-    a, b = _nearest(analysis, text, spans)
-    return text[a:b].strip(" ,;:.") or None
+    probs = model.probabilities(np.asarray([s.features for s in spans], dtype=np.float64))
+    best = int(np.argmax(probs))
+    if probs[best] < model.threshold:
+        return None
+    return text[spans[best].start : spans[best].end]
 
 
 @functools.lru_cache(maxsize=1024)
 def _parse(text: str) -> Any:
-    return nlp()(text)
+    with nlp().select_pipes(disable=["ner"]):
+        return nlp()(text)
 
 
-def _nearest(
-    analysis: QuestionAnalysis, text: str, spans: list[tuple[int, int]]
-) -> tuple[int, int]:
-    """The span closest in the dependency tree to the question's own words in the sentence
-    (in "the appointment of Keith Kellogg, adviser to Mike Pence, as envoy" the envoy is
-    Kellogg, two arcs from "envoy", not Pence, five arcs away); earlier wins a tie. The one
-    sentence quoted first is parsed here, once, only when there is a choice to make."""
-    if len(spans) == 1:
-        return spans[0]
+def span_candidates(
+    analysis: QuestionAnalysis, text: str, entities: tuple[tuple[str, int, int], ...]
+) -> list[SpanCandidate]:
+    """Every span of ``text`` that could stand alone as the answer, with its features."""
     doc = _parse(text)
+    asked = set(tokenize(" ".join(analysis.content)))
     lemmas = set(analysis.content)
-    inside = {i for a, b in spans for i in range(a, b)}
-    anchors = [t for t in doc if t.lemma_.lower() in lemmas and t.idx not in inside]
-    if not anchors:
-        return spans[0]
+    anchors = [t for t in doc if t.lemma_.lower() in lemmas]
+    first_anchor = min((t.idx for t in anchors), default=len(text))
+    labels = analysis.labels
+    entity_spans = {(a, b): label for label, a, b in entities}
+    n_tokens = max(len(doc), 1)
+    out: list[SpanCandidate] = []
+    seen: set[tuple[int, int]] = set()
+    for a, b, kind in _spans(doc, entities):
+        a, b = _trim(text, a, b)
+        if b <= a or (a, b) in seen:
+            continue
+        seen.add((a, b))
+        span = doc.char_span(a, b, alignment_mode="expand")
+        if span is None or len(span) > MAX_SPAN_TOKENS:
+            continue
+        words = set(tokenize(text[a:b]))
+        if not words:
+            continue
+        new_share = len(words - asked) / len(words)
+        if new_share == 0:
+            continue  # the question's own words are never its answer
+        root = span.root
+        inside = {t.i for t in span}
+        outside = [t for t in anchors if t.i not in inside]
+        arcs = min((_arcs(root, t) for t in outside), default=99)
+        typed = bool(labels)
+        holds_type = any(
+            label in labels and a <= ea and eb <= b for (ea, eb), label in entity_spans.items()
+        )
+        is_entity = (a, b) in entity_spans or kind == "entity"
+        is_clause = kind == "clause"
+        is_chunk = kind == "chunk"
+        reason = analysis.answer_type == REASON
+        open_q = analysis.answer_type in _OPEN or analysis.answer_type is None
+        row = (
+            new_share,
+            len(words & asked) / len(asked) if asked else 0.0,
+            float(holds_type),
+            float(is_entity),
+            float(is_chunk),
+            float(is_clause),
+            math.log1p(len(span)),
+            len(span) / n_tokens,
+            1.0 / (1.0 + arcs),
+            float(a >= first_anchor),
+            float(root.dep_ in _OBJECT),
+            float(root.dep_ in _SUBJECT),
+            float(root.dep_ in _APPOSITION),
+            float(root.dep_ in _MODIFIER),
+            float(any(t.like_num for t in span)),
+            float(typed),
+            float(typed and is_entity),
+            float(reason),
+            float(reason and is_clause),
+            float(open_q),
+            float(open_q and is_chunk),
+            float(analysis.answer_type == YESNO),
+        )
+        out.append(SpanCandidate(a, b, row))
+    return out
 
-    def distance(span: tuple[int, int]) -> tuple[int, int]:
-        chunk = doc.char_span(span[0], span[1], alignment_mode="expand")
-        if chunk is None:
-            return (99, span[0])
-        return (min(_arcs(chunk.root, t) for t in anchors), span[0])
 
-    return min(spans, key=distance)
+def _spans(doc: Any, entities: tuple[tuple[str, int, int], ...]) -> Iterator[tuple[int, int, str]]:
+    for _, a, b in entities:
+        yield a, b, "entity"
+    for chunk in doc.noun_chunks:
+        yield chunk.start_char, chunk.end_char, "chunk"
+    for t in doc:
+        if t.dep_ in _SUBTREE_ROLES:
+            left, right = t.left_edge, t.right_edge
+            kind = "clause" if t.dep_ in _CLAUSE else "phrase"
+            yield left.idx, right.idx + len(right.text), kind
+            if t.dep_ == "prep" and t.i < right.i:  # "in June 2024" -> also "June 2024"
+                yield doc[t.i + 1].idx, right.idx + len(right.text), "phrase"
+
+
+def _trim(text: str, a: int, b: int) -> tuple[int, int]:
+    """Without edge punctuation, and without the sentence's full stop (not an abbreviation's
+    "U.S.": a span ending mid-sentence keeps its dot)."""
+    label = _ENUMERATION.match(text, a, b)  # "(VI) Zorsecurity" -> "Zorsecurity"
+    if label:
+        a = label.end()
+    while a < b and text[a] in _PUNCT:
+        a += 1
+    while b > a and (text[b - 1] in _PUNCT or (text[b - 1] == "." and not text[b:].strip())):
+        b -= 1
+    return a, b
 
 
 def _arcs(a: Any, b: Any) -> int:
@@ -88,22 +253,3 @@ def _arcs(a: Any, b: Any) -> int:
         if t.i in up:
             return depth + up[t.i]
     return 99
-
-
-def _new(span: str, asked: set[str]) -> bool:
-    """The span says something the question does not already say."""
-    words = set(tokenize(span))
-    return bool(words) and not words <= asked
-
-
-def _counted_first(
-    text: str, spans: list[tuple[int, int]], counted: str
-) -> list[tuple[int, int]]:
-    """Figures that count the asked-for noun ("11,000 troops" for "how many troops")."""
-    noun = counted.lower()[:5]
-    out = []
-    for a, b in spans:
-        after = text[b : b + 40].lower()
-        if noun and noun in after:
-            out.append((a, b))
-    return out

@@ -17,15 +17,17 @@ from typing import Any
 from qa.ingest.linguistics import nlp
 
 # Answer types and the spaCy entity labels that can fill them.
-PERSON, ORG, PLACE, DATE, NUMBER, MONEY, PERCENT, QUANTITY, MEASURE = (
+PERSON, ORG, PLACE, DATE, NUMBER, MONEY, PERCENT, QUANTITY, MEASURE, AGENT = (
     "person", "organisation", "place", "date", "number", "money", "percent", "quantity",
     "measure",  # "how long", "how large": a duration, size, amount or share
+    "agent",  # "who": a person, or an office, body or state that acts ("the Secretary of State")
 )
 REASON, DESCRIPTION, LIST, YESNO, COMPARISON = (
     "reason", "description", "list", "yes/no", "comparison"
 )
 ENTITY_LABELS: dict[str, frozenset[str]] = {
     PERSON: frozenset({"PERSON"}),
+    AGENT: frozenset({"PERSON", "ORG", "NORP", "GPE"}),
     ORG: frozenset({"ORG", "NORP", "GPE"}),
     PLACE: frozenset({"GPE", "LOC", "FAC"}),
     DATE: frozenset({"DATE", "TIME"}),
@@ -42,6 +44,11 @@ _TYPE_NOUNS: dict[str, str] = {
     **dict.fromkeys("year date day month decade century time week".split(), DATE),
     **dict.fromkeys("country city state region place capital town nation".split(), PLACE),
     **dict.fromkeys("person man woman official leader author".split(), PERSON),
+    # Offices and roles: filled by a person's name or by the office itself ("the Secretary").
+    **dict.fromkeys("""senator minister president secretary envoy ambassador chairman chair
+        spokesperson spokesman representative commander general governor mayor diplomat
+        negotiator adviser advisor""".split(), AGENT),
+    **dict.fromkeys("river sea lake port island border".split(), PLACE),
     **dict.fromkeys("organization organisation agency institute body company".split(), ORG),
     **dict.fromkeys("percentage percent share proportion".split(), PERCENT),
     **dict.fromkeys("amount cost price sum".split(), MONEY),
@@ -199,7 +206,7 @@ def _answer_type(doc: Any, wh: str | None, focus: Any) -> str | None:
                  if c.dep_ in ("nsubj", "attr") and c.pos_ == "PROPN" and c.ent_type_ == "PERSON"]
         if root is not None and root.lemma_ == "be" and named:
             return DESCRIPTION  # "Who is Keith Kellogg?" asks what the person is, not a name
-        return PERSON
+        return AGENT
     if wh == "when":
         return DATE
     if wh == "where":

@@ -1,0 +1,158 @@
+"""Fit the short-answer span model on the dev split: ``python -m evals.fit_short``.
+
+For every dev item with an ``answer_short``, the reader's most probable candidate sentence that
+holds the reference span is split into candidate spans (``qa.answer.short.span_candidates``);
+each span's label is its token F1 against the reference, used as a soft label (a positive row
+weighted by F1, a negative one by 1 − F1) of a logistic regression. The threshold below which
+the quotes are left to speak alone is chosen on the same items by grid search: it maximises the
+mean F1 of the short answer, counting the whole sentence's F1 when no span is given. Run it
+after ``evals.fit_reader`` (the reader picks the sentence); the test split is never read.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+import qa
+from evals import metrics as m
+from evals.dataset import DEFAULT_PATH, EvalItem, load_dataset
+from qa.answer.short import MODEL_PATH, SPAN_FEATURES, span_candidates
+from qa.retrieval.analysis import analyse
+from qa.retrieval.questions import prepare, without_symbols
+
+
+def _folded(text: str) -> str:
+    return " ".join(text.replace("\u2019", "'").replace("\u2018", "'").lower().split())
+
+
+def collect(items: Sequence[EvalItem], settings: qa.Settings) -> list[dict[str, Any]]:
+    """Per item with a reference span: its candidate spans' rows and F1s, and the sentence's."""
+    out = []
+    for item in items:
+        if not item.answerable or not item.answer_short:
+            continue
+        history = list(item.history) or None
+        cands = qa.reader_candidates(item.question, history, settings=settings)
+        ref = _folded(item.answer_short)
+        holding = [c for c in cands if ref in _folded(c.text)]
+        if not holding:
+            continue
+        best = max(holding, key=lambda c: c.probability)
+        prepared = prepare(item.question, history, settings.max_question_chars)
+        analysis = analyse(without_symbols(prepared.question))
+        spans = span_candidates(analysis, best.text, best.entities)
+        out.append({
+            "id": item.id,
+            "rows": [list(s.features) for s in spans],
+            "f1": [m.token_f1(best.text[s.start:s.end], item.answer_short) for s in spans],
+            "sentence_f1": m.token_f1(best.text, item.answer_short),
+        })
+    return out
+
+
+def fit(data: list[dict[str, Any]]) -> dict[str, Any]:
+    from sklearn.linear_model import LogisticRegression
+
+    rows = np.asarray([r for d in data for r in d["rows"]], dtype=np.float64)
+    f1 = np.asarray([f for d in data for f in d["f1"]], dtype=np.float64)
+    mean, scale = rows.mean(axis=0), rows.std(axis=0)
+    scale[scale == 0] = 1.0
+    x = (rows - mean) / scale
+    # Soft labels: each span once as a positive weighted by its F1, once as a negative.
+    model = LogisticRegression(C=1.0, max_iter=3000).fit(
+        np.vstack([x, x]), np.r_[np.ones(len(x)), np.zeros(len(x))],
+        sample_weight=np.r_[f1, 1.0 - f1],
+    )
+    weights, bias = model.coef_[0], float(model.intercept_[0])
+    fitted = {"weights": weights, "bias": bias, "mean": mean, "scale": scale}
+    best = [_best(d, fitted) for d in data]
+    thresholds = sorted({round(p, 4) for p, _ in best} | {0.0, 1.01})
+    threshold = max(thresholds, key=lambda t: _mean_f1(data, best, t))
+    return {
+        "features": list(SPAN_FEATURES),
+        "weights": [float(w) for w in weights], "bias": bias,
+        "mean": [float(v) for v in mean], "scale": [float(v) for v in scale],
+        "threshold": float(threshold),
+        "fitted_on": "evals/dataset.jsonl", "fitted_at": datetime.now(UTC).isoformat(),
+        "items": len(data), "spans": len(rows),
+        "dev_short_f1": round(_mean_f1(data, best, threshold), 3),
+        "dev_sentence_f1": round(float(np.mean([d["sentence_f1"] for d in data])), 3),
+    }
+
+
+def _best(d: dict[str, Any], model: dict[str, Any]) -> tuple[float, float]:
+    """The probability and F1 of the item's most probable span."""
+    if not d["rows"]:
+        return 0.0, 0.0
+    x = (np.asarray(d["rows"], dtype=np.float64) - model["mean"]) / model["scale"]
+    p = 1.0 / (1.0 + np.exp(-(x @ np.asarray(model["weights"]) + model["bias"])))
+    i = int(np.argmax(p))
+    return float(p[i]), float(d["f1"][i])
+
+
+def _mean_f1(data: list[dict[str, Any]], best: list[tuple[float, float]], t: float) -> float:
+    return float(np.mean([
+        f1 if p >= t else d["sentence_f1"] for d, (p, f1) in zip(data, best, strict=True)
+    ]))
+
+
+def cross_validate(data: list[dict[str, Any]], folds: int) -> float:
+    """Mean held-out short-answer F1 over ``folds`` fixed folds of the items."""
+    scores = []
+    for k in range(folds):
+        train = [d for i, d in enumerate(data) if i % folds != k]
+        held = [d for i, d in enumerate(data) if i % folds == k]
+        model = fit(train)
+        arrays = {key: np.asarray(model[key]) for key in ("weights", "mean", "scale")}
+        best = [_best(d, {**arrays, "bias": model["bias"]}) for d in held]
+        scores.append(_mean_f1(held, best, model["threshold"]))
+    return round(float(np.mean(scores)), 3)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m evals.fit_short", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--dataset", type=Path, default=DEFAULT_PATH,
+                   help="the dev split to fit on (default: evals/dataset.jsonl)")
+    p.add_argument("--out", type=Path, default=MODEL_PATH, help="where to write the model")
+    p.add_argument("--cv", type=int, default=5, metavar="K",
+                   help="also report K-fold cross-validated F1 (0: skip)")
+    args = p.parse_args(argv)
+    if args.dataset.name == "testset.jsonl":
+        print("refusing to fit on the test split", file=sys.stderr)
+        return 2
+    started = time.perf_counter()
+    settings = qa.Settings.from_env()
+    try:
+        data = collect(load_dataset(args.dataset), settings)
+    except qa.QAError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    if not data:
+        print("error: no dev item has an answer_short its candidates hold", file=sys.stderr)
+        return 1
+    model = fit(data)
+    if args.cv > 1:
+        model["cross_validated_short_f1"] = cross_validate(data, args.cv)
+    args.out.write_text(json.dumps(model, indent=1) + "\n", encoding="utf-8")
+    print(f"fitted on {model['spans']} spans of {model['items']} items in "
+          f"{time.perf_counter() - started:.1f} s -> {args.out}")
+    for name, w in zip(model["features"], model["weights"], strict=True):
+        print(f"  {name:<16} {w:+.3f}")
+    print(f"  threshold={model['threshold']:.4f}  dev short F1 {model['dev_short_f1']} "
+          f"(whole sentence {model['dev_sentence_f1']}), "
+          f"cross-validated {model.get('cross_validated_short_f1', 'not run')}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
