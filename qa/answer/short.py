@@ -72,7 +72,14 @@ SPAN_FEATURES: tuple[str, ...] = (
     "open_q",  # a description, list or comparison question
     "open_chunk",  # open question x span is a noun chunk
     "yesno_q",
+    "has_name",  # the span holds a proper noun
+    "named_q",  # "which/what X" with X not a type noun: a name or term is asked for
+    "named_name",  # named question x the span holds a proper noun
+    "focus_head",  # the span's head is the question's focus noun ("the Korea-China-Japan channel")
+    "reason_marker",  # the span opens with "to", "because", "due to", "since", "as"
+    "typed_exact",  # the span is exactly an entity of the expected type ("five", not "five …")
 )
+_REASON_MARKERS = frozenset({"to", "because", "due", "since", "as", "so"})
 
 
 @dataclass(frozen=True)
@@ -158,6 +165,8 @@ def span_candidates(
     labels = analysis.labels
     entity_spans = {(a, b): label for label, a, b in entities}
     n_tokens = max(len(doc), 1)
+    focus = analysis.focus
+    named_q = analysis.wh in ("which", "what") and focus is not None and not analysis.focus_is_type
     out: list[SpanCandidate] = []
     seen: set[tuple[int, int]] = set()
     for a, b, kind in _spans(doc, entities):
@@ -183,6 +192,7 @@ def span_candidates(
             label in labels and a <= ea and eb <= b for (ea, eb), label in entity_spans.items()
         )
         is_entity = (a, b) in entity_spans or kind == "entity"
+        has_name = any(t.pos_ == "PROPN" for t in span)
         is_clause = kind == "clause"
         is_chunk = kind == "chunk"
         reason = analysis.answer_type == REASON
@@ -210,6 +220,12 @@ def span_candidates(
             float(open_q),
             float(open_q and is_chunk),
             float(analysis.answer_type == YESNO),
+            float(has_name),
+            float(named_q),
+            float(named_q and has_name),
+            float(focus is not None and root.lemma_.lower() == focus),
+            float(span[0].lower_ in _REASON_MARKERS),
+            float(entity_spans.get((a, b)) in labels),
         )
         out.append(SpanCandidate(a, b, row))
     return out

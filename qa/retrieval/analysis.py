@@ -50,7 +50,7 @@ _TYPE_NOUNS: dict[str, str] = {
         negotiator adviser advisor""".split(), AGENT),
     **dict.fromkeys("river sea lake port island border".split(), PLACE),
     **dict.fromkeys("organization organisation agency institute body company".split(), ORG),
-    **dict.fromkeys("percentage percent share proportion".split(), PERCENT),
+    **dict.fromkeys("percentage percent share proportion rate".split(), PERCENT),
     **dict.fromkeys("amount cost price sum".split(), MONEY),
     **dict.fromkeys("number count total".split(), NUMBER),
 }
@@ -179,6 +179,15 @@ def _focus(wh_token: Any) -> Any:
         return None
     if wh_token.dep_ == "det" and wh_token.head.pos_ in ("NOUN", "PROPN"):
         return wh_token.head  # "what scenarios", "which country"
+    doc = wh_token.doc
+    nxt = wh_token.i + 1
+    if wh_token.tag_ == "WDT" and nxt < len(doc) and doc[nxt].pos_ == "NOUN":
+        # "In which city did …": the small parser can miss the determiner arc; in English
+        # the wh-determiner comes right before the noun (or its compound modifier).
+        noun = doc[nxt]
+        while noun.dep_ == "compound" and noun.head.i > noun.i and noun.head.pos_ == "NOUN":
+            noun = noun.head
+        return noun
     root = wh_token.head
     if root.lemma_ == "be":  # "who/what is the envoy": the subject is the focus
         subj = [c for c in root.children if c.dep_ in ("nsubj", "attr") and c != wh_token]
@@ -218,7 +227,7 @@ def _answer_type(doc: Any, wh: str | None, focus: Any) -> str | None:
     if wh == "how":
         return MEASURE
     if wh in ("what", "which") and focus_lemma is not None:
-        if focus_lemma in _TYPE_NOUNS and isinstance(focus, Token) and focus.dep_ != "nsubj":
+        if focus_lemma in _TYPE_NOUNS:
             return _TYPE_NOUNS[focus_lemma]
         if focus_lemma in ("percentage", "percent"):
             return PERCENT
