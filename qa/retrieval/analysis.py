@@ -179,14 +179,16 @@ def _focus(wh_token: Any) -> Any:
         return None
     if wh_token.dep_ == "det" and wh_token.head.pos_ in ("NOUN", "PROPN"):
         return wh_token.head  # "what scenarios", "which country"
-    doc = wh_token.doc
-    nxt = wh_token.i + 1
-    if wh_token.tag_ == "WDT" and nxt < len(doc) and doc[nxt].pos_ == "NOUN":
-        # "In which city did …": the small parser can miss the determiner arc; in English
-        # the wh-determiner comes right before the noun (or its compound modifier).
-        noun = doc[nxt]
-        while noun.dep_ == "compound" and noun.head.i > noun.i and noun.head.pos_ == "NOUN":
-            noun = noun.head
+    if wh_token.tag_ == "WDT":
+        # "In which city did …", "Which Indian minister …": the small parser can miss the
+        # determiner arc; an English noun phrase is head-final, so the focus is the last
+        # noun of the run of modifiers and nouns right after the wh-determiner.
+        doc, noun = wh_token.doc, None
+        for t in doc[wh_token.i + 1 :]:
+            if t.pos_ not in ("ADJ", "PROPN", "NOUN", "NUM"):
+                break
+            if t.pos_ == "NOUN":
+                noun = t
         return noun
     root = wh_token.head
     if root.lemma_ == "be":  # "who/what is the envoy": the subject is the focus
