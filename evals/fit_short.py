@@ -5,7 +5,8 @@ holds the reference span is split into candidate spans (``qa.answer.short.span_c
 each span's label is its token F1 against the reference, used as a soft label (a positive row
 weighted by F1, a negative one by 1 − F1) of a logistic regression. The threshold below which
 the quotes are left to speak alone is chosen on the same items by grid search: it maximises the
-mean F1 of the short answer, counting the whole sentence's F1 when no span is given. Run it
+mean F1 of the short answer, counting the whole sentence's F1 when no span is given; the
+regularisation is the one of ``REGULARISATION`` with the best cross-validated F1. Run it
 after ``evals.fit_reader`` (the reader picks the sentence); the test split is never read.
 """
 
@@ -28,6 +29,8 @@ from evals.dataset import DEFAULT_PATH, EvalItem, load_dataset
 from qa.answer.short import MODEL_PATH, SPAN_FEATURES, span_candidates
 from qa.retrieval.analysis import analyse
 from qa.retrieval.questions import prepare, without_symbols
+
+REGULARISATION = (0.01, 0.03, 0.1, 0.3, 1.0)  # inverse strengths tried; CV picks one
 
 
 def _folded(text: str) -> str:
@@ -59,7 +62,7 @@ def collect(items: Sequence[EvalItem], settings: qa.Settings) -> list[dict[str, 
     return out
 
 
-def fit(data: list[dict[str, Any]]) -> dict[str, Any]:
+def fit(data: list[dict[str, Any]], c: float = 1.0) -> dict[str, Any]:
     from sklearn.linear_model import LogisticRegression
 
     rows = np.asarray([r for d in data for r in d["rows"]], dtype=np.float64)
@@ -68,7 +71,7 @@ def fit(data: list[dict[str, Any]]) -> dict[str, Any]:
     scale[scale == 0] = 1.0
     x = (rows - mean) / scale
     # Soft labels: each span once as a positive weighted by its F1, once as a negative.
-    model = LogisticRegression(C=1.0, max_iter=3000).fit(
+    model = LogisticRegression(C=c, max_iter=3000).fit(
         np.vstack([x, x]), np.r_[np.ones(len(x)), np.zeros(len(x))],
         sample_weight=np.r_[f1, 1.0 - f1],
     )
@@ -81,7 +84,7 @@ def fit(data: list[dict[str, Any]]) -> dict[str, Any]:
         "features": list(SPAN_FEATURES),
         "weights": [float(w) for w in weights], "bias": bias,
         "mean": [float(v) for v in mean], "scale": [float(v) for v in scale],
-        "threshold": float(threshold),
+        "threshold": float(threshold), "C": c,
         "fitted_on": "evals/dataset.jsonl", "fitted_at": datetime.now(UTC).isoformat(),
         "items": len(data), "spans": len(rows),
         "dev_short_f1": round(_mean_f1(data, best, threshold), 3),
@@ -105,13 +108,13 @@ def _mean_f1(data: list[dict[str, Any]], best: list[tuple[float, float]], t: flo
     ]))
 
 
-def cross_validate(data: list[dict[str, Any]], folds: int) -> float:
+def cross_validate(data: list[dict[str, Any]], folds: int, c: float = 1.0) -> float:
     """Mean held-out short-answer F1 over ``folds`` fixed folds of the items."""
     scores = []
     for k in range(folds):
         train = [d for i, d in enumerate(data) if i % folds != k]
         held = [d for i, d in enumerate(data) if i % folds == k]
-        model = fit(train)
+        model = fit(train, c)
         arrays = {key: np.asarray(model[key]) for key in ("weights", "mean", "scale")}
         best = [_best(d, {**arrays, "bias": model["bias"]}) for d in held]
         scores.append(_mean_f1(held, best, model["threshold"]))
@@ -140,15 +143,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not data:
         print("error: no dev item has an answer_short its candidates hold", file=sys.stderr)
         return 1
-    model = fit(data)
+    c = 1.0
     if args.cv > 1:
-        model["cross_validated_short_f1"] = cross_validate(data, args.cv)
+        scores = {c: cross_validate(data, args.cv, c) for c in REGULARISATION}
+        c = max(scores, key=lambda k: scores[k])
+    model = fit(data, c)
+    if args.cv > 1:
+        model["cross_validated_short_f1"] = scores[c]
     args.out.write_text(json.dumps(model, indent=1) + "\n", encoding="utf-8")
     print(f"fitted on {model['spans']} spans of {model['items']} items in "
           f"{time.perf_counter() - started:.1f} s -> {args.out}")
     for name, w in zip(model["features"], model["weights"], strict=True):
         print(f"  {name:<16} {w:+.3f}")
-    print(f"  threshold={model['threshold']:.4f}  dev short F1 {model['dev_short_f1']} "
+    print(f"  C={c} threshold={model['threshold']:.4f}  dev short F1 {model['dev_short_f1']} "
           f"(whole sentence {model['dev_sentence_f1']}), "
           f"cross-validated {model.get('cross_validated_short_f1', 'not run')}")
     return 0

@@ -27,8 +27,7 @@ MODEL_PATH = Path(__file__).with_name("reader_model.json")
 # features of the best sentence (the question-level ones are the same for every sentence).
 ANSWER_CONTEXT = (
     "pool_cover", "rarest_in_pool", "corpus_cover", "constraints", "pool_constraints",
-    "type_match", "counted", "typed", "cosine", "overlap", "noun_cover", "rarest_present",
-    "focus_present", "missing_max", "pool_overlap", "pool_missing_max",
+    "type_match", "counted",
 )
 ANSWER_FEATURES = ("no_answer_probability", "best_probability", *ANSWER_CONTEXT)
 

@@ -26,14 +26,7 @@ import numpy as np
 from qa.errors import ConfigError
 from qa.index.lexical import tokenize
 from qa.ingest.linguistics import nlp
-from qa.retrieval.analysis import (
-    COMPARISON,
-    DESCRIPTION,
-    LIST,
-    REASON,
-    YESNO,
-    QuestionAnalysis,
-)
+from qa.retrieval.analysis import REASON, QuestionAnalysis
 
 MODEL_PATH = Path(__file__).with_name("short_model.json")
 _ENUMERATION = re.compile(r"\s*\(?(?:[0-9]{1,3}|[A-Za-z]{1,2}|[ivxlcdmIVXLCDM]{1,6})\)\s+")
@@ -46,13 +39,13 @@ _APPOSITION = frozenset({"appos", "conj", "npadvmod"})
 _MODIFIER = frozenset({"amod", "compound", "nummod", "poss", "nmod", "quantmod"})
 _CLAUSE = frozenset({"ccomp", "xcomp", "advcl", "relcl", "acl", "pcomp"})
 _SUBTREE_ROLES = _OBJECT | _SUBJECT | _APPOSITION | _CLAUSE | {"prep", "agent"}
-# Answer-type groups the model weighs spans differently for.
-_OPEN = frozenset({DESCRIPTION, LIST, COMPARISON})
 
-SPAN_FEATURES: tuple[str, ...] = (
+# What is measured of every span ...
+SPAN_BASE: tuple[str, ...] = (
     "new_share",  # share of the span's words the question does not say
     "asked_share",  # share of the question's words the span repeats
     "type_match",  # the span is or holds an entity of the expected type
+    "typed_exact",  # the span is exactly an entity of the expected type ("five", not "five …")
     "is_entity",  # the span is exactly a stored entity
     "is_chunk",  # the span is a noun chunk
     "is_clause",  # the span is the subtree of a clause
@@ -65,19 +58,19 @@ SPAN_FEATURES: tuple[str, ...] = (
     "apposition",
     "modifier",
     "has_number",
-    "typed_q",  # the question expects a typed answer
-    "typed_entity",  # typed question x span is an entity
-    "reason_q",  # a why/how question
-    "reason_clause",  # why/how question x span is a clause
-    "open_q",  # a description, list or comparison question
-    "open_chunk",  # open question x span is a noun chunk
-    "yesno_q",
     "has_name",  # the span holds a proper noun
-    "named_q",  # "which/what X" with X not a type noun: a name or term is asked for
-    "named_name",  # named question x the span holds a proper noun
+    "has_person",  # the span holds a person's name (who-questions also accept offices)
     "focus_head",  # the span's head is the question's focus noun ("the Korea-China-Japan channel")
     "reason_marker",  # the span opens with "to", "because", "due to", "since", "as"
-    "typed_exact",  # the span is exactly an entity of the expected type ("five", not "five …")
+    "bias",  # 1: the group's own intercept, for the threshold
+)
+# ... weighed for each kind of question too: a "how many" question wants the bare
+# figure, a why-question the clause, a "which X" question the name.
+QUESTION_KINDS: tuple[str, ...] = ("typed", "reason", "named", "open")
+# Each feature once for every question, and again for its kind alone: regularised, the
+# kind's copy only learns where that kind of question differs from the rest.
+SPAN_FEATURES: tuple[str, ...] = SPAN_BASE + tuple(
+    f"{k}:{f}" for k in QUESTION_KINDS for f in SPAN_BASE
 )
 _REASON_MARKERS = frozenset({"to", "because", "due", "since", "as", "so"})
 
@@ -166,7 +159,7 @@ def span_candidates(
     entity_spans = {(a, b): label for label, a, b in entities}
     n_tokens = max(len(doc), 1)
     focus = analysis.focus
-    named_q = analysis.wh in ("which", "what") and focus is not None and not analysis.focus_is_type
+    question_kind = _question_kind(analysis)
     out: list[SpanCandidate] = []
     seen: set[tuple[int, int]] = set()
     for a, b, kind in _spans(doc, entities):
@@ -187,23 +180,18 @@ def span_candidates(
         inside = {t.i for t in span}
         outside = [t for t in anchors if t.i not in inside]
         arcs = min((_arcs(root, t) for t in outside), default=99)
-        typed = bool(labels)
         holds_type = any(
             label in labels and a <= ea and eb <= b for (ea, eb), label in entity_spans.items()
         )
         is_entity = (a, b) in entity_spans or kind == "entity"
-        has_name = any(t.pos_ == "PROPN" for t in span)
-        is_clause = kind == "clause"
-        is_chunk = kind == "chunk"
-        reason = analysis.answer_type == REASON
-        open_q = analysis.answer_type in _OPEN or analysis.answer_type is None
-        row = (
+        base = (
             new_share,
             len(words & asked) / len(asked) if asked else 0.0,
             float(holds_type),
+            float(entity_spans.get((a, b)) in labels),
             float(is_entity),
-            float(is_chunk),
-            float(is_clause),
+            float(kind == "chunk"),
+            float(kind == "clause"),
             math.log1p(len(span)),
             len(span) / n_tokens,
             1.0 / (1.0 + arcs),
@@ -213,22 +201,28 @@ def span_candidates(
             float(root.dep_ in _APPOSITION),
             float(root.dep_ in _MODIFIER),
             float(any(t.like_num for t in span)),
-            float(typed),
-            float(typed and is_entity),
-            float(reason),
-            float(reason and is_clause),
-            float(open_q),
-            float(open_q and is_chunk),
-            float(analysis.answer_type == YESNO),
-            float(has_name),
-            float(named_q),
-            float(named_q and has_name),
+            float(any(t.pos_ == "PROPN" for t in span)),
+            float(any(label == "PERSON" and a <= ea and eb <= b
+                      for (ea, eb), label in entity_spans.items())),
             float(focus is not None and root.lemma_.lower() == focus),
             float(span[0].lower_ in _REASON_MARKERS),
-            float(entity_spans.get((a, b)) in labels),
+            1.0,
         )
+        row = base + tuple(v if k == question_kind else 0.0 for k in QUESTION_KINDS for v in base)
         out.append(SpanCandidate(a, b, row))
     return out
+
+
+def _question_kind(analysis: QuestionAnalysis) -> str:
+    """Which of ``QUESTION_KINDS`` the question is: typed (a name, date or figure of a known
+    type), reason (why/how), named ("which/what X" with X not a type noun) or open."""
+    if analysis.labels:
+        return "typed"
+    if analysis.answer_type == REASON or analysis.wh == "how":
+        return "reason"
+    if analysis.wh in ("which", "what") and analysis.focus and not analysis.focus_is_type:
+        return "named"
+    return "open"
 
 
 def _spans(doc: Any, entities: tuple[tuple[str, int, int], ...]) -> Iterator[tuple[int, int, str]]:

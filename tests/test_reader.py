@@ -1,0 +1,107 @@
+"""The reader's parts with the real spaCy pipeline and the fitted models: question analysis,
+short-answer spans, the fitting scripts' discipline, and answers through the public API."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import qa
+from evals import fit_reader, fit_short
+from qa.answer.short import SPAN_FEATURES, load_short_model, short_answer, span_candidates
+from qa.retrieval.analysis import AGENT, DATE, DESCRIPTION, LIST, NUMBER, PERCENT, PLACE, analyse
+
+
+@pytest.mark.parametrize(
+    ("question", "answer_type", "focus"),
+    [
+        ("In which city did the delegations meet?", PLACE, "city"),  # parser misses the det arc
+        ("Which Indian minister answered the letter?", AGENT, "minister"),  # past an adjective
+        ("Since what year have the two states been partners?", DATE, "year"),
+        ("What growth rate did the bank forecast?", PERCENT, "rate"),
+        ("How many soldiers crossed the border?", NUMBER, "soldier"),
+        ("Which news outlet reported the freeze?", DESCRIPTION, "outlet"),
+        ("Which scenarios does the report foresee?", LIST, "scenario"),
+    ],
+)
+def test_question_analysis_reads_type_and_focus_from_the_parse(
+    question: str, answer_type: str, focus: str
+) -> None:
+    a = analyse(question)
+    assert (a.answer_type, a.focus) == (answer_type, focus)
+
+
+def test_who_questions_accept_offices_as_well_as_names() -> None:
+    """"Who must report?" is answered by "the Secretary of Defense" as often as by a name."""
+    a = analyse("Who has to report to the committee?")
+    assert a.answer_type == AGENT and {"PERSON", "ORG"} <= a.labels
+
+
+SENTENCE = "In October 2024, about 11,000 soldiers crossed the border near Kursk, officials said."
+ENTITIES = (("DATE", 3, 15), ("CARDINAL", 23, 29), ("GPE", 67, 72))
+
+
+def test_span_candidates_never_repeat_the_question() -> None:
+    a = analyse("How many soldiers crossed the border in October 2024?")
+    spans = span_candidates(a, SENTENCE, ENTITIES)
+    assert spans and all(len(s.features) == len(SPAN_FEATURES) for s in spans)
+    texts = {SENTENCE[s.start : s.end] for s in spans}
+    assert "11,000" in texts
+    assert "October 2024" not in texts and "the border" not in texts  # all asked already
+
+
+def test_short_answer_is_the_typed_span_verbatim() -> None:
+    a = analyse("How many soldiers crossed the border in October 2024?")
+    short = short_answer(a, SENTENCE, ENTITIES)
+    assert short is not None and short in SENTENCE and "11,000" in short
+    assert len(short) < len(SENTENCE) / 2
+
+
+def test_short_answer_drops_an_enumeration_label() -> None:
+    text = "(VI) Zorsecurity, also known as Esage Lab, in Moscow."
+    a = analyse("What other name does Zorsecurity go by?")
+    spans = {text[s.start : s.end] for s in span_candidates(a, text, (("ORG", 5, 16),))}
+    assert not any(s.startswith(("(", "VI)")) for s in spans)
+    assert "Esage Lab" in spans
+
+
+def test_the_fitted_short_model_matches_the_features() -> None:
+    model = load_short_model()
+    assert model is not None and model.weights.shape == (len(SPAN_FEATURES),)
+
+
+def test_fitting_scripts_refuse_the_test_split() -> None:
+    assert fit_reader.main(["--dataset", "evals/testset.jsonl"]) == 2
+    assert fit_short.main(["--dataset", "evals/testset.jsonl"]) == 2
+
+
+def test_the_abstention_threshold_is_judged_on_real_questions_not_twins() -> None:
+    """Twins only add training rows: a threshold that abstains on every twin but answers every
+    real unanswerable question scores no abstentions."""
+    real = {"id": "unans-1", "answerable": False, "labels": [0], "rows": [[0.0]]}
+    twin = {"id": f"{fit_reader.TWIN_PREFIX}fact-1-year", "answerable": False, "labels": [0],
+            "rows": [[0.0]]}
+    answerable = {"id": "fact-1", "answerable": True, "labels": [1], "rows": [[0.0]]}
+    per_item = [(d, np.asarray([0.9])) for d in (real, twin, answerable)]
+    figures = fit_reader._decision_figures(per_item, [0.9, 0.1, 0.9], threshold=0.5)
+    assert figures["abstained_unanswerable"] == 0.0 and figures["abstained_twins"] == 1.0
+    assert figures["top1_gold_answered"] == 1.0
+    weights = fit_reader._twin_weights([real, twin, twin, answerable])
+    assert list(weights) == [1.0, 0.5, 0.5, 1.0]  # the twins together weigh one real question
+
+
+@pytest.mark.slow
+def test_answers_lead_with_a_short_span_of_their_first_quote(settings: qa.Settings) -> None:
+    answer = qa.ask("Who did Trump name as special envoy for the war?", settings=settings)
+    assert not answer.abstained and answer.short is not None
+    assert answer.short in answer.citations[0].quote
+    assert answer.text.startswith(answer.short)
+    assert "Kellogg" in answer.short
+
+
+@pytest.mark.slow
+def test_a_cited_document_is_not_the_document_asked_about(settings: qa.Settings) -> None:
+    """"When was Executive Order 14024 issued?" names an order the corpus cites, not one of its
+    documents: the answer is not a document's own date."""
+    answer = qa.ask("When was Executive Order 14024 issued?", settings=settings)
+    assert " is dated " not in answer.text
