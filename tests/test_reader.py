@@ -105,3 +105,21 @@ def test_a_cited_document_is_not_the_document_asked_about(settings: qa.Settings)
     documents: the answer is not a document's own date."""
     answer = qa.ask("When was Executive Order 14024 issued?", settings=settings)
     assert " is dated " not in answer.text
+
+
+def test_fusion_weighs_each_ranking_by_reciprocal_rank() -> None:
+    from qa.retrieval.hybrid import Fusion
+
+    fusion = Fusion(weights={"dense": 1.0, "sentences": 0.0, "lexical": 2.0}, k=1.0)
+    scores = fusion.scores({"dense": [("a", 0.9), ("b", 0.8)], "sentences": [("b", 0.9)],
+                            "lexical": [("b", 3.0)]})
+    assert scores == {"a": 1.0 / 2, "b": 1.0 / 3 + 2.0 / 2}  # the weightless ranking adds nothing
+
+
+def test_the_fitted_fusion_loads_and_its_fit_refuses_the_test_split() -> None:
+    from evals import fit_retrieval
+    from qa.retrieval.hybrid import RANKINGS, load_fusion
+
+    fusion = load_fusion()
+    assert set(fusion.weights) == set(RANKINGS) and fusion.k > 0
+    assert fit_retrieval.main(["--dataset", "evals/testset.jsonl"]) == 2

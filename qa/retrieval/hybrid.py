@@ -4,26 +4,68 @@ reciprocal rank.
 The chain is composed of langchain-core runnables: embed the query once, run the two searches,
 fuse. Each search casts a wide net (``POOL`` hits); the union is ranked a third time by the
 best match among each chunk's stored sentence vectors (read with the chunk record, so this
-costs a few dot products), which promotes a chunk holding one sentence that answers.
+costs a few dot products), which promotes a chunk holding one sentence that answers. The three
+rankings are fused with the weights and constant ``evals/fit_retrieval.py`` fits on the dev
+split (``fusion.json``).
 """
 
 from __future__ import annotations
 
+import functools
+import json
 import threading
 import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from langchain_core.runnables import Runnable, RunnableConfig
 
+from qa.errors import ConfigError
+
 if TYPE_CHECKING:
     from qa.index.opened import OpenedIndex
 
 POOL = 30
-RRF_K = 60
-WEIGHTS = {"dense": 1.0, "sentences": 1.0, "lexical": 1.0}
+RANKINGS = ("dense", "sentences", "lexical")
+FUSION_PATH = Path(__file__).with_name("fusion.json")  # written by evals/fit_retrieval.py
+
+
+@dataclass(frozen=True)
+class Fusion:
+    """How the three rankings are fused: a weight each and the reciprocal-rank constant,
+    fitted on the dev split (plain, equal-weight RRF with k=60 before the first fit)."""
+
+    weights: dict[str, float]
+    k: float
+
+    def scores(self, rankings: dict[str, list[tuple[str, float]]]) -> dict[str, float]:
+        """Fused score per chunk id: Σ weight / (k + rank)."""
+        scores: dict[str, float] = {}
+        for name in RANKINGS:
+            weight = self.weights.get(name, 0.0)
+            for rank, (chunk_id, _) in enumerate(rankings.get(name, ())):
+                scores[chunk_id] = scores.get(chunk_id, 0.0) + weight / (self.k + rank + 1)
+        return scores
+
+
+DEFAULT_FUSION = Fusion(weights=dict.fromkeys(RANKINGS, 1.0), k=60.0)
+
+
+@functools.lru_cache(maxsize=1)
+def load_fusion(path: Path = FUSION_PATH) -> Fusion:
+    """The fitted fusion, or plain RRF when none was fitted yet."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return Fusion(weights={n: float(data["weights"][n]) for n in RANKINGS},
+                      k=float(data["k"]))
+    except FileNotFoundError:
+        return DEFAULT_FUSION
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ConfigError(f"the retrieval fusion {path} is unreadable ({exc}); "
+                          "run `python -m evals.fit_retrieval`") from exc
 
 
 @dataclass(frozen=True)
@@ -99,18 +141,12 @@ class Step(Runnable[Any, Any]):
 
 def fuse_rankings(engine: OpenedIndex, results: dict[str, Any]) -> list[Candidate]:
     """Reciprocal rank fusion of the three rankings; similarities kept for abstention."""
-    pool = list(dict.fromkeys(c for name in ("dense", "lexical") for c, _ in results[name]))
-    records = engine.records(pool)
-    rankings = {**results, "sentences": _by_best_sentence(
-        engine, [c for c in pool if c in records], results["passthrough"]["vector"]
-    )}
-    scores: dict[str, float] = {}
+    records, rankings = ranked_lists(engine, results)
+    scores = load_fusion().scores(rankings)
     similarity: dict[str, float] = {}
-    for name in ("dense", "sentences", "lexical"):
-        for rank, (chunk_id, value) in enumerate(rankings[name]):
-            scores[chunk_id] = scores.get(chunk_id, 0.0) + WEIGHTS[name] / (RRF_K + rank + 1)
-            if name != "lexical":
-                similarity[chunk_id] = max(value, similarity.get(chunk_id, -1.0))
+    for name in ("dense", "sentences"):
+        for chunk_id, value in rankings[name]:
+            similarity[chunk_id] = max(value, similarity.get(chunk_id, -1.0))
     ranked = sorted(scores.items(), key=lambda kv: -kv[1])
     out = []
     for chunk_id, score in ranked:
@@ -120,6 +156,20 @@ def fuse_rankings(engine: OpenedIndex, results: dict[str, Any]) -> list[Candidat
         text, metadata = record
         out.append(Candidate(chunk_id, score, similarity.get(chunk_id, 0.0), text, metadata))
     return out
+
+
+def ranked_lists(
+    engine: OpenedIndex, results: dict[str, Any]
+) -> tuple[dict[str, Any], dict[str, list[tuple[str, float]]]]:
+    """The pooled chunks' records and the three rankings fusion weighs: the dense and BM25
+    hits, and the union ranked again by each chunk's best sentence."""
+    pool = list(dict.fromkeys(c for name in ("dense", "lexical") for c, _ in results[name]))
+    records = engine.records(pool)
+    sentences = _by_best_sentence(
+        engine, [c for c in pool if c in records], results["passthrough"]["vector"]
+    )
+    return records, {"dense": results["dense"], "sentences": sentences,
+                     "lexical": results["lexical"]}
 
 
 def _by_best_sentence(
