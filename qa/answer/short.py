@@ -157,6 +157,9 @@ def span_candidates(
     first_anchor = min((t.idx for t in anchors), default=len(text))
     labels = analysis.labels
     entity_spans = {(a, b): label for label, a, b in entities}
+    # Entities the question does not already name: "Trump" is no answer to "Who did Trump …".
+    fresh = {(a, b): label for (a, b), label in entity_spans.items()
+             if not set(tokenize(text[a:b])) <= asked}
     n_tokens = max(len(doc), 1)
     focus = analysis.focus
     question_kind = _question_kind(analysis)
@@ -180,15 +183,14 @@ def span_candidates(
         inside = {t.i for t in span}
         outside = [t for t in anchors if t.i not in inside]
         arcs = min((_arcs(root, t) for t in outside), default=99)
-        holds_type = any(
-            label in labels and a <= ea and eb <= b for (ea, eb), label in entity_spans.items()
-        )
+        holds_type = any(label in labels and a <= ea and eb <= b
+                         for (ea, eb), label in fresh.items())
         is_entity = (a, b) in entity_spans or kind == "entity"
         base = (
             new_share,
             len(words & asked) / len(asked) if asked else 0.0,
             float(holds_type),
-            float(entity_spans.get((a, b)) in labels),
+            float(fresh.get((a, b)) in labels),
             float(is_entity),
             float(kind == "chunk"),
             float(kind == "clause"),
@@ -203,7 +205,7 @@ def span_candidates(
             float(any(t.like_num for t in span)),
             float(any(t.pos_ == "PROPN" for t in span)),
             float(any(label == "PERSON" and a <= ea and eb <= b
-                      for (ea, eb), label in entity_spans.items())),
+                      for (ea, eb), label in fresh.items())),
             float(focus is not None and root.lemma_.lower() == focus),
             float(span[0].lower_ in _REASON_MARKERS),
             1.0,

@@ -16,7 +16,7 @@ from qa.ingest.roles import LEGAL_FRAGMENT, LIST_ITEM, PROSE, looks_injected
 from qa.models import Chunk
 
 # How chunks and sentences are presented to the model (a change re-embeds everything).
-EMBED_FORMAT = "section-prefix/v1;quotable/v2;late-chunked-sentences/v1;sentence-notes/v4"
+EMBED_FORMAT = "section-prefix/v1;quotable/v2;late-chunked-sentences/v1;sentence-notes/v5"
 
 
 def embed_text(chunk_text: str, section: str | None) -> str:

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from qa.ingest.linguistics import nlp
+from qa.ingest.linguistics import NAME, nlp
 
 # Answer types and the spaCy entity labels that can fill them.
 PERSON, ORG, PLACE, DATE, NUMBER, MONEY, PERCENT, QUANTITY, MEASURE, AGENT = (
@@ -25,11 +25,12 @@ PERSON, ORG, PLACE, DATE, NUMBER, MONEY, PERCENT, QUANTITY, MEASURE, AGENT = (
 REASON, DESCRIPTION, LIST, YESNO, COMPARISON = (
     "reason", "description", "list", "yes/no", "comparison"
 )
+# NAME: proper nouns the NER left unlabelled (qa.ingest.linguistics) can fill any named type.
 ENTITY_LABELS: dict[str, frozenset[str]] = {
-    PERSON: frozenset({"PERSON"}),
-    AGENT: frozenset({"PERSON", "ORG", "NORP", "GPE"}),
-    ORG: frozenset({"ORG", "NORP", "GPE"}),
-    PLACE: frozenset({"GPE", "LOC", "FAC"}),
+    PERSON: frozenset({"PERSON", NAME}),
+    AGENT: frozenset({"PERSON", "ORG", "NORP", "GPE", NAME}),
+    ORG: frozenset({"ORG", "NORP", "GPE", NAME}),
+    PLACE: frozenset({"GPE", "LOC", "FAC", NAME}),
     DATE: frozenset({"DATE", "TIME"}),
     NUMBER: frozenset({"CARDINAL", "QUANTITY", "MONEY", "PERCENT", "ORDINAL"}),
     MEASURE: frozenset({"CARDINAL", "QUANTITY", "MONEY", "PERCENT", "DATE", "TIME"}),
