@@ -20,20 +20,21 @@ from qa import Settings
 
 S = "doc.txt"
 
-# Floors for the gate: the whole dev split (166 items, the reader's fitted scorer is fitted on
-# it), a little below the figures measured on it (README, "Latest figures"): accuracy 0.79,
-# abstention 0.74, recall@5 0.82, recall@2000c 0.84, MRR 0.77, citation recall 0.74, token F1
-# 0.27, false abstentions 0.03.
+# Floors for the gate: the whole dev split (399 items over all six documents; the reader's
+# models are fitted on it), a little below the figures measured on it (README, "Latest
+# figures"): accuracy 0.72, abstention 0.67, recall@5 0.85, recall@2000c 0.86, MRR 0.78,
+# citation recall 0.74, token F1 0.29, short-answer F1 0.30, false abstentions 0.08.
 FLOORS = {
-    "accuracy": 0.74,
-    "abstention_accuracy": 0.68,
-    "recall@2000c": 0.78,
-    "recall@5": 0.76,
-    "mrr": 0.70,
-    "citation_recall": 0.66,
-    "token_f1": 0.22,
+    "accuracy": 0.68,
+    "abstention_accuracy": 0.62,
+    "recall@2000c": 0.82,
+    "recall@5": 0.81,
+    "mrr": 0.74,
+    "citation_recall": 0.70,
+    "token_f1": 0.26,
+    "short_f1": 0.26,
 }
-MAX_FALSE_ABSTENTION = 0.08
+MAX_FALSE_ABSTENTION = 0.11
 
 
 def span(start: int, end: int, source: str = S) -> m.Span:
