@@ -12,7 +12,6 @@ maximises the F1 of the quoted sentences against the gold ones. The test split i
 
 from __future__ import annotations
 
-import argparse
 import json
 import re
 import sys
@@ -25,8 +24,9 @@ from typing import Any
 import numpy as np
 
 import qa
+from evals import fitting
 from evals import metrics as m
-from evals.dataset import DEFAULT_PATH, EvalItem, load_dataset
+from evals.dataset import EvalItem, load_dataset
 from evals.runner import Texts
 from qa.answer.scorer import ANSWER_CONTEXT, ANSWER_FEATURES
 
@@ -277,22 +277,15 @@ def cross_validate(data: list[dict[str, Any]], folds: int) -> dict[str, float]:
         train = [d for d in data if fold_of[d["group"]] != k]
         held = [d for d in data if fold_of[d["group"]] == k]
         reports.append(evaluate(fit(train), held))
-    return {key: round(float(np.mean([r[key] for r in reports])), 3) for key in reports[0]}
+    return fitting.fold_means(reports)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m evals.fit_reader", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--dataset", type=Path, default=DEFAULT_PATH,
-                   help="the dev split to fit on (default: evals/dataset.jsonl)")
-    p.add_argument("--out", type=Path, default=MODEL_PATH, help="where to write the model")
+    p = fitting.parser("python -m evals.fit_reader", __doc__, MODEL_PATH, "the model")
     p.add_argument("--no-near-misses", action="store_true",
                    help="fit on the dev questions only, without their unanswerable twins")
-    p.add_argument("--cv", type=int, default=5, metavar="K",
-                   help="also report K-fold cross-validated figures (0: skip)")
     args = p.parse_args(argv)
-    if args.dataset.name == "testset.jsonl":
-        print("refusing to fit on the test split", file=sys.stderr)
+    if fitting.refuses(args.dataset):
         return 2
     started = time.perf_counter()
     settings = qa.Settings.from_env()

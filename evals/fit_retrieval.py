@@ -10,7 +10,6 @@ stored beside the in-sample ones. The test split is never read.
 
 from __future__ import annotations
 
-import argparse
 import itertools
 import json
 import sys
@@ -23,8 +22,9 @@ from typing import Any
 import numpy as np
 
 import qa
+from evals import fitting
 from evals import metrics as m
-from evals.dataset import DEFAULT_PATH, load_dataset
+from evals.dataset import load_dataset
 from evals.runner import Texts
 from qa.index.opened import open_index
 from qa.retrieval.hybrid import DEFAULT_FUSION, FUSION_PATH, POOL, RANKINGS, Fusion, ranked_lists
@@ -91,20 +91,13 @@ def cross_validate(data: Sequence[dict[str, Any]], folds: int) -> dict[str, floa
         train = [d for i, d in enumerate(data) if i % folds != k]
         held = [d for i, d in enumerate(data) if i % folds == k]
         reports.append(score(best(train), held))
-    return {key: round(float(np.mean([r[key] for r in reports])), 3) for key in reports[0]}
+    return fitting.fold_means(reports)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m evals.fit_retrieval", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--dataset", type=Path, default=DEFAULT_PATH,
-                   help="the dev split to fit on (default: evals/dataset.jsonl)")
-    p.add_argument("--out", type=Path, default=FUSION_PATH, help="where to write the fusion")
-    p.add_argument("--cv", type=int, default=5, metavar="K",
-                   help="also report K-fold cross-validated figures (0: skip)")
+    p = fitting.parser("python -m evals.fit_retrieval", __doc__, FUSION_PATH, "the fusion")
     args = p.parse_args(argv)
-    if args.dataset.name == "testset.jsonl":
-        print("refusing to fit on the test split", file=sys.stderr)
+    if fitting.refuses(args.dataset):
         return 2
     started = time.perf_counter()
     try:

@@ -12,20 +12,19 @@ after ``evals.fit_reader`` (the reader picks the sentence); the test split is ne
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 import qa
+from evals import fitting
 from evals import metrics as m
-from evals.dataset import DEFAULT_PATH, EvalItem, load_dataset
+from evals.dataset import EvalItem, load_dataset
 from qa.answer.short import MODEL_PATH, SPAN_FEATURES, span_candidates
 from qa.retrieval.analysis import analyse
 from qa.retrieval.questions import prepare, without_symbols
@@ -122,16 +121,9 @@ def cross_validate(data: list[dict[str, Any]], folds: int, c: float = 1.0) -> fl
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m evals.fit_short", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--dataset", type=Path, default=DEFAULT_PATH,
-                   help="the dev split to fit on (default: evals/dataset.jsonl)")
-    p.add_argument("--out", type=Path, default=MODEL_PATH, help="where to write the model")
-    p.add_argument("--cv", type=int, default=5, metavar="K",
-                   help="also report K-fold cross-validated F1 (0: skip)")
+    p = fitting.parser("python -m evals.fit_short", __doc__, MODEL_PATH, "the model")
     args = p.parse_args(argv)
-    if args.dataset.name == "testset.jsonl":
-        print("refusing to fit on the test split", file=sys.stderr)
+    if fitting.refuses(args.dataset):
         return 2
     started = time.perf_counter()
     settings = qa.Settings.from_env()
