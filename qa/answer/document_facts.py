@@ -27,7 +27,7 @@ _FIELD_QUESTIONS = {
         re.IGNORECASE,
     ),
     "date": re.compile(
-        r"\bwhen\s+(was|were|did)\b[^?]{0,60}\b(published|released|written|issued|dated|"
+        r"\bwhen\s+(was|were|did)\b[^?]{0,120}\b(published|released|written|issued|dated|"
         r"come\s+out|appear|delivered|given|signed|held)\b|\b(publication|release)\s+date\b|\bwhat\s+date\b[^?]{0,40}\b"
         r"(published|dated|issued)\b",
         re.IGNORECASE,
