@@ -142,8 +142,9 @@ def short_answer(
 
 @functools.lru_cache(maxsize=1024)
 def _parse(text: str) -> Any:
-    with nlp().select_pipes(disable=["ner"]):
-        return nlp()(text)
+    # ``disable`` per call, not ``select_pipes``: that would change the pipeline every other
+    # thread (the chat's concurrent answers, a background sync) is using at the same time.
+    return nlp()(text, disable=["ner", "entity_ruler"])
 
 
 def span_candidates(
