@@ -123,3 +123,31 @@ def test_the_fitted_fusion_loads_and_its_fit_refuses_the_test_split() -> None:
     fusion = load_fusion()
     assert set(fusion.weights) == set(RANKINGS) and fusion.k > 0
     assert fit_retrieval.main(["--dataset", "evals/testset.jsonl"]) == 2
+
+
+def test_short_parses_leave_the_shared_pipeline_alone() -> None:
+    """The short answer's parse skips NER for itself only: a question analysed in another
+    thread at the same moment still gets its entities."""
+    import threading
+
+    from qa.answer import short
+    from qa.ingest.linguistics import nlp
+
+    stop = threading.Event()
+
+    def parse_quotes() -> None:
+        n = 0
+        while not stop.is_set():
+            short._parse(f"Quote number {n} names nobody in particular.")
+            n += 1
+
+    worker = threading.Thread(target=parse_quotes)
+    worker.start()
+    try:
+        for n in range(60):
+            doc = nlp()(f"Keith Kellogg met Vladimir Putin in Moscow on day {n}.")
+            assert {e.label_ for e in doc.ents} >= {"PERSON", "GPE"}
+    finally:
+        stop.set()
+        worker.join()
+    assert "ner" in nlp().pipe_names
