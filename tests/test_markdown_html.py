@@ -168,6 +168,20 @@ def test_markdown_keeps_corpus_conventions(tmp_path: Path) -> None:
     _assert_exact(doc, source_text(path))
 
 
+@pytest.mark.parametrize("after", [".\nMore text.", ", and [a link](y) too."])
+def test_text_after_an_image_keeps_its_own_offsets(tmp_path: Path, after: str) -> None:
+    """An image is dropped with its destination: what follows is not placed inside the URL
+    ("![alt](p.png)." once put the full stop at the dot of "p.png")."""
+    path = tmp_path / "img.md"
+    raw = f"Before ![alt [nested] text](p.png \"t\"){after}\n"
+    path.write_text(raw, encoding="utf-8")
+    doc = load_document(path, tmp_path)
+    (paragraph,) = doc.paragraphs
+    tail = raw.index(")") + 1
+    assert all(at < raw.index("![") or at >= tail for at in paragraph.positions)
+    _assert_exact(doc, source_text(path))
+
+
 # --- HTML ------------------------------------------------------------------------------------
 
 

@@ -177,7 +177,9 @@ class _Source:
                 autolink = False
             elif kind == "image":
                 cursor = self._past("![", cursor, limit)
-                cursor = self._link_tail(self._closing_bracket(cursor, limit), limit)
+                close = self._closing_bracket(cursor, limit)  # just past the alt text's "]"
+                if close > cursor:
+                    cursor = self._link_tail(close - 1, limit)
             elif kind == "html_inline":
                 cursor = self._past(child.content, cursor, limit)
             elif kind in _EMPHASIS_TOKENS:
