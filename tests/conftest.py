@@ -62,6 +62,62 @@ def settings(session_corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> 
     yield s
 
 
+def copy_corpus(names: list[str], dest: Path) -> Path:
+    """Copy the named corpus documents, with their sidecars, into ``dest``."""
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        for path in CORPUS.glob(name + "*"):
+            shutil.copy(path, dest / path.name)
+    return dest
+
+
+def indexed_copy(root: Path, names: list[str]) -> Any:
+    """Settings over a copy of the named documents under ``root``, indexed."""
+    from qa import Settings, reindex
+
+    s = Settings.from_env(env={}, corpus_dir=copy_corpus(names, root / "corpus"),
+                          index_dir=root / "index")
+    reindex(s, progress=False)
+    return s
+
+
+def qa_env(settings: Any) -> dict[str, str]:
+    """The environment for a ``python -m qa`` (or app) subprocess over ``settings``."""
+    env = dict(os.environ)
+    env.update(QA_CORPUS_DIR=str(settings.corpus_dir), QA_INDEX_DIR=str(settings.index_dir),
+               PYTHONPATH=str(REPO), HF_HUB_OFFLINE="1")
+    env.pop("QA_CHROMA_URL", None)
+    return env
+
+
+def damage_pages(db: Path, seed: int, share: float = 0.25) -> None:
+    """Overwrite a share of ``db``'s 4 KiB pages (not the header) with random bytes."""
+    import random
+
+    data = bytearray(db.read_bytes())
+    pages = len(data) // 4096
+    rng = random.Random(seed)
+    for page in rng.sample(range(1, pages), max(1, int(pages * share))):
+        data[page * 4096 : (page + 1) * 4096] = rng.randbytes(4096)
+    db.write_bytes(bytes(data))
+
+
+def chroma_server(path: Path) -> Any:
+    """A real ``chroma run`` on a free loopback port (a context manager yielding its URL)."""
+    import sys
+
+    from app.launcher import free_port, running_server
+
+    path.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    return running_server(
+        [str(Path(sys.executable).with_name("chroma")), "run", "--path", str(path / "data"),
+         "--host", "127.0.0.1", "--port", str(port)],
+        f"http://127.0.0.1:{port}", path / "server.log",
+        env={"ANONYMIZED_TELEMETRY": "False"}, health="/api/v2/heartbeat", timeout=60,
+    )
+
+
 def make_corpus(root: Path, files: dict[str, str]) -> Path:
     """Write a small corpus of text files (name -> content) under ``root``."""
     root.mkdir(parents=True, exist_ok=True)

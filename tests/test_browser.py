@@ -185,17 +185,9 @@ UPLOAD_CAP = 40_000
 
 
 def _small_corpus(root: Path) -> qa.Settings:
-    import shutil
+    from conftest import indexed_copy
 
-    from conftest import CORPUS
-
-    corpus = root / "corpus"
-    corpus.mkdir(parents=True)
-    for name in SMALL_DOCS:
-        for path in CORPUS.glob(name + "*"):
-            shutil.copy(path, corpus / path.name)
-    settings = qa.Settings.from_env(env={}, corpus_dir=corpus, index_dir=root / "index")
-    qa.reindex(settings, progress=False)
+    settings: qa.Settings = indexed_copy(root, list(SMALL_DOCS))
     return settings
 
 

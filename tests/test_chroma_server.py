@@ -12,8 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from app.launcher import free_port, running_server
-from tests.conftest import PRIMARY, REPO
+from tests.conftest import PRIMARY, REPO, chroma_server
 
 pytestmark = pytest.mark.slow
 
@@ -24,14 +23,7 @@ QUESTION = "Who was appointed special envoy to manage the war's resolution?"
 @pytest.fixture(scope="module")
 def chroma_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A Chroma server on a free loopback port, stopped after the module."""
-    path = tmp_path_factory.mktemp("chroma-server")
-    port = free_port()
-    with running_server(
-        [str(Path(sys.executable).with_name("chroma")), "run", "--path", str(path / "data"),
-         "--host", "127.0.0.1", "--port", str(port)],
-        f"http://127.0.0.1:{port}", path / "server.log",
-        env={"ANONYMIZED_TELEMETRY": "False"}, health="/api/v2/heartbeat", timeout=60,
-    ) as url:
+    with chroma_server(tmp_path_factory.mktemp("chroma-server")) as url:
         yield url
 
 

@@ -28,7 +28,7 @@ from qa.index.generations import IndexLocation
 from qa.index.locks import writer_lock
 from qa.index.manifest import read_live_manifest
 from qa.index.sync import _sync_locked
-from tests.conftest import CORPUS, PRIMARY, REPO
+from tests.conftest import CORPUS, PRIMARY, REPO, copy_corpus, damage_pages, qa_env
 
 pytestmark = pytest.mark.slow
 
@@ -39,24 +39,8 @@ SMALL = [
 QUESTION = "What did the United States and Russia agree about the Black Sea?"
 
 
-def _copy(names: list[str], dest: Path) -> Path:
-    dest.mkdir(parents=True, exist_ok=True)
-    for name in names:
-        for path in CORPUS.glob(name + "*"):
-            shutil.copy(path, dest / path.name)
-    return dest
-
-
-def _env(settings: qa.Settings) -> dict[str, str]:
-    env = dict(os.environ)
-    env.update(QA_CORPUS_DIR=str(settings.corpus_dir), QA_INDEX_DIR=str(settings.index_dir),
-               PYTHONPATH=str(REPO), HF_HUB_OFFLINE="1")
-    env.pop("QA_CHROMA_URL", None)
-    return env
-
-
 def _cli(settings: qa.Settings, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "qa", *args], env=_env(settings), cwd=REPO,
+    return subprocess.run([sys.executable, "-m", "qa", *args], env=qa_env(settings), cwd=REPO,
                           capture_output=True, text=True, timeout=300)
 
 
@@ -74,7 +58,7 @@ def _generations(settings: qa.Settings) -> list[Path]:
 @pytest.fixture
 def small(tmp_path: Path) -> qa.Settings:
     """Two short documents, indexed."""
-    s = qa.Settings.from_env(env={}, corpus_dir=_copy(SMALL, tmp_path / "corpus"),
+    s = qa.Settings.from_env(env={}, corpus_dir=copy_corpus(SMALL, tmp_path / "corpus"),
                              index_dir=tmp_path / "index")
     report = qa.reindex(s, progress=False)
     assert report.documents == 2 and report.rebuilt
@@ -84,7 +68,7 @@ def small(tmp_path: Path) -> qa.Settings:
 def _kill_when_embedding(settings: qa.Settings, *args: str) -> str:
     """Run ``python -m qa index ARGS``, SIGKILL it once it is embedding; return its stderr."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "qa", "index", *args], env=_env(settings), cwd=REPO,
+        [sys.executable, "-m", "qa", "index", *args], env=qa_env(settings), cwd=REPO,
         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
     )
     seen = b""
@@ -291,10 +275,10 @@ def test_corrupt_chroma_file_is_detected_and_rebuilt(small: qa.Settings) -> None
 
 
 def test_two_indexers_at_once_do_not_corrupt_the_index(tmp_path: Path) -> None:
-    s = qa.Settings.from_env(env={}, corpus_dir=_copy(SMALL, tmp_path / "corpus"),
+    s = qa.Settings.from_env(env={}, corpus_dir=copy_corpus(SMALL, tmp_path / "corpus"),
                              index_dir=tmp_path / "index")
     procs = [
-        subprocess.Popen([sys.executable, "-m", "qa", "index", "--quiet"], env=_env(s), cwd=REPO,
+        subprocess.Popen([sys.executable, "-m", "qa", "index", "--quiet"], env=qa_env(s), cwd=REPO,
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         for _ in range(2)
     ]
@@ -327,7 +311,7 @@ for line in sys.stdin:
 def _reader_process(settings: qa.Settings) -> Iterator[Callable[[], dict[str, object]]]:
     """Another process answering from the index; ``ask()`` has it answer once more."""
     reader = subprocess.Popen(
-        [sys.executable, "-c", READER, QUESTION], env=_env(settings), cwd=REPO, text=True,
+        [sys.executable, "-c", READER, QUESTION], env=qa_env(settings), cwd=REPO, text=True,
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
     )
     assert reader.stdin is not None and reader.stdout is not None
@@ -401,7 +385,7 @@ def chroma_server(tmp_path: Path) -> Iterator[str]:
 
 
 def test_server_mode_shares_one_manifest(tmp_path: Path, chroma_server: str) -> None:
-    corpus = _copy(SMALL[:1], tmp_path / "corpus")
+    corpus = copy_corpus(SMALL[:1], tmp_path / "corpus")
     writer = qa.Settings.from_env(env={}, corpus_dir=corpus, index_dir=tmp_path / "a",
                                   chroma_url=chroma_server)
     report = qa.reindex(writer, progress=False)
@@ -424,7 +408,7 @@ def test_server_mode_shares_one_manifest(tmp_path: Path, chroma_server: str) -> 
 
 
 def test_server_mode_unfinished_update_is_rebuilt(tmp_path: Path, chroma_server: str) -> None:
-    s = qa.Settings.from_env(env={}, corpus_dir=_copy(SMALL[:1], tmp_path / "corpus"),
+    s = qa.Settings.from_env(env={}, corpus_dir=copy_corpus(SMALL[:1], tmp_path / "corpus"),
                              index_dir=tmp_path / "idx", chroma_url=chroma_server)
     qa.reindex(s, progress=False)
     from qa.index.store import server_store
@@ -454,18 +438,6 @@ def test_threads_asking_during_a_sync_are_not_blocked(small: qa.Settings) -> Non
 # --- issue 13: damage that panics, documents edited after indexing --------------------------
 
 
-def _damage_pages(db: Path, seed: int, share: float = 0.25) -> None:
-    """Overwrite a share of ``db``'s 4 KiB pages (not the header) with random bytes."""
-    import random
-
-    data = bytearray(db.read_bytes())
-    pages = len(data) // 4096
-    rng = random.Random(seed)
-    for page in rng.sample(range(1, pages), max(1, int(pages * share))):
-        data[page * 4096 : (page + 1) * 4096] = rng.randbytes(4096)
-    db.write_bytes(bytes(data))
-
-
 @pytest.mark.parametrize("command", ["ask", "status", "index"])
 def test_random_page_damage_is_repaired_never_a_traceback(
     small: qa.Settings, command: str
@@ -473,7 +445,7 @@ def test_random_page_damage_is_repaired_never_a_traceback(
     """Damaged pages make Chroma's Rust core panic (a BaseException); every command repairs."""
     live = IndexLocation(small).current()
     assert live is not None
-    _damage_pages(live / "chroma" / "chroma.sqlite3", seed=3)
+    damage_pages(live / "chroma" / "chroma.sqlite3", seed=3)
     args = {"ask": ["ask", QUESTION, "--json"], "status": ["status"],
             "index": ["index", "--quiet"]}[command]
     out = _cli(small, *args)
@@ -491,7 +463,7 @@ def test_random_page_damage_is_repaired_never_a_traceback(
 def test_random_page_damage_in_process_is_repaired(small: qa.Settings) -> None:
     live = IndexLocation(small).current()
     assert live is not None
-    _damage_pages(live / "chroma" / "chroma.sqlite3", seed=2)
+    damage_pages(live / "chroma" / "chroma.sqlite3", seed=2)
     _check_answer(qa.ask(QUESTION, settings=small), small)  # no index open yet in this process
     assert IndexLocation(small).current() != live
 
@@ -587,7 +559,7 @@ def small_disk(tmp_path: Path) -> Iterator[qa.Settings]:
     if done.returncode != 0:
         pytest.skip(f"cannot mount a small tmpfs here: {done.stderr.strip()}")
     try:
-        s = qa.Settings.from_env(env={}, corpus_dir=_copy(SMALL, tmp_path / "corpus"),
+        s = qa.Settings.from_env(env={}, corpus_dir=copy_corpus(SMALL, tmp_path / "corpus"),
                                  index_dir=mount / "index")
         qa.reindex(s, progress=False)
         yield s

@@ -6,8 +6,6 @@ subprocess where argv or terminal output is the point.
 
 from __future__ import annotations
 
-import os
-import shutil
 import subprocess
 import sys
 import time
@@ -17,7 +15,7 @@ import pytest
 
 import qa
 from qa.cli import printable
-from tests.conftest import CORPUS, PRIMARY, REPO
+from tests.conftest import PRIMARY, REPO, copy_corpus, qa_env
 
 ENVOY_QUESTIONS = [
     "Who was appointed special envoy to manage the war's resolution?",
@@ -40,22 +38,11 @@ PLANTED = "\n\n".join([
 ]) + "\n"
 
 
-def _env(settings: qa.Settings) -> dict[str, str]:
-    env = dict(os.environ)
-    env.update(QA_CORPUS_DIR=str(settings.corpus_dir), QA_INDEX_DIR=str(settings.index_dir),
-               PYTHONPATH=str(REPO), HF_HUB_OFFLINE="1")
-    env.pop("QA_CHROMA_URL", None)
-    return env
-
-
 @pytest.fixture(scope="module")
 def planted(tmp_path_factory: pytest.TempPathFactory) -> qa.Settings:
     """The primary document and a Markdown file planting instructions, indexed."""
     root = tmp_path_factory.mktemp("planted")
-    corpus = root / "corpus"
-    corpus.mkdir()
-    for path in CORPUS.glob(PRIMARY + "*"):
-        shutil.copy(path, corpus / path.name)
+    corpus = copy_corpus([PRIMARY], root / "corpus")
     (corpus / "addendum.md").write_text(PLANTED, encoding="utf-8")
     s = qa.Settings.from_env(env={}, corpus_dir=corpus, index_dir=root / "index")
     qa.reindex(s, progress=False)
@@ -145,7 +132,7 @@ def test_source_texts_are_stored_with_the_index(planted: qa.Settings) -> None:
 def test_cli_non_utf8_argv_is_a_clean_error(planted: qa.Settings) -> None:
     for args in ([b"ask", b"caf\xe9 envoy?"], [b"retrieve", b"\xff\xfe"],
                  [b"index", b"--corpus-dir", b"/tmp/\xe9"]):
-        out = subprocess.run([sys.executable.encode(), b"-m", b"qa", *args], env=_env(planted),
+        out = subprocess.run([sys.executable.encode(), b"-m", b"qa", *args], env=qa_env(planted),
                              cwd=REPO, capture_output=True, timeout=120)
         assert out.returncode == 2, out.stderr
         assert b"Traceback" not in out.stderr
@@ -166,10 +153,7 @@ def linked(tmp_path: Path) -> qa.Settings:
     (outside / "dir").mkdir()
     (outside / "dir" / "more.txt").write_text("The second vault combination is 27-18-28.",
                                               encoding="utf-8")
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    for path in CORPUS.glob("wh_black_sea_expert_group_outcomes_2025-03-25.md*"):
-        shutil.copy(path, corpus / path.name)
+    corpus = copy_corpus(["wh_black_sea_expert_group_outcomes_2025-03-25.md"], tmp_path / "corpus")
     (corpus / "inside.txt").write_text("The inside note says ships sail at dawn.",
                                        encoding="utf-8")
     (corpus / "secret.txt").symlink_to(outside / "secret.txt")
@@ -214,7 +198,7 @@ def test_a_sync_that_would_remove_most_documents_keeps_the_index(tmp_path: Path)
     with pytest.raises(qa.CorpusError, match="--allow-mass-removal"):
         qa.reindex(s, full=True, progress=False)
     assert len(qa.corpus_info(s).documents) == 4  # kept; questions still answer from it
-    env = _env(s)
+    env = qa_env(s)
     out = subprocess.run([sys.executable, "-m", "qa", "index", "--quiet"], env=env, cwd=REPO,
                          capture_output=True, text=True, timeout=300)
     assert out.returncode == 2 and "--allow-mass-removal" in out.stderr, out.stderr
@@ -245,7 +229,7 @@ def test_cli_index_summary_escapes_file_names(tmp_path: Path) -> None:
     (corpus / "bidi\u202etxt.exe.txt").write_text("The bidi file holds a sentence.",
                                                   encoding="utf-8")
     s = qa.Settings.from_env(env={}, corpus_dir=corpus, index_dir=tmp_path / "index")
-    out = subprocess.run([sys.executable, "-m", "qa", "index", "--quiet"], env=_env(s), cwd=REPO,
+    out = subprocess.run([sys.executable, "-m", "qa", "index", "--quiet"], env=qa_env(s), cwd=REPO,
                          capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
     for stream in (out.stdout, out.stderr):

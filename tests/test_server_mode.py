@@ -21,8 +21,8 @@ from typing import Any
 import pytest
 
 import qa
-from app.launcher import free_port, running_server
-from tests.conftest import PRIMARY, REPO
+from app.launcher import free_port
+from tests.conftest import PRIMARY, REPO, chroma_server
 
 pytestmark = pytest.mark.slow
 
@@ -31,20 +31,9 @@ QUESTION = "Who was appointed special envoy to manage the war's resolution?"
 SUMMARY = re.compile(r"indexed (\d+) documents, (\d+) chunks \((\d+) embedded, (\d+) removed")
 
 
-def _chroma(path: Path) -> Any:
-    path.mkdir(parents=True, exist_ok=True)
-    port = free_port()
-    return running_server(
-        [str(Path(sys.executable).with_name("chroma")), "run", "--path", str(path / "data"),
-         "--host", "127.0.0.1", "--port", str(port)],
-        f"http://127.0.0.1:{port}", path / "server.log",
-        env={"ANONYMIZED_TELEMETRY": "False"}, health="/api/v2/heartbeat", timeout=60,
-    )
-
-
 @pytest.fixture(scope="module")
 def chroma_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with _chroma(tmp_path_factory.mktemp("chroma-server")) as url:
+    with chroma_server(tmp_path_factory.mktemp("chroma-server")) as url:
         yield url
 
 
@@ -320,7 +309,7 @@ def test_server_down_is_a_readable_qa_error(corpus: Path, tmp_path: Path) -> Non
     nowhere = _settings(f"http://127.0.0.1:{free_port()}", corpus, tmp_path / "none")
     with pytest.raises(IndexUnavailableError, match="cannot be reached"):
         qa.ask(QUESTION, settings=nowhere)
-    with _chroma(tmp_path / "short-lived") as url:
+    with chroma_server(tmp_path / "short-lived") as url:
         s = _settings(url, corpus, tmp_path / "idx")
         qa.reindex(s, progress=False)
         assert not qa.ask(QUESTION, settings=s).abstained

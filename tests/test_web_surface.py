@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import json
 import logging
-import shutil
 import sys
 import time
 from pathlib import Path
 
 import httpx
 import pytest
-from conftest import CORPUS, make_corpus
+from conftest import damage_pages, indexed_copy, make_corpus
 
 import qa
 from app import export, render
@@ -243,31 +242,13 @@ QUESTION = "What did the United States and Russia agree about the Black Sea?"
 BUSY = "The index is being rebuilt, try again in a moment."
 
 
-def _damage_pages(db: Path, seed: int, share: float = 0.25) -> None:
-    """Overwrite a share of ``db``'s 4 KiB pages (not the header) with random bytes."""
-    import random
-
-    data = bytearray(db.read_bytes())
-    pages = len(data) // 4096
-    rng = random.Random(seed)
-    for page in rng.sample(range(1, pages), max(1, int(pages * share))):
-        data[page * 4096:(page + 1) * 4096] = rng.randbytes(4096)
-    db.write_bytes(bytes(data))
-
-
 def _damaged_index(root: Path) -> qa.Settings:
     from qa.index.generations import IndexLocation
 
-    corpus = root / "corpus"
-    corpus.mkdir(parents=True)
-    for name in SMALL:
-        for path in CORPUS.glob(name + "*"):
-            shutil.copy(path, corpus / path.name)
-    s = qa.Settings.from_env(env={}, corpus_dir=corpus, index_dir=root / "index")
-    qa.reindex(s, progress=False)
+    s = indexed_copy(root, SMALL)
     live = IndexLocation(s).current()
     assert live is not None
-    _damage_pages(live / "chroma" / "chroma.sqlite3", seed=3)
+    damage_pages(live / "chroma" / "chroma.sqlite3", seed=3)
     return s
 
 

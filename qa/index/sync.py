@@ -42,7 +42,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from qa.config import Settings
 from qa.errors import IndexBuildError, IndexBusyError, IndexUnavailableError, MassRemovalError
@@ -283,18 +283,9 @@ def _sync_locked(
     embeddings = LangChainEmbeddings(shared_embedder(), batch_size=settings.embed_batch_size)
     live: tuple[Path, dict[str, Any]] | None = None
     if not rebuild:
-        verdict = _verify_live(settings, location, embeddings)
-        if isinstance(verdict, str):
-            if verdict != "no index yet":
-                report.repaired = verdict
-                log.warning("the live index is unusable (%s); rebuilding it", verdict)
-        else:
-            live = verdict
+        live = _usable(_verify_live(settings, location, embeddings), report, "the live index")
     old = live[1] if live else {}
-    known = dict(old.get("documents", {}))
-    for source in (old.get("updating_in_place") or {}).get("sources", []):
-        if source in known:  # cut off mid-update: redo it whatever the file's stat says
-            known[source] = {**known[source], "stat": None, "sha256": None}
+    known = _known_documents(old)
     plan = _plan(settings, files, known, old.get("skipped_files", {}), report)
     if not allow_mass_removal:  # a rebuild or repair is checked against the live manifest too
         before = known if live is not None else (read_live_manifest(settings) or {}).get(
@@ -371,6 +362,30 @@ def _outdated(manifest: dict[str, Any], settings: Settings) -> str | None:
     return None
 
 
+_T = TypeVar("_T")
+
+
+def _usable(verdict: _T | str, report: IndexReport, what: str) -> _T | None:
+    """The verified live index, or None (rebuild) with the reason recorded when it is not
+    usable; a missing index is simply built."""
+    if not isinstance(verdict, str):
+        return verdict
+    if verdict != "no index yet":
+        report.repaired = verdict
+        log.warning("%s is unusable (%s); rebuilding it", what, verdict)
+    return None
+
+
+def _known_documents(old: dict[str, Any]) -> dict[str, Any]:
+    """The documents an old manifest lists; those a cut-off update was writing are marked
+    changed, so the sync redoes them whatever their file's stat says."""
+    known = dict(old.get("documents", {}))
+    for source in (old.get("updating_in_place") or {}).get("sources", []):
+        if source in known:
+            known[source] = {**known[source], "stat": None, "sha256": None}
+    return known
+
+
 def _verify_server(settings: Settings, embeddings: LangChainEmbeddings) -> dict[str, Any] | str:
     """The server's live manifest when its build's collections are whole and agree, else why
     not (the verdicts of ``_verify_live``)."""
@@ -416,18 +431,9 @@ def _sync_server(
     embeddings = LangChainEmbeddings(shared_embedder(), batch_size=settings.embed_batch_size)
     live: dict[str, Any] | None = None
     if not rebuild:
-        verdict = _verify_server(settings, embeddings)
-        if isinstance(verdict, str):
-            if verdict != "no index yet":
-                report.repaired = verdict
-                log.warning("the index on the server is unusable (%s); rebuilding it", verdict)
-        else:
-            live = verdict
+        live = _usable(_verify_server(settings, embeddings), report, "the index on the server")
     old = live or {}
-    known = dict(old.get("documents", {}))
-    for source in (old.get("updating_in_place") or {}).get("sources", []):
-        if source in known:  # cut off mid-update: redo it whatever the file's stat says
-            known[source] = {**known[source], "stat": None, "sha256": None}
+    known = _known_documents(old)
     plan = _plan(settings, files, known, old.get("skipped_files", {}), report)
     previous = read_live_manifest(settings) or {}  # the live one, even if unusable
     if not allow_mass_removal:
