@@ -64,3 +64,25 @@ def test_span_beyond_the_token_limit_is_embedded_alone(onnx: Embedder) -> None:
     _, parts = onnx.encode_chunks([text], [[(0, 4), tail]])
     assert parts[0].shape == (2, DIM)
     assert float(parts[0][1] @ onnx.encode([text[tail[0] : tail[1]]])[0]) > 0.99999
+
+
+def test_beside_other_work_the_chunk_pass_keeps_to_one_core_and_gives_the_same_vectors(
+    onnx: Embedder,
+) -> None:
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    texts = [t + " " + u for t in TEXTS for u in TEXTS]  # more than one small call
+    spans = [[(0, len(t))] for t in texts]
+    alone_vectors, alone_parts = onnx.encode_chunks(texts, spans)
+    release = threading.Event()
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        busy = pool.submit(release.wait, 60)  # "spaCy", still annotating
+        vectors, parts = onnx.encode_chunks(texts, spans, beside=busy)
+        assert not busy.done()
+        release.set()
+    one_core = onnx.one_core_model
+    assert one_core is not onnx.model and one_core.session.get_session_options(
+    ).intra_op_num_threads == 1
+    assert np.sum(vectors * alone_vectors, axis=1).min() > 0.99999
+    assert min(float(a[0] @ b[0]) for a, b in zip(parts, alone_parts, strict=True)) > 0.99999

@@ -191,6 +191,22 @@ def test_entities_have_offsets_into_the_sentence_as_given(spacy_ready: None) -> 
     assert person[1].replace(ZW, "") == "Keith Kellogg"
 
 
+@pytest.mark.parametrize("text, time", [
+    ("The ferry leaves Port Quillan at 07:40 every weekday.", "07:40"),
+    ("Doors close at 07:40 hours sharp.", "07:40 hours"),
+    ("The vote was held at 11.30 pm on Tuesday.", "11.30 pm"),
+    ("Talks resume at 9 a.m. in Riyadh.", "9 a.m."),
+])
+def test_clock_times_are_time_entities(spacy_ready: None, text: str, time: str) -> None:
+    (notes,) = annotate([SentenceInput(text)])
+    assert ("TIME", time) in {(label, span) for label, span, *_ in notes.entities}, notes
+
+
+def test_ratios_and_section_numbers_are_not_clock_times(spacy_ready: None) -> None:
+    (notes,) = annotate([SentenceInput("Section 8923(c) applies a 1:2 ratio and 12.5 percent.")])
+    assert "TIME" not in {label for label, *_ in notes.entities}, notes
+
+
 # --- the other roles -------------------------------------------------------------------------
 
 TITLE = "The Inauguration of Trump 2.0 and Outlook on Russia in 2025"

@@ -25,7 +25,7 @@ import numpy as np
 
 from qa.errors import ConfigError
 from qa.index.lexical import tokenize
-from qa.ingest.linguistics import nlp
+from qa.ingest.linguistics import CLOCK_COMPONENT, nlp
 from qa.retrieval.analysis import REASON, QuestionAnalysis
 
 MODEL_PATH = Path(__file__).with_name("short_model.json")
@@ -144,7 +144,7 @@ def short_answer(
 def _parse(text: str) -> Any:
     # ``disable`` per call, not ``select_pipes``: that would change the pipeline every other
     # thread (the chat's concurrent answers, a background sync) is using at the same time.
-    return nlp()(text, disable=["ner", "entity_ruler"])
+    return nlp()(text, disable=["ner", CLOCK_COMPONENT])
 
 
 def span_candidates(

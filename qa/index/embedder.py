@@ -21,6 +21,7 @@ import threading
 import warnings
 from collections import OrderedDict
 from collections.abc import Iterator
+from concurrent.futures import Future
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -40,6 +41,7 @@ _INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 # Texts per model call. On this 2-core CPU 16 encodes 2.4x faster than 64 (less padding, and
 # the activations stay in cache); callers' larger batches are split into calls of this size.
 MODEL_BATCH = 16
+ONE_CORE_BATCH = 4  # texts per call on the one-thread session (``Embedder.one_core_model``)
 QUERY_CACHE = 512  # query vectors kept by ``encode_query``
 
 
@@ -146,12 +148,14 @@ def mean_pool(hidden: np.ndarray, mask: np.ndarray) -> np.ndarray:
 
 
 class _OnnxModel(_Runtime):
-    def __init__(self, weights: Path, graph: Path) -> None:
+    def __init__(self, weights: Path, graph: Path, *, threads: int | None = None) -> None:
         import onnxruntime as ort
 
         super().__init__(weights)
         options = ort.SessionOptions()
-        options.intra_op_num_threads = os.cpu_count() or 1
+        options.intra_op_num_threads = threads or os.cpu_count() or 1
+        if threads == 1:  # the index-time session: no arena of its own kept between batches
+            options.enable_cpu_mem_arena = False
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         options.log_severity_level = 3
         self.session = ort.InferenceSession(
@@ -190,6 +194,7 @@ class Embedder:
         self.path = path or model_path()
         self.backend = backend or os.environ.get("QA_EMBED_BACKEND", "onnx")
         self._model: _OnnxModel | _TorchModel | None = None
+        self._one_core_model: _OnnxModel | _TorchModel | None = None
         self._lock = threading.Lock()
         self._cache_lock = threading.Lock()
         self._query_cache: OrderedDict[str, np.ndarray] = OrderedDict()
@@ -200,6 +205,20 @@ class Embedder:
             if self._model is None:
                 self._model = self._load()
             return self._model
+
+    @property
+    def one_core_model(self) -> _OnnxModel | _TorchModel:
+        """With ONNX, a second session on one thread: at index time it runs on one core while
+        spaCy annotates on the other (two threads each on two cores would preempt each other
+        inside every operator). Other runtimes: the model itself."""
+        model = self.model
+        with self._lock:
+            if self._one_core_model is None:
+                self._one_core_model = (
+                    _OnnxModel(self.path, onnx_path(self.path), threads=1)
+                    if isinstance(model, _OnnxModel) and (os.cpu_count() or 1) > 1 else model
+                )
+            return self._one_core_model
 
     def _load(self) -> _OnnxModel | _TorchModel:
         if self.backend == "onnx":
@@ -223,22 +242,34 @@ class Embedder:
         return _unit(out)
 
     def encode_chunks(
-        self, texts: list[str], spans: list[list[tuple[int, int]]], *, batch_size: int = 64
+        self, texts: list[str], spans: list[list[tuple[int, int]]], *, batch_size: int = 64,
+        beside: Future[Any] | None = None,
     ) -> tuple[np.ndarray, list[np.ndarray]]:
         """Unit vectors of ``texts`` and, from the same model pass, of each text's character
         ``spans`` (its sentences): the mean of the states of the tokens inside a span. A span
-        cut off by the model's token limit is embedded on its own."""
+        cut off by the model's token limit is embedded on its own. While ``beside`` (work on
+        another thread) runs, the model keeps to one core."""
         vectors = np.empty((len(texts), DIM), dtype=np.float32)
         parts: list[np.ndarray] = [np.zeros((0, DIM), dtype=np.float32)] * len(texts)
-        for rows in _batches(texts, batch_size):
-            hidden, mask, encoded = self.model.hidden([texts[j] for j in rows])
+        order = np.argsort([-len(t) for t in texts], kind="stable")  # as ``_batches``
+        at = 0
+        while at < len(order):
+            # Small calls on the one-core session: one thread gains nothing from large ones,
+            # and a call's activations (hundreds of MB at 16 long texts) would come on top of
+            # the main session's.
+            alone = beside is None or beside.done()
+            model = self.model if alone else self.one_core_model
+            step = max(1, min(batch_size, MODEL_BATCH)) if alone else ONE_CORE_BATCH
+            rows, at = order[at : at + step], at + step
+            hidden, mask, encoded = model.hidden([texts[j] for j in rows])
             vectors[rows] = mean_pool(hidden, mask)
             for h, enc, j in zip(hidden, encoded, rows, strict=True):
-                parts[j] = self._span_vectors(h, enc, texts[j], spans[j])
+                parts[j] = self._span_vectors(model, h, enc, texts[j], spans[j])
         return _unit(vectors), parts
 
     def _span_vectors(
-        self, hidden: np.ndarray, encoding: Any, text: str, spans: list[tuple[int, int]]
+        self, model: _OnnxModel | _TorchModel, hidden: np.ndarray, encoding: Any, text: str,
+        spans: list[tuple[int, int]],
     ) -> np.ndarray:
         starts = np.asarray([o[0] for o in encoding.offsets])
         ends = np.asarray([o[1] for o in encoding.offsets])
@@ -251,7 +282,7 @@ class Embedder:
             if rows.any() and ends[real].max() >= b:
                 out[k] = hidden[rows].mean(axis=0)
             else:  # beyond the token limit: no context to borrow
-                out[k] = self.model.encode([text[a:b]])[0]
+                out[k] = model.encode([text[a:b]])[0]
         return _unit(out)
 
     def encode_query(self, text: str) -> np.ndarray:

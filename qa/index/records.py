@@ -16,7 +16,7 @@ from qa.ingest.roles import LEGAL_FRAGMENT, LIST_ITEM, PROSE, looks_injected
 from qa.models import Chunk
 
 # How chunks and sentences are presented to the model (a change re-embeds everything).
-EMBED_FORMAT = "section-prefix/v1;quotable/v2;late-chunked-sentences/v1;sentence-notes/v5"
+EMBED_FORMAT = "section-prefix/v1;quotable/v2;late-chunked-sentences/v1;sentence-notes/v6"
 
 
 def embed_text(chunk_text: str, section: str | None) -> str:
@@ -68,13 +68,22 @@ def quote_notes(chunk: Chunk) -> list[list[object]]:
     ]
 
 
-def quote_spans(chunk: Chunk) -> list[tuple[int, int, int, int]]:
-    """Each quotable sentence as (raw start, raw end, start and end in the chunk text); the
-    chunk text is its sentences joined by single spaces."""
+def sentence_spans(chunk: Chunk) -> list[tuple[int, int]]:
+    """Each sentence's start and end in the chunk text (its sentences joined by single
+    spaces), quotable or not: the embedding pass runs before the roles are known."""
     spans, at = [], 0
-    keep = set(quotable(chunk))
-    for i, sentence in enumerate(chunk.sentences):
-        if i in keep:
-            spans.append((sentence.start, sentence.end, at, at + len(sentence.text)))
+    for sentence in chunk.sentences:
+        spans.append((at, at + len(sentence.text)))
         at += len(sentence.text) + 1
     return spans
+
+
+def quote_spans(chunk: Chunk) -> list[tuple[int, int, int, int]]:
+    """Each quotable sentence as (raw start, raw end, start and end in the chunk text)."""
+    keep = set(quotable(chunk))
+    return [
+        (sentence.start, sentence.end, a, b)
+        for i, (sentence, (a, b)) in enumerate(zip(chunk.sentences, sentence_spans(chunk),
+                                                   strict=True))
+        if i in keep
+    ]

@@ -39,13 +39,20 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
 from qa.config import Settings
-from qa.errors import IndexBuildError, IndexBusyError, IndexUnavailableError, MassRemovalError
+from qa.errors import (
+    IndexBuildError,
+    IndexBusyError,
+    IndexUnavailableError,
+    MassRemovalError,
+    QAError,
+)
 from qa.index.embedder import LangChainEmbeddings, shared_embedder
 from qa.index.generations import IndexLocation, write_manifest_file
 from qa.index.lease import ServerLease, writer_lease
@@ -172,7 +179,9 @@ class _Plan:
 
     documents: dict[str, Any] = field(default_factory=dict)  # manifest entries after the sync
     skipped_files: dict[str, Any] = field(default_factory=dict)
+    # chunks to write, not yet annotated (the spaCy pass runs beside the embedding)
     to_index: list[tuple[str, list[Chunk]]] = field(default_factory=list)
+    context: dict[str, tuple[str | None, tuple[str, ...]]] = field(default_factory=dict)
     to_delete: list[str] = field(default_factory=list)
     texts: dict[str, str] = field(default_factory=dict)  # sha256 -> source text, as chunked
 
@@ -244,10 +253,7 @@ def _plan(
                 plan.documents[source] = {**entry, "stat": key}
                 continue
             doc = load_document(path, settings.corpus_dir)
-            chunks = annotate_chunks(
-                chunk_document(doc, chunk_settings(settings)), title=doc.meta.title,
-                headings=list(dict.fromkeys(p.section for p in doc.paragraphs if p.section)),
-            )
+            chunks = chunk_document(doc, chunk_settings(settings))
         except SkippedDocument as exc:
             report.skipped.append((source, str(exc)))
             with contextlib.suppress(OSError):
@@ -263,6 +269,9 @@ def _plan(
             "author": doc.meta.author, "publisher": doc.meta.publisher, "url": doc.meta.url,
         }
         plan.to_index.append((source, chunks))
+        plan.context[source] = (
+            doc.meta.title, tuple(dict.fromkeys(p.section for p in doc.paragraphs if p.section))
+        )
         plan.texts[doc.sha256] = doc.text
         report.changed_sources.append(source)
     report.removed_sources = sorted(set(known) - set(plan.documents))
@@ -658,11 +667,18 @@ def _apply(
     embeddings.progress = bar
     try:
         for group in _groups(plan.to_index):
+            new_chunks = [c for _, chunks in group for c in chunks]
+            known = dict(zip((c.id for c in new_chunks),
+                             record_manager.exists([c.id for c in new_chunks]), strict=True))
+            # spaCy annotates the group in a thread while the model embeds it here, each on a
+            # core of its own (both release the GIL in their inner loops).
+            with ThreadPoolExecutor(max_workers=1, thread_name_prefix="annotate") as pool:
+                annotated = pool.submit(_annotate, group, plan.context)
+                # Embed the group's new chunks together, in full length-sorted model batches.
+                store.chunks.embed_ahead([c for c in new_chunks if not known[c.id]],
+                                         beside=annotated)
+                group = annotated.result()
             documents = [[chunk_record(c) for c in chunks] for _, chunks in group]
-            # Embed the group's new chunks together, in full length-sorted model batches.
-            fresh = [d for docs in documents for d in docs]
-            known = record_manager.exists([record_id(d) for d in fresh])
-            store.chunks.embed_ahead([d for d, seen in zip(fresh, known, strict=True) if not seen])
             for docs in documents:
                 # One index() batch per document: incremental cleanup runs after every batch
                 # and would delete (and so re-embed) the document's unchanged later chunks.
@@ -674,10 +690,10 @@ def _apply(
                 report.added += result["num_added"]
                 report.deleted += result["num_deleted"]
             # Kept chunks (same text, so same id and vectors) may have moved: new offsets.
-            store.chunks.move([d for d, seen in zip(fresh, known, strict=True) if seen])
+            store.chunks.move([d for docs in documents for d in docs if known[record_id(d)]])
         for source in plan.to_delete:
             report.deleted += _delete_source(source, store, record_manager)
-    except (KeyboardInterrupt, SystemExit, GeneratorExit):
+    except (KeyboardInterrupt, SystemExit, GeneratorExit, QAError):
         raise
     except BaseException as exc:  # Chroma's Rust core panics (a BaseException) on damage
         raise IndexBuildError(f"indexing failed ({type(exc).__name__}: {exc}); "
@@ -686,6 +702,16 @@ def _apply(
         if bar is not None:
             bar.close()
         embeddings.progress = None
+
+
+def _annotate(
+    group: list[tuple[str, list[Chunk]]], context: dict[str, tuple[str | None, tuple[str, ...]]]
+) -> list[tuple[str, list[Chunk]]]:
+    """The group's chunks with every sentence's role and entities (``annotate_chunks``)."""
+    return [
+        (source, annotate_chunks(chunks, title=context[source][0], headings=context[source][1]))
+        for source, chunks in group
+    ]
 
 
 GROUP_CHUNKS = 2048  # chunks of several documents embedded together (~10 MB of vectors)

@@ -165,14 +165,17 @@ def _fold_entity(entity: str) -> str:
     return "".join(_fold_char(c) if not c.isascii() else c for c in html.unescape(entity))
 
 
+@lru_cache(maxsize=8192)
 def fold(text: str, *, strip_markup: bool = True) -> str:
-    """``text`` normalised for matching and classification (never for offsets)."""
+    """``text`` normalised for matching and classification (never for offsets). Cached: index
+    time asks for the same sentence and every section heading many times over."""
     return fold_with_offsets(text, strip_markup=strip_markup)[0]
 
 
 _KEY_WORD = re.compile(r"[a-z0-9]+")
 
 
+@lru_cache(maxsize=8192)
 def match_key(text: str) -> str:
     """Lower-case words of the folded text, single-spaced: equal keys read as the same line."""
     return " ".join(_KEY_WORD.findall(fold(text).lower()))

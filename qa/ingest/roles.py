@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from qa.ingest.normalize import fold, match_key
@@ -122,10 +123,12 @@ _INSTRUCTION = re.compile(
 )
 
 
+@lru_cache(maxsize=8192)
 def looks_injected(text: str) -> bool:
     """Whether ``text`` reads as instructions to the assistant rather than content.
 
-    Parse-free (fold, then patterns), fast enough to run on every question and claim."""
+    Parse-free (fold, then patterns), fast enough to run on every question and claim; cached,
+    as index time asks it of each sentence more than once."""
     if not text:
         return False
     folded = fold(text, strip_markup=False)
