@@ -2,10 +2,11 @@
 
 For every dev question the reader's candidate sentences and their features come from
 ``qa.reader_candidates``; a sentence is a positive when it overlaps the item's gold evidence.
-A logistic regression (scikit-learn, standardised features) gives each sentence a calibrated
-probability of answering. The decision constants are then chosen on the same split by grid
-search, never by hand: ``top_n`` and ``abstain_threshold`` (abstain when Π(1 − pᵢ) over the
-``top_n`` best exceeds it) maximise right answers plus right abstentions minus false
+A listwise linear ranker (a question's sentences compete in a softmax; standardised features),
+Platt-scaled, gives each sentence a calibrated probability of answering. The decision constants
+are then chosen on the same split by grid search, never by hand: ``top_n`` and
+``abstain_threshold`` (abstain when the answer model, fed Π(1 − pᵢ) over the ``top_n`` best and
+the best sentence's context, says so) maximise right answers plus right abstentions minus false
 abstentions; ``second_ratio`` (a further quote needs this share of the best probability)
 maximises the F1 of the quoted sentences against the gold ones. The test split is never read.
 """
@@ -33,6 +34,7 @@ from qa.answer.scorer import ANSWER_CONTEXT, ANSWER_FEATURES
 MODEL_PATH = Path(__file__).resolve().parents[1] / "qa" / "answer" / "reader_model.json"
 TOP_N = (1, 2, 3, 5)
 SECOND_RATIOS = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.01)
+C = 1.0  # inverse L2 strength of the sentence ranker (as scikit-learn's default)
 MIN_LABEL_SHARE = 0.5  # a sentence is gold when half of it, or half the evidence, overlaps
 
 
@@ -126,9 +128,20 @@ def fit(data: list[dict[str, Any]]) -> dict[str, Any]:
     labels = np.asarray([y for d in data for y in d["labels"]])
     mean, scale = rows.mean(axis=0), rows.std(axis=0)
     scale[scale == 0] = 1.0
-    model = LogisticRegression(C=1.0, max_iter=2000)
-    model.fit((rows - mean) / scale, labels)
-    weights, bias = model.coef_[0], float(model.intercept_[0])
+    # The sentences of one question compete (``fitting.listwise``: the target spreads over its
+    # gold sentences); a slope and an intercept fitted on all sentences (Platt scaling) then
+    # make the score a probability, for Π(1 − pᵢ) and the answer model.
+    groups = []
+    for d in data:
+        y = np.asarray(d["labels"], dtype=np.float64)
+        if d["rows"] and y.sum() > 0:
+            groups.append(((np.asarray(d["rows"], dtype=np.float64) - mean) / scale, y / y.sum()))
+    direction = fitting.listwise(groups, C)
+    platt = LogisticRegression(C=100.0, max_iter=2000).fit(
+        (((rows - mean) / scale) @ direction)[:, None], labels
+    )
+    weights = direction * float(platt.coef_[0][0])
+    bias = float(platt.intercept_[0])
 
     def probs(d: dict[str, Any]) -> np.ndarray:
         if not d["rows"]:

@@ -1,5 +1,6 @@
 """What the fitting scripts (``fit_retrieval``, ``fit_reader``, ``fit_short``) share: their
-command line, their refusal of the test split, and the mean of per-fold figures."""
+command line, their refusal of the test split, the mean of per-fold figures, and the listwise
+fit of a linear score."""
 
 from __future__ import annotations
 
@@ -38,3 +39,28 @@ def refuses(dataset: Path) -> bool:
 def fold_means(reports: Sequence[dict[str, float]]) -> dict[str, float]:
     """Each figure's mean over the folds, rounded as the scripts print them."""
     return {key: round(float(np.mean([r[key] for r in reports])), 3) for key in reports[0]}
+
+
+def listwise(groups: Sequence[tuple[np.ndarray, np.ndarray]], c: float) -> np.ndarray:
+    """Linear weights under which each group's rows compete in a softmax whose target is the
+    group's distribution (cross-entropy, L2 penalty ``1 / c``; convex, fitted by L-BFGS).
+
+    The reader picks one sentence of a question and one span of a sentence: fitting the
+    choice itself (a conditional logit) beats scoring every row alone, which spends the fit on
+    separating easy negatives of other questions. ``groups`` hold standardised rows and target
+    weights that sum to one."""
+    from scipy.optimize import minimize
+
+    def loss(w: np.ndarray) -> tuple[float, np.ndarray]:
+        total, grad = 0.5 * float(w @ w) / c, w / c
+        for x, target in groups:
+            z = x @ w
+            p = np.exp(z - z.max())
+            p /= p.sum()
+            total -= float(target @ np.log(np.clip(p, 1e-300, None)))
+            grad = grad + x.T @ (p - target)
+        return total, grad
+
+    dim = groups[0][0].shape[1] if groups else 0
+    return np.asarray(minimize(loss, np.zeros(dim), jac=True, method="L-BFGS-B",
+                               options={"maxiter": 2000}).x)

@@ -8,8 +8,20 @@ import pytest
 
 import qa
 from evals import fit_reader, fit_short
+from evals.fitting import listwise
 from qa.answer.short import SPAN_FEATURES, load_short_model, short_answer, span_candidates
-from qa.retrieval.analysis import AGENT, DATE, DESCRIPTION, LIST, NUMBER, PERCENT, PLACE, analyse
+from qa.retrieval.analysis import (
+    AGENT,
+    DATE,
+    DESCRIPTION,
+    DURATION,
+    LIST,
+    MEASURE,
+    NUMBER,
+    PERCENT,
+    PLACE,
+    analyse,
+)
 
 
 @pytest.mark.parametrize(
@@ -22,6 +34,8 @@ from qa.retrieval.analysis import AGENT, DATE, DESCRIPTION, LIST, NUMBER, PERCEN
         ("How many soldiers crossed the border?", NUMBER, "soldier"),
         ("Which news outlet reported the freeze?", DESCRIPTION, "outlet"),
         ("Which scenarios does the report foresee?", LIST, "scenario"),
+        ("How soon after the vote is the first report due?", DURATION, "soon"),
+        ("How large is the duty on imported steel?", MEASURE, "large"),
     ],
 )
 def test_question_analysis_reads_type_and_focus_from_the_parse(
@@ -35,6 +49,42 @@ def test_who_questions_accept_offices_as_well_as_names() -> None:
     """"Who must report?" is answered by "the Secretary of Defense" as often as by a name."""
     a = analyse("Who has to report to the committee?")
     assert a.answer_type == AGENT and {"PERSON", "ORG"} <= a.labels
+
+
+def test_a_time_measure_wants_a_date_and_a_size_wants_a_figure() -> None:
+    """"How soon …" is answered by "120 days" (a DATE to spaCy), "how large …" by "25 percent"
+    or "five", never by a date."""
+    soon, large = analyse("How soon is the report due?"), analyse("How large is the duty?")
+    assert "DATE" in soon.labels and "CARDINAL" not in soon.labels
+    assert {"PERCENT", "MONEY", "CARDINAL"} <= large.labels and "DATE" not in large.labels
+
+
+def test_a_rival_of_a_named_year_marks_the_span_beside_it() -> None:
+    text = "In 2023, the growth rate was 3.6%, and it is expected to reach 3.9% in 2024."
+    ents = tuple((label, text.index(word), text.index(word) + len(word)) for label, word in (
+        ("DATE", "2023"), ("PERCENT", "3.6%"), ("PERCENT", "3.9%"), ("DATE", "2024")))
+    a = analyse("What growth rate is expected in 2024?")
+    rows = {text[s.start : s.end]: dict(zip(SPAN_FEATURES, s.features, strict=True))
+            for s in span_candidates(a, text, ents)}
+    assert rows["3.6%"]["rival_closer"] == 1.0  # "2023" is nearer to it than "2024"
+    assert rows["3.9%"]["rival_closer"] == 0.0
+    assert rows["3.9%"]["constraint_near"] > rows["3.6%"]["constraint_near"]
+
+
+def test_the_listwise_fit_learns_which_row_of_a_group_wins() -> None:
+    """Each group's target row has the larger first feature; the second feature is noise that
+    separates the groups, not the rows within a group."""
+    rng = np.random.default_rng(0)
+    groups = []
+    for _ in range(40):
+        x = rng.normal(size=(5, 2))
+        x[:, 1] += rng.normal() * 3  # shared by the whole group
+        target = np.zeros(5)
+        target[int(np.argmax(x[:, 0]))] = 1.0
+        groups.append((x, target))
+    w = listwise(groups, c=10.0)
+    assert w[0] > 0 and abs(w[1]) < 0.25 * w[0]
+    assert all(int(np.argmax(x @ w)) == int(np.argmax(t)) for x, t in groups)
 
 
 SENTENCE = "In October 2024, about 11,000 soldiers crossed the border near Kursk, officials said."

@@ -62,6 +62,9 @@ SPAN_BASE: tuple[str, ...] = (
     "has_person",  # the span holds a person's name (who-questions also accept offices)
     "focus_head",  # the span's head is the question's focus noun ("the Korea-China-Japan channel")
     "reason_marker",  # the span opens with "to", "because", "due to", "since", "as"
+    "constraint_near",  # 1 / (1 + arcs to the nearest entity the question names ("in 2024"))
+    "rival_closer",  # an entity of the same kind as one the question names, but another one
+    # ("2023" where the question says 2024), sits closer to the span than the named one
     "bias",  # 1: the group's own intercept, for the threshold
 )
 # ... weighed for each kind of question too: a "how many" question wants the bare
@@ -162,6 +165,13 @@ def span_candidates(
     fresh = {(a, b): label for (a, b), label in entity_spans.items()
              if not set(tokenize(text[a:b])) <= asked}
     n_tokens = max(len(doc), 1)
+    # The sentence's tokens inside an entity the question names, and inside a rival: a fresh
+    # entity of a kind the question names one of (another year, another country).
+    named_labels = {label for label, _ in analysis.entities}
+    if analysis.years:
+        named_labels.add("DATE")
+    named_tokens = _tokens_in(doc, [ab for ab in entity_spans if ab not in fresh])
+    rival_tokens = _tokens_in(doc, [ab for ab, label in fresh.items() if label in named_labels])
     focus = analysis.focus
     question_kind = _question_kind(analysis)
     out: list[SpanCandidate] = []
@@ -184,6 +194,8 @@ def span_candidates(
         inside = {t.i for t in span}
         outside = [t for t in anchors if t.i not in inside]
         arcs = min((_arcs(root, t) for t in outside), default=99)
+        to_named = min((_arcs(root, t) for t in named_tokens if t.i not in inside), default=99)
+        to_rival = min((_arcs(root, t) for t in rival_tokens if t.i not in inside), default=99)
         holds_type = any(label in labels and a <= ea and eb <= b
                          for (ea, eb), label in fresh.items())
         is_entity = (a, b) in entity_spans or kind == "entity"
@@ -209,11 +221,17 @@ def span_candidates(
                       for (ea, eb), label in fresh.items())),
             float(focus is not None and root.lemma_.lower() == focus),
             float(span[0].lower_ in _REASON_MARKERS),
+            1.0 / (1.0 + to_named) if to_named < 99 else 0.0,
+            float(to_rival < to_named),
             1.0,
         )
         row = base + tuple(v if k == question_kind else 0.0 for k in QUESTION_KINDS for v in base)
         out.append(SpanCandidate(a, b, row))
     return out
+
+
+def _tokens_in(doc: Any, spans: list[tuple[int, int]]) -> list[Any]:
+    return [t for t in doc if any(a <= t.idx < b for a, b in spans)]
 
 
 def _question_kind(analysis: QuestionAnalysis) -> str:

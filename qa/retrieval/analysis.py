@@ -17,9 +17,10 @@ from typing import Any
 from qa.ingest.linguistics import NAME, nlp
 
 # Answer types and the spaCy entity labels that can fill them.
-PERSON, ORG, PLACE, DATE, NUMBER, MONEY, PERCENT, QUANTITY, MEASURE, AGENT = (
+PERSON, ORG, PLACE, DATE, NUMBER, MONEY, PERCENT, QUANTITY, MEASURE, DURATION, AGENT = (
     "person", "organisation", "place", "date", "number", "money", "percent", "quantity",
-    "measure",  # "how long", "how large": a duration, size, amount or share
+    "measure",  # "how large", "how high": a size, amount or share
+    "duration",  # "how long", "how soon": a stretch or point of time
     "agent",  # "who": a person, or an office, body or state that acts ("the Secretary of State")
 )
 REASON, DESCRIPTION, LIST, YESNO, COMPARISON = (
@@ -33,7 +34,8 @@ ENTITY_LABELS: dict[str, frozenset[str]] = {
     PLACE: frozenset({"GPE", "LOC", "FAC", NAME}),
     DATE: frozenset({"DATE", "TIME"}),
     NUMBER: frozenset({"CARDINAL", "QUANTITY", "MONEY", "PERCENT", "ORDINAL"}),
-    MEASURE: frozenset({"CARDINAL", "QUANTITY", "MONEY", "PERCENT", "DATE", "TIME"}),
+    MEASURE: frozenset({"CARDINAL", "QUANTITY", "MONEY", "PERCENT"}),
+    DURATION: frozenset({"DATE", "TIME", "QUANTITY"}),  # spaCy: "120 days" is a DATE
     MONEY: frozenset({"MONEY"}),
     PERCENT: frozenset({"PERCENT"}),
     QUANTITY: frozenset({"QUANTITY", "CARDINAL"}),
@@ -64,6 +66,9 @@ SOURCE_NOUNS = frozenset(
     passage passages""".split()
 )
 TIME_UNITS = frozenset("second minute hour day week month year decade century".split())
+# "how" + one of these asks for time ("how soon", "how long after"), any other adjective or
+# adverb for a size or amount ("how large", "how big"): a closed class of English.
+_TIME_MEASURES = frozenset("long soon late early often frequently recently old".split())
 _YESNO_AUX = frozenset(
     "is are was were do does did can could will would should has have had".split()
 )
@@ -228,7 +233,7 @@ def _answer_type(doc: Any, wh: str | None, focus: Any) -> str | None:
     if wh == "how" and focus is None:
         return DESCRIPTION
     if wh == "how":
-        return MEASURE
+        return DURATION if focus_lemma in _TIME_MEASURES else MEASURE
     if wh in ("what", "which") and focus_lemma is not None:
         if focus_lemma in _TYPE_NOUNS:
             return _TYPE_NOUNS[focus_lemma]
