@@ -201,3 +201,16 @@ def test_short_parses_leave_the_shared_pipeline_alone() -> None:
         stop.set()
         worker.join()
     assert "ner" in nlp().pipe_names
+
+
+def test_a_question_dating_a_document_by_month_may_mean_its_metadata_date() -> None:
+    from qa.answer.document_facts import date_words
+    from qa.answer.extractive import _about, _names_a_month
+
+    words = date_words("2025-08-06")
+    assert "August 6, 2025" in words and "August 2025" in words
+    assert date_words("2025-13-01") == "" and date_words(None) == ""
+    meta = {"title": "Addressing Threats", "date": "2025-08-06"}
+    assert "August 2025" in _about(meta, dated=True) and "2025" not in _about(meta, dated=False)
+    assert _names_a_month(analyse("What tariff did the August 2025 order impose?"))
+    assert not _names_a_month(analyse("What tariff was imposed in 2025?"))  # a bare year

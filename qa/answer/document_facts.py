@@ -58,6 +58,19 @@ def locate(field: str, value: str, text: str) -> tuple[int, int] | None:
     return None
 
 
+def date_words(value: object) -> str:
+    """A metadata date ("2025-08-06") as questions name it ("August 6, 2025", "6 August 2025",
+    "August 2025"); empty for anything that is not an ISO date."""
+    m = re.fullmatch(r"(\d{4})-(\d{2})-(\d{2})", str(value or "").strip())
+    if not m:
+        return ""
+    try:
+        d = date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+    except ValueError:
+        return ""
+    return " ".join([*_variants("date", d.isoformat()), d.strftime("%B %Y")])
+
+
 def _variants(field: str, value: str) -> list[str]:
     value = value.strip()
     out = [value]

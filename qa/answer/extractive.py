@@ -10,6 +10,7 @@ titles, disclaimers, fragments of legal enumerations and planted instructions ne
 
 from __future__ import annotations
 
+import calendar
 import re
 import weakref
 from collections.abc import Sequence
@@ -19,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from qa.answer.common import INJECTION_REPLY, NOTHING_FOUND, abstention
-from qa.answer.document_facts import document_fact_answer
+from qa.answer.document_facts import date_words, document_fact_answer
 from qa.answer.features import (
     FEATURES,
     SentenceView,
@@ -79,7 +80,8 @@ def score_candidates(
     vector = index.embedder.encode_query(query)
     docs = index.documents()
     # What each passage's document says of itself, and its context: that and its section.
-    abouts = [_about(docs.get(str(c.metadata["source"]), {})) for c in pool]
+    dated = _names_a_month(analysis)
+    abouts = [_about(docs.get(str(c.metadata["source"]), {}), dated) for c in pool]
     contexts = [
         f"{c.metadata.get('section') or ''} {about}".lower()
         for c, about in zip(pool, abouts, strict=True)
@@ -135,10 +137,20 @@ def _vocabulary(index: OpenedIndex) -> frozenset[str]:
     return found
 
 
-def _about(meta: dict[str, object]) -> str:
+def _about(meta: dict[str, object], dated: bool) -> str:
     """What a document's metadata says of it (title, author, publisher): a question may name
-    its source ("the Sejong outlook") without the passage repeating it."""
-    return " ".join(str(meta.get(k) or "") for k in ("title", "author", "publisher"))
+    its source ("the Sejong outlook") without the passage repeating it. With ``dated`` (the
+    question names a month: "the August 2025 order") its date too, as questions write dates;
+    a bare year ("in 2024") stays a constraint on what the passage itself says."""
+    about = [str(meta.get(k) or "") for k in ("title", "author", "publisher")]
+    return " ".join([*about, date_words(meta.get("date"))] if dated else about)
+
+
+_MONTH = re.compile(r"\b(" + "|".join(calendar.month_name[1:]) + r")\b", re.IGNORECASE)
+
+
+def _names_a_month(analysis: QuestionAnalysis) -> bool:
+    return any(label == "DATE" and _MONTH.search(text) for label, text in analysis.entities)
 
 
 def _evidence(scored: Sequence[Scored]) -> tuple[Any, ...]:
