@@ -91,6 +91,9 @@ def near_misses(items: Sequence[EvalItem], corpus: str) -> list[EvalItem]:
         noun = analysis.focus if analysis.focus and not analysis.focus_is_type else None
         if noun and things and re.search(rf"\b{re.escape(noun)}\b", item.question):
             swaps.append(("thing", noun, things[n % len(things)]))
+        for word in analysis.topic:  # "the growth rate" -> "the tourism rate"
+            if things and re.search(rf"\b{re.escape(word)}\b", item.question):
+                swaps.append(("topic", word, things[(n + 1) % len(things)]))
         for kind, old, new in swaps[:2]:
             out.append(replace(
                 item, id=f"{TWIN_PREFIX}{item.id}-{kind}", type="unanswerable", expect_abstain=True,

@@ -214,3 +214,20 @@ def test_a_question_dating_a_document_by_month_may_mean_its_metadata_date() -> N
     assert "August 2025" in _about(meta, dated=True) and "2025" not in _about(meta, dated=False)
     assert _names_a_month(analyse("What tariff did the August 2025 order impose?"))
     assert not _names_a_month(analyse("What tariff was imposed in 2025?"))  # a bare year
+
+
+def test_the_topic_of_a_type_noun_must_exist_somewhere_in_the_corpus() -> None:
+    """"What is the unemployment rate?" over a corpus that never says "unemployment" asks
+    for a rate the sources cannot hold, whatever other rates they give."""
+    from qa.answer.features import question_pool, vocabulary_roots
+
+    a = analyse("What is Russia's unemployment rate in 2024?")
+    assert a.focus == "rate" and a.topic == ("unemployment",)
+    assert analyse("Which news outlet reported it?").topic == ()  # no type noun: no topic
+    idf = {"russia": 1.0, "rate": 2.0, "growth": 3.0, "unemploy": 4.0}
+    without = vocabulary_roots(["russia", "rate", "growth", "2024"])
+    text = "russia's growth rate was 3.6% in 2024"
+    pool = question_pool(a, idf, {"russia", "rate", "growth", "2024"}, text, without)
+    assert pool.topic_in_corpus == 0.0
+    pool = question_pool(a, idf, {"russia"}, text, without | vocabulary_roots(["unemploy"]))
+    assert pool.topic_in_corpus == 1.0

@@ -43,6 +43,8 @@ BASE_FEATURES: tuple[str, ...] = (
     "missing_max",  # IDF of the rarest question word the sentence and its context lack (/ max)
     "pool_overlap",  # IDF-weighted share of the question's words anywhere in the passages
     "pool_missing_max",  # IDF of the rarest question word no passage holds (/ max)
+    "topic_in_corpus",  # the words that say which rate, year or number is asked ("unemployment
+    # rate") occur somewhere in the corpus (1 when the focus is no type noun)
 )
 # Each of these again as its gap to the best candidate of the same question: how a sentence
 # compares with its rivals generalises better than its raw value.
@@ -102,6 +104,7 @@ class QuestionPool:
     unseen: float  # the largest IDF (a word no chunk holds)
     pool_overlap: float
     pool_missing_max: float
+    topic_in_corpus: float
 
 
 def question_pool(
@@ -141,6 +144,7 @@ def question_pool(
         pool_missing_max=max(
             (w for t, w in weights.items() if _root(t) not in pool_roots), default=0.0
         ) / unseen,
+        topic_in_corpus=float(all(_root(t) in vocabulary for t in _word_stems(analysis.topic))),
     )
 
 
@@ -195,6 +199,7 @@ def features(
         missing_max / pool.unseen,
         pool.pool_overlap,
         pool.pool_missing_max,
+        pool.topic_in_corpus,
     ]
 
 

@@ -95,6 +95,9 @@ class QuestionAnalysis:
     parts: tuple[str, ...]  # sub-questions of a multi-part or comparison question
     is_list: bool
     presupposes: bool  # asserts something as given ("why did X …", "since X, …", "X; how …")
+    # The nouns and adjectives that say which one a type noun means: "unemployment" in "what
+    # is the unemployment rate", "birth" in "what birth year" (empty for any other focus).
+    topic: tuple[str, ...] = ()
 
     @property
     def focus_is_type(self) -> bool:
@@ -152,12 +155,19 @@ def analyse(question: str) -> QuestionAnalysis:
         poss = [c for c in focus_token.children if c.dep_ == "poss" and c.pos_ == "PROPN"]
         possessor = poss[0].text if poss else None
     is_list = answer_type == LIST
+    topic: tuple[str, ...] = ()
+    if focus_token is not None and focus_token.lemma_.lower() in _TYPE_NOUNS:
+        topic = tuple(
+            c.lemma_.lower() for c in focus_token.children
+            if c.dep_ in ("compound", "amod", "nmod") and c.pos_ in ("NOUN", "ADJ", "PROPN")
+            and c.is_alpha and not c.is_stop
+        )
     return QuestionAnalysis(
         question=question, wh=wh, answer_type=answer_type,
         focus=focus_token.lemma_.lower() if focus_token is not None else None,
         counted=counted, possessor=possessor, entities=entities, years=years,
         content=content, nouns=nouns, parts=_parts(doc), is_list=is_list,
-        presupposes=_presupposes(doc, wh),
+        presupposes=_presupposes(doc, wh), topic=topic,
     )
 
 
