@@ -231,3 +231,25 @@ def test_the_topic_of_a_type_noun_must_exist_somewhere_in_the_corpus() -> None:
     assert pool.topic_in_corpus == 0.0
     pool = question_pool(a, idf, {"russia"}, text, without | vocabulary_roots(["unemploy"]))
     assert pool.topic_in_corpus == 1.0
+
+
+def test_what_kind_of_x_asks_about_x() -> None:
+    a = analyse("What kind of peace did the two governments say they would work toward?")
+    assert a.focus == "peace" and "kind" not in a.nouns
+
+
+def test_framing_words_and_a_capital_whose_country_is_present_are_not_missing() -> None:
+    """"Which year …" and "according to the report" frame a question; "Kyiv" is present where
+    "Ukraine" is. Neither may count as the rarest word the passages lack."""
+    from qa.answer.features import question_pool, vocabulary_roots
+
+    idf = {"kyiv": 9.0, "year": 8.0, "report": 8.0, "ukraine": 2.0, "talk": 1.0, "bread": 7.0,
+           "hold": 1.0}
+    vocabulary = vocabulary_roots(list(idf))
+    held = {"ukraine", "talk", "hold"}
+    a = analyse("In the report, in which year did Kyiv hold talks?")
+    pool = question_pool(a, idf, held, "ukraine held its talks", vocabulary)
+    assert pool.pool_missing_max == 0.0
+    b = analyse("In the report, in which year did Kyiv hold talks about bread?")
+    pool = question_pool(b, idf, held, "ukraine held its talks", vocabulary)
+    assert pool.pool_missing_max == 7.0 / 9.0  # "bread" is missing, and says so

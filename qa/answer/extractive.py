@@ -364,7 +364,7 @@ def _near_miss(
     pool = " ".join(p.text for p in passages[:ANSWER_POOL]).lower()
     missing = [
         w for w in analysis.nouns
-        if tokenize(w) and not set(tokenize(w)) & have and w.lower() not in pool
+        if tokenize(w) and not set(tokenize(w)) & have and not mentions(pool, w)
     ]
     missing = [w for w in missing if not re.fullmatch(r"\d+", w)] + [
         w for w in missing if re.fullmatch(r"\d+", w)

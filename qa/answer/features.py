@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from qa.index.lexical import stem, tokenize
-from qa.retrieval.analysis import NUMBER, QuestionAnalysis
+from qa.retrieval.analysis import FRAMING_NOUNS, NUMBER, QuestionAnalysis
 from qa.retrieval.questions import METONYMS
 
 BASE_FEATURES: tuple[str, ...] = (
@@ -85,6 +85,22 @@ def _word_stems(words: Sequence[str]) -> list[str]:
     return list(dict.fromkeys(t for w in words for t in tokenize(w)))
 
 
+# Words that frame a question rather than say what it asks about ("what kind of peace", "which
+# year", "according to the report"): a passage that lacks them misses nothing.
+_FRAMING = frozenset(_word_stems(sorted(FRAMING_NOUNS)))
+# A capital stands for its country ("Kyiv" for Ukraine): present when the country is.
+_ALIASES = {stem: frozenset(tokenize(country)) for alias, country in METONYMS.items()
+            for stem in tokenize(alias)}
+
+
+def _lacks(stem_: str, stems: frozenset[str] | set[str]) -> bool:
+    """Whether a question word is missing from ``stems`` (framing words never are)."""
+    if stem_ in stems or stem_ in _FRAMING:
+        return False
+    country = _ALIASES.get(stem_)
+    return not (country and country <= stems)
+
+
 @dataclass(frozen=True)
 class QuestionPool:
     """What every sentence's features share for one question: the question's terms weighed
@@ -142,7 +158,8 @@ def question_pool(
         unseen=unseen,
         pool_overlap=sum(w for t, w in weights.items() if _root(t) in pool_roots) / total,
         pool_missing_max=max(
-            (w for t, w in weights.items() if _root(t) not in pool_roots), default=0.0
+            (w for t, w in weights.items()
+             if _root(t) not in pool_roots and _lacks(t, pool_stems)), default=0.0
         ) / unseen,
         topic_in_corpus=float(all(_root(t) in vocabulary for t in _word_stems(analysis.topic))),
     )
@@ -161,7 +178,7 @@ def features(
     around = words | _stems(sentence.context)
     total = sum(pool.weights.values()) or 1.0
     overlap = sum(w for t, w in pool.weights.items() if t in words) / total
-    missing_max = max((w for t, w in pool.weights.items() if t not in around), default=0.0)
+    missing_max = max((w for t, w in pool.weights.items() if _lacks(t, around)), default=0.0)
     around_roots = {_root(t) for t in around}
     noun_cover = sum(_root(t) in around_roots for t in nouns) / len(nouns) if nouns else 1.0
     labels = analysis.labels

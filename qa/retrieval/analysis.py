@@ -43,7 +43,7 @@ ENTITY_LABELS: dict[str, frozenset[str]] = {
 TYPED = frozenset(ENTITY_LABELS)
 # The head noun after "what"/"which" that names the answer's type. These are the type nouns
 # of English questions (a closed class, like wh-words), not words of any document.
-_TYPE_NOUNS: dict[str, str] = {
+TYPE_NOUNS: dict[str, str] = {
     **dict.fromkeys("year date day month decade century time week".split(), DATE),
     **dict.fromkeys("country city state region place capital town nation".split(), PLACE),
     **dict.fromkeys("person man woman official leader author".split(), PERSON),
@@ -57,6 +57,7 @@ _TYPE_NOUNS: dict[str, str] = {
     **dict.fromkeys("amount cost price sum".split(), MONEY),
     **dict.fromkeys("number count total".split(), NUMBER),
 }
+_KIND_NOUNS = frozenset({"kind", "type", "sort"})  # "what kind of X" asks about X
 # Nouns by which a question refers to its sources rather than to what it asks about
 # ("according to the outlook", "by the author's estimate", "in his inaugural address"): a
 # closed class, like the type nouns; a passage need not repeat them.
@@ -76,6 +77,8 @@ _COMPARE = re.compile(
     r"\b(compare[sd]?|comparison|differ(s|ence|ent)?|versus|vs\.?|contrast|both)\b", re.I
 )
 _NOT_CONSTRAINT = frozenset({"ORDINAL"})
+# What frames a question rather than says what it asks about: never required of a passage.
+FRAMING_NOUNS = frozenset(TYPE_NOUNS) | SOURCE_NOUNS | _KIND_NOUNS
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -102,7 +105,7 @@ class QuestionAnalysis:
     @property
     def focus_is_type(self) -> bool:
         """The focus noun only names the answer's type ("what year"), not its topic."""
-        return self.focus in _TYPE_NOUNS
+        return self.focus in TYPE_NOUNS
 
     @property
     def labels(self) -> frozenset[str]:
@@ -148,7 +151,7 @@ def analyse(question: str) -> QuestionAnalysis:
         # nouns, and figures written as digits ("90 days"; "two factors" only counts)
         if ((t.pos_ in ("NOUN", "PROPN") and not t.is_stop and len(t) > 1)
             or (t.like_num and not t.is_alpha))
-        and t.lemma_.lower() not in _TYPE_NOUNS and t.lemma_.lower() not in SOURCE_NOUNS
+        and t.lemma_.lower() not in FRAMING_NOUNS
     ))
     possessor = None
     if focus_token is not None:
@@ -156,7 +159,7 @@ def analyse(question: str) -> QuestionAnalysis:
         possessor = poss[0].text if poss else None
     is_list = answer_type == LIST
     topic: tuple[str, ...] = ()
-    if focus_token is not None and focus_token.lemma_.lower() in _TYPE_NOUNS:
+    if focus_token is not None and focus_token.lemma_.lower() in TYPE_NOUNS:
         topic = tuple(
             c.lemma_.lower() for c in focus_token.children
             if c.dep_ in ("compound", "amod", "nmod") and c.pos_ in ("NOUN", "ADJ", "PROPN")
@@ -194,7 +197,12 @@ def _focus(wh_token: Any) -> Any:
     if not isinstance(wh_token, Token):
         return None
     if wh_token.dep_ == "det" and wh_token.head.pos_ in ("NOUN", "PROPN"):
-        return wh_token.head  # "what scenarios", "which country"
+        head = wh_token.head  # "what scenarios", "which country"
+        if head.lemma_.lower() in _KIND_NOUNS:  # "what kind of peace": the peace
+            of = [p for c in head.children if c.dep_ == "prep" and c.lower_ == "of"
+                  for p in c.children if p.dep_ == "pobj" and p.pos_ in ("NOUN", "PROPN")]
+            return of[0] if of else head
+        return head
     if wh_token.tag_ == "WDT":
         # "In which city did …", "Which Indian minister …": the small parser can miss the
         # determiner arc; an English noun phrase is head-final, so the focus is the last
@@ -245,8 +253,8 @@ def _answer_type(doc: Any, wh: str | None, focus: Any) -> str | None:
     if wh == "how":
         return DURATION if focus_lemma in _TIME_MEASURES else MEASURE
     if wh in ("what", "which") and focus_lemma is not None:
-        if focus_lemma in _TYPE_NOUNS:
-            return _TYPE_NOUNS[focus_lemma]
+        if focus_lemma in TYPE_NOUNS:
+            return TYPE_NOUNS[focus_lemma]
         if focus_lemma in ("percentage", "percent"):
             return PERCENT
         if plural and isinstance(focus, Token) and any(
