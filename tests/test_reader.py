@@ -253,3 +253,28 @@ def test_framing_words_and_a_capital_whose_country_is_present_are_not_missing() 
     b = analyse("In the report, in which year did Kyiv hold talks about bread?")
     pool = question_pool(b, idf, held, "ukraine held its talks", vocabulary)
     assert pool.pool_missing_max == 7.0 / 9.0  # "bread" is missing, and says so
+
+
+@pytest.mark.parametrize(
+    ("last_question", "last_answer", "follow_up", "resolved"),
+    [
+        # a who-question makes its answer the topic: "he" is the envoy, not the one who chose
+        ("Who is the envoy the president picked for the war?",
+         "Kellogg. Thus, Trump's appointment of Kellogg suggests talks could start. [1]",
+         "Whose adviser was he before that?", "Whose adviser was Kellogg before that?"),
+        # a question about a named person keeps that person as "he"
+        ("Who is Keith Kellogg?", "Keith Kellogg, an adviser to Mike Pence, was named. [1]",
+         "What did he propose?", "What did Keith Kellogg propose?"),
+        # a person is never "it"
+        ("What did Trump say about the Panama Canal in his address?",
+         "We have been treated very badly. [1]",
+         "How many lives did he say it cost to build?",
+         "How many lives did Trump say the Panama Canal cost to build?"),
+    ],
+)
+def test_follow_ups_find_their_antecedent(
+    last_question: str, last_answer: str, follow_up: str, resolved: str
+) -> None:
+    from qa.retrieval.questions import condense
+
+    assert condense(follow_up, [(last_question, last_answer)]).startswith(resolved)

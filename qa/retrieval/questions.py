@@ -106,14 +106,23 @@ def antecedents(turns: list[tuple[str, str]]) -> tuple[str | None, str | None]:
     verbless answer itself ("The 2017 … Act (CAATSA)."), else the subject of the answer or
     the question when it is not a pronoun, else the first law, organisation or work named."""
     from qa.ingest.linguistics import nlp
+    from qa.retrieval.analysis import AGENT, PERSON, analyse
 
     last_q, last_a = (_strip_markers(t) for t in turns[-1])
     thing = named = None
     docs = list(nlp().pipe([last_a, last_q]))
     # The person the last question named is the topic ("Who is Keith Kellogg?"); else the
-    # first one its answer names.
-    person = next((re.sub(r"['’]s$", "", e.text) for e in docs[1].ents
-                   if e.label_ == "PERSON"), None)
+    # first one its answer names. But a question that asked who did something ("Who is the
+    # envoy Trump picked?") made its answer the topic: "he" is then the person it named.
+    asked = [re.sub(r"['’]s$", "", e.text) for e in docs[1].ents if e.label_ == "PERSON"]
+    # (its answer leads with the name, which the small NER may label a company: "Kellogg")
+    found = [re.sub(r"['’]s$", "", e.text) for e in docs[0].ents
+             if e.label_ in ("PERSON", "ORG")]
+    fresh = [p for p in found if not any(p in a or a in p for a in asked)]
+    if fresh and analyse(last_q).answer_type in (PERSON, AGENT):
+        person: str | None = fresh[0]
+    else:
+        person = asked[0] if asked else None
     for n, doc in enumerate(docs):
         for ent in doc.ents:
             text = re.sub(r"['’]s$", "", ent.text)
@@ -127,7 +136,8 @@ def antecedents(turns: list[tuple[str, str]]) -> tuple[str | None, str | None]:
             thing = doc.text.strip(" .")
         if thing is None:
             subject = next((c for c in doc.noun_chunks if c.root.dep_ in ("nsubj", "nsubjpass")
-                            and c.root.pos_ not in ("PRON",) and c.root.tag_ != "WP"), None)
+                            and c.root.pos_ not in ("PRON",) and c.root.tag_ != "WP"
+                            and c.root.ent_type_ != "PERSON"), None)  # a person is no "it"
             thing = subject.text if subject is not None else None
     return person, thing or named
 
