@@ -667,15 +667,15 @@ def _apply(
     embeddings.progress = bar
     try:
         for group in _groups(plan.to_index):
-            new_chunks = [c for _, chunks in group for c in chunks]
-            known = dict(zip((c.id for c in new_chunks),
-                             record_manager.exists([c.id for c in new_chunks]), strict=True))
+            chunks_here = [c for _, chunks in group for c in chunks]
+            known = dict(zip((c.id for c in chunks_here),
+                             record_manager.exists([c.id for c in chunks_here]), strict=True))
             # spaCy annotates the group in a thread while the model embeds it here, each on a
             # core of its own (both release the GIL in their inner loops).
             with ThreadPoolExecutor(max_workers=1, thread_name_prefix="annotate") as pool:
                 annotated = pool.submit(_annotate, group, plan.context)
                 # Embed the group's new chunks together, in full length-sorted model batches.
-                store.chunks.embed_ahead([c for c in new_chunks if not known[c.id]],
+                store.chunks.embed_ahead([c for c in chunks_here if not known[c.id]],
                                          beside=annotated)
                 group = annotated.result()
             documents = [[chunk_record(c) for c in chunks] for _, chunks in group]
