@@ -3,6 +3,8 @@ short-answer spans, the fitting scripts' discipline, and answers through the pub
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -278,3 +280,22 @@ def test_follow_ups_find_their_antecedent(
     from qa.retrieval.questions import condense
 
     assert condense(follow_up, [(last_question, last_answer)]).startswith(resolved)
+
+
+@pytest.mark.slow
+def test_an_abstention_never_says_a_document_lacks_its_own_byline(tmp_path: Path) -> None:
+    """The publisher of the document the passages come from is not "missing" from them."""
+    from conftest import make_corpus
+
+    corpus = make_corpus(tmp_path / "corpus", {
+        "tides.txt": "Tide Notes\n\nThe spring tide at Port Elwood reaches 4.2 metres in March. "
+                     "The neap tide there stays under two metres.\n",
+        "tides.txt.meta.json": '{"title": "Tide Notes", "publisher": "Quillan Harbour Board"}',
+    })
+    settings = qa.Settings.from_env(env={}, corpus_dir=corpus, index_dir=tmp_path / "index")
+    answer = qa.ask("According to the Quillan Harbour Board, how many whales visit Port Elwood?",
+                    settings=settings)
+    assert answer.abstained
+    lead = answer.text.split(".")[0].lower()
+    assert "whale" in lead  # what is missing is named ...
+    assert "quillan" not in lead and "harbour" not in lead  # ... and the byline is not

@@ -329,7 +329,7 @@ def _premise_corrected(
     if not analysis.presupposes or not scored:
         return None
     best = scored[0]
-    pool = " ".join(p.text for p in passages[:ANSWER_POOL]).lower()
+    pool = _pool_text(index, analysis, passages)
     asked = {text.lower() for _, text in analysis.entities}
     figures = {"CARDINAL", "DATE", "QUANTITY", "MONEY", "PERCENT", "TIME"}
     absent = [(label, text) for label, text in analysis.entities if not mentions(pool, text)]
@@ -348,6 +348,18 @@ def _premise_corrected(
     return None
 
 
+def _pool_text(index: OpenedIndex, analysis: QuestionAnalysis, passages: list[Passage]) -> str:
+    """What the best passages say, with what their documents say of themselves (as the
+    features read it): "none of the passages mentions X" must not be said of a document whose
+    byline is X."""
+    docs = index.documents()
+    dated = _names_a_month(analysis)
+    return " ".join(
+        f"{p.text} {p.section or ''} {_about(docs.get(p.source, {}), dated)}"
+        for p in passages[:ANSWER_POOL]
+    ).lower()
+
+
 def _near_miss(
     index: OpenedIndex, prepared: PreparedQuestion, analysis: QuestionAnalysis,
     scored: list[Scored], passages: list[Passage],
@@ -361,7 +373,7 @@ def _near_miss(
         )
     best = scored[0]
     have = set(tokenize(best.text))
-    pool = " ".join(p.text for p in passages[:ANSWER_POOL]).lower()
+    pool = _pool_text(index, analysis, passages)
     missing = [
         w for w in analysis.nouns
         if tokenize(w) and not set(tokenize(w)) & have and not mentions(pool, w)
