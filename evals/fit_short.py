@@ -25,7 +25,7 @@ import qa
 from evals import fitting
 from evals import metrics as m
 from evals.dataset import EvalItem, load_dataset
-from qa.answer.short import MODEL_PATH, SPAN_FEATURES, span_candidates
+from qa.answer.short import MODEL_PATH, SPAN_FEATURES, span_candidates, wants_short
 from qa.retrieval.analysis import analyse
 from qa.retrieval.questions import prepare, without_symbols
 
@@ -51,6 +51,8 @@ def collect(items: Sequence[EvalItem], settings: qa.Settings) -> list[dict[str, 
         best = max(holding, key=lambda c: c.probability)
         prepared = prepare(item.question, history, settings.max_question_chars)
         analysis = analyse(without_symbols(prepared.question))
+        if not wants_short(analysis):
+            continue  # a why-, how- or describe-question gets no short answer (the contract)
         spans = span_candidates(analysis, best.text, best.entities)
         out.append({
             "id": item.id,

@@ -117,6 +117,26 @@ def test_short_answer_drops_an_enumeration_label() -> None:
     assert "Esage Lab" in spans
 
 
+@pytest.mark.parametrize(("question", "wanted"), [
+    ("Who signed the order?", True),
+    ("How many soldiers crossed the border?", True),
+    ("What is the name of the monitoring group?", True),
+    ("What is the unemployment rate?", True),
+    ("Why did the council veto the renewal?", False),  # a reason: the quote says it
+    ("How did the Kremlin respond?", False),  # a manner
+    ("Who is Keith Kellogg?", False),  # describe what the question names
+    ("Explain the grain corridor.", False),
+])
+def test_why_how_and_describe_questions_get_no_short_answer(question: str, wanted: bool) -> None:
+    """The API contract: ``Answer.short`` is None for why-, how- and describe-questions."""
+    from qa.answer.short import wants_short
+
+    a = analyse(question)
+    assert wants_short(a) is wanted
+    if not wanted:
+        assert short_answer(a, SENTENCE, ENTITIES) is None
+
+
 def test_the_fitted_short_model_matches_the_features() -> None:
     model = load_short_model()
     assert model is not None and model.weights.shape == (len(SPAN_FEATURES),)
@@ -149,6 +169,23 @@ def test_answers_lead_with_a_short_span_of_their_first_quote(settings: qa.Settin
     assert answer.short in answer.citations[0].quote
     assert answer.text.startswith(answer.short)
     assert "Kellogg" in answer.short
+
+
+@pytest.mark.slow
+def test_a_document_fact_leads_with_its_value(tmp_path: Path) -> None:
+    """"Who wrote …?" answered from the metadata has the name as its short answer, verbatim
+    from the text it cites."""
+    from conftest import make_corpus
+
+    corpus = make_corpus(tmp_path / "corpus", {
+        "tides.txt": "Tide Notes\n\nBy Edda Marsh\n\nThe spring tide at Port Elwood reaches "
+                     "4.2 metres in March.\n",
+        "tides.txt.meta.json": '{"title": "Tide Notes", "author": "Edda Marsh"}',
+    })
+    settings = qa.Settings.from_env(env={}, corpus_dir=corpus, index_dir=tmp_path / "index")
+    answer = qa.ask("Who wrote the tide notes?", settings=settings)
+    assert answer.short == "Edda Marsh" == answer.citations[0].quote
+    assert answer.text.startswith("“Tide Notes” was written by Edda Marsh")
 
 
 @pytest.mark.slow

@@ -128,7 +128,7 @@ def document_fact_answer(
     return Answer(
         text=f"“{title}” {label[field]} {text[start:end]} [1]", abstained=False,
         citations=[citation], passages=passages, query=prepared.query, backend="extractive",
-        notice=prepared.notice,
+        notice=prepared.notice, short=text[start:end],  # the value, as the text writes it
     )
 
 

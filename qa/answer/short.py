@@ -26,7 +26,7 @@ import numpy as np
 from qa.errors import ConfigError
 from qa.index.lexical import tokenize
 from qa.ingest.linguistics import CLOCK_COMPONENT, nlp
-from qa.retrieval.analysis import REASON, QuestionAnalysis
+from qa.retrieval.analysis import DESCRIPTION, REASON, QuestionAnalysis
 
 MODEL_PATH = Path(__file__).with_name("short_model.json")
 _ENUMERATION = re.compile(r"\s*\(?(?:[0-9]{1,3}|[A-Za-z]{1,2}|[ivxlcdmIVXLCDM]{1,6})\)\s+")
@@ -131,7 +131,7 @@ def short_answer(
 ) -> str | None:
     """The span of ``text`` that answers on its own, or None when no span is likely enough."""
     model = model or load_short_model()
-    if model is None:
+    if model is None or not wants_short(analysis):
         return None
     spans = span_candidates(analysis, text, entities)
     if not spans:
@@ -228,6 +228,27 @@ def span_candidates(
         row = base + tuple(v if k == question_kind else 0.0 for k in QUESTION_KINDS for v in base)
         out.append(SpanCandidate(a, b, row))
     return out
+
+
+_DESCRIBE = re.compile(r"^\s*(describe|explain|tell me about|summari[sz]e)\b", re.IGNORECASE)
+_NAMING_NOUNS = frozenset({"name", "title", "term", "acronym", "abbreviation", "word"})
+_DEFINE = re.compile(r"^\s*(what|who)\s+(is|are|was|were)\s+(?P<rest>[^?]+)\??\s*$",
+                     re.IGNORECASE)
+
+
+def wants_short(analysis: QuestionAnalysis) -> bool:
+    """Whether a minimal span can answer the question at all (the API contract: none for why-,
+    how- and describe-questions): not a reason or a manner ("why …", "how did …"), and not a
+    request to describe something the question names ("Who is Keith Kellogg?", "What is the
+    Black Sea Initiative?", "Explain …")."""
+    if _question_kind(analysis) == "reason" or _DESCRIBE.match(analysis.question):
+        return False
+    define = _DEFINE.match(analysis.question)
+    if define and analysis.answer_type == DESCRIPTION and not analysis.focus_is_type \
+            and analysis.focus not in _NAMING_NOUNS:  # "What is the name of …?" wants one
+        rest = _parse(define.group("rest"))
+        return any(t.pos_ in ("VERB", "AUX") for t in rest)  # "what is X doing …" asks more
+    return True
 
 
 def _tokens_in(doc: Any, spans: list[tuple[int, int]]) -> list[Any]:
