@@ -286,14 +286,9 @@ def evaluate(model: dict[str, Any], data: list[dict[str, Any]]) -> dict[str, flo
 
 def cross_validate(data: list[dict[str, Any]], folds: int) -> dict[str, float]:
     """Mean held-out decision figures over ``folds`` folds of the questions (fixed split)."""
-    groups = sorted({d["group"] for d in data})
-    fold_of = {g: i % folds for i, g in enumerate(groups)}  # a question and its twins together
-    reports = []
-    for k in range(folds):
-        train = [d for d in data if fold_of[d["group"]] != k]
-        held = [d for d in data if fold_of[d["group"]] == k]
-        reports.append(evaluate(fit(train), held))
-    return fitting.fold_means(reports)
+    # a question and its twins together
+    return fitting.fold_means([evaluate(fit(train), held) for train, held
+                               in fitting.folds(data, folds, group=lambda d: d["group"])])
 
 
 def main(argv: Sequence[str] | None = None) -> int:

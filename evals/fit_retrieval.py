@@ -86,12 +86,8 @@ def best(data: Sequence[dict[str, Any]]) -> Fusion:
 
 
 def cross_validate(data: Sequence[dict[str, Any]], folds: int) -> dict[str, float]:
-    reports = []
-    for k in range(folds):
-        train = [d for i, d in enumerate(data) if i % folds != k]
-        held = [d for i, d in enumerate(data) if i % folds == k]
-        reports.append(score(best(train), held))
-    return fitting.fold_means(reports)
+    return fitting.fold_means([score(best(train), held)
+                               for train, held in fitting.folds(data, folds)])
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -111,9 +111,7 @@ def _mean_f1(data: list[dict[str, Any]], best: list[tuple[float, float]], t: flo
 def cross_validate(data: list[dict[str, Any]], folds: int, c: float = 1.0) -> float:
     """Mean held-out short-answer F1 over ``folds`` fixed folds of the items."""
     scores = []
-    for k in range(folds):
-        train = [d for i, d in enumerate(data) if i % folds != k]
-        held = [d for i, d in enumerate(data) if i % folds == k]
+    for train, held in fitting.folds(data, folds):
         model = fit(train, c)
         arrays = {key: np.asarray(model[key]) for key in ("weights", "mean", "scale")}
         best = [_best(d, {**arrays, "bias": model["bias"]}) for d in held]

@@ -1,19 +1,21 @@
 """What the fitting scripts (``fit_retrieval``, ``fit_reader``, ``fit_short``) share: their
-command line, their refusal of the test split, the mean of per-fold figures, and the listwise
-fit of a linear score."""
+command line, their refusal of the test split, the folds and the mean of per-fold figures,
+and the listwise fit of a linear score."""
 
 from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 
 from evals.dataset import DEFAULT_PATH
 
 TEST_SPLIT = "testset.jsonl"
+T = TypeVar("T")
 
 
 def parser(prog: str, doc: str | None, out: Path, what: str) -> argparse.ArgumentParser:
@@ -34,6 +36,18 @@ def refuses(dataset: Path) -> bool:
         print("refusing to fit on the test split", file=sys.stderr)
         return True
     return False
+
+
+def folds(
+    data: Sequence[T], k: int, group: Callable[[T], str] | None = None
+) -> Iterator[tuple[list[T], list[T]]]:
+    """``k`` fixed (train, held-out) splits of ``data``; with ``group``, the items of one group
+    (a question and its near-miss twins) always fall in the same fold."""
+    keys = [group(d) if group else str(i) for i, d in enumerate(data)]
+    fold_of = {g: i % k for i, g in enumerate(sorted(set(keys)) if group else keys)}
+    for n in range(k):
+        yield ([d for d, g in zip(data, keys, strict=True) if fold_of[g] != n],
+               [d for d, g in zip(data, keys, strict=True) if fold_of[g] == n])
 
 
 def fold_means(reports: Sequence[dict[str, float]]) -> dict[str, float]:

@@ -251,7 +251,7 @@ class Embedder:
         another thread) runs, the model keeps to one core."""
         vectors = np.empty((len(texts), DIM), dtype=np.float32)
         parts: list[np.ndarray] = [np.zeros((0, DIM), dtype=np.float32)] * len(texts)
-        order = np.argsort([-len(t) for t in texts], kind="stable")  # as ``_batches``
+        order = _longest_first(texts)
         at = 0
         while at < len(order):
             # Small calls on the one-core session: one thread gains nothing from large ones,
@@ -309,9 +309,14 @@ def _batches(texts: list[str], batch_size: int) -> Iterator[np.ndarray]:
     """Row indices of ``texts`` in model calls of similar length (so padding stays short),
     at most ``MODEL_BATCH`` a call."""
     step = max(1, min(batch_size, MODEL_BATCH))
-    order = np.argsort([-len(t) for t in texts], kind="stable")
+    order = _longest_first(texts)
     for i in range(0, len(texts), step):
         yield order[i : i + step]
+
+
+def _longest_first(texts: list[str]) -> np.ndarray:
+    """Row indices of ``texts``, longest first: calls of similar length keep padding short."""
+    return np.argsort([-len(t) for t in texts], kind="stable")
 
 
 def _unit(vectors: np.ndarray) -> np.ndarray:
