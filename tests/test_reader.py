@@ -336,3 +336,16 @@ def test_an_abstention_never_says_a_document_lacks_its_own_byline(tmp_path: Path
     lead = answer.text.split(".")[0].lower()
     assert "whale" in lead  # what is missing is named ...
     assert "quillan" not in lead and "harbour" not in lead  # ... and the byline is not
+
+
+def test_folds_hold_each_item_out_once_and_keep_a_group_together() -> None:
+    from evals.fitting import folds
+
+    data = [{"id": i, "group": f"q{i // 3}"} for i in range(14)]  # a question and two twins
+    splits = list(folds(data, 4, group=lambda d: d["group"]))
+    held = [d["id"] for _, h in splits for d in h]
+    assert sorted(held) == list(range(14))
+    for train, h in splits:
+        assert not {d["group"] for d in train} & {d["group"] for d in h}
+        assert len(train) + len(h) == 14
+    assert [h for _, h in folds(list(range(7)), 3)] == [[0, 3, 6], [1, 4], [2, 5]]
