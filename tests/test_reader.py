@@ -117,6 +117,54 @@ def test_short_answer_drops_an_enumeration_label() -> None:
     assert "Esage Lab" in spans
 
 
+def test_span_candidates_are_whole_phrases() -> None:
+    """A trailing possessive is trimmed ("the Party’s victory" -> "the Party"), a span that
+    opens a bracket it does not close is no candidate, a quotation is one."""
+    text = ("The ruling Unity Party’s victory (Position D) came after the report entitled "
+            "“Assessing Regional Votes” was published.")
+    a = analyse("Which party won the elections?")
+    spans = {text[s.start : s.end] for s in span_candidates(a, text, (("ORG", 11, 24),))}
+    assert "Unity Party" in spans and "Unity Party’s" not in spans
+    assert not any(s.count("(") != s.count(")") for s in spans)
+    assert "Assessing Regional Votes" in spans
+
+
+def _feature(question: str, text: str, entities: tuple[tuple[str, int, int], ...],
+             span: str, name: str) -> float:
+    rows = {text[s.start : s.end]: s.features for s in span_candidates(analyse(question), text,
+                                                                         entities)}
+    return rows[span][SPAN_FEATURES.index(name)]
+
+
+def test_span_features_read_the_slot_the_question_asks_about() -> None:
+    """The wh-phrase's slot ("Which outlet reported …": the subject) and plurality ("which
+    companies": a coordination) are read off the two parses."""
+    text = "Reuters reported that the Kremlin would accept a freeze of the front."
+    assert _feature("Which outlet reported the freeze?", text, (("ORG", 0, 7),),
+                    "Reuters", "same_slot") == 1.0
+    assert _feature("Which outlet reported the freeze?", text, (("ORG", 0, 7),),
+                    "a freeze of the front", "same_slot") == 0.0
+    text = "Firms such as Samsung, Hyundai, and LG suffered in the market."
+    ents = (("ORG", 14, 21), ("ORG", 23, 30), ("ORG", 36, 38))
+    assert _feature("Which companies suffered in the market?", text, ents,
+                    "Samsung, Hyundai, and LG", "plural_coordinated") == 1.0
+    assert _feature("Which company suffered in the market?", text, ents,
+                    "Samsung, Hyundai, and LG", "plural_coordinated") == 0.0
+
+
+def test_a_false_premise_is_corrected_by_the_entity_in_its_place() -> None:
+    """"Why did Bloomberg report …" where the passage says Reuters: the correction is the
+    ORG the passage holds, never the premise's own words or an entity of another label."""
+    from qa.answer.short import correction
+
+    text = "Regarding the talks, Reuters reported in March 2024 that Moscow might agree."
+    ents = (("ORG", 21, 28), ("DATE", 41, 51), ("GPE", 57, 63))
+    a = analyse("Why did Bloomberg report that Moscow might agree?")
+    assert correction(a, text, ents, "ORG") == "Reuters"
+    assert correction(a, text, ents, "PERSON") is None
+    assert correction(a, text, ents, "GPE") is None  # "Moscow" is the question's own
+
+
 @pytest.mark.parametrize(("question", "wanted"), [
     ("Who signed the order?", True),
     ("How many soldiers crossed the border?", True),
@@ -186,6 +234,24 @@ def test_a_document_fact_leads_with_its_value(tmp_path: Path) -> None:
     answer = qa.ask("Who wrote the tide notes?", settings=settings)
     assert answer.short == "Edda Marsh" == answer.citations[0].quote
     assert answer.text.startswith("“Tide Notes” was written by Edda Marsh")
+
+
+@pytest.mark.slow
+def test_a_false_premise_answer_leads_with_its_correction(tmp_path: Path) -> None:
+    """The question takes as given an outlet the sources never name; the answer says which
+    one they do name, as its short answer, verbatim from the quote that says so."""
+    from conftest import make_corpus
+
+    corpus = make_corpus(tmp_path / "corpus", {
+        "tides.txt": "Tide Notes\n\nReuters reported that the spring tide at Port Elwood "
+                     "reaches 4.2 metres in March. The harbour master closes the quay then.\n",
+    })
+    settings = qa.Settings.from_env(env={}, corpus_dir=corpus, index_dir=tmp_path / "index")
+    answer = qa.ask("Why did the BBC say the tide at Port Elwood reaches 4.2 metres in March?",
+                    settings=settings)
+    assert not answer.abstained and answer.short == "Reuters"
+    assert answer.short in answer.citations[0].quote
+    assert answer.text.startswith("Reuters, not “BBC”.")
 
 
 @pytest.mark.slow

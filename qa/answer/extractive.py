@@ -32,7 +32,7 @@ from qa.answer.features import (
 )
 from qa.answer.markers import neutralise_markers
 from qa.answer.scorer import ANSWER_CONTEXT, ReaderModel, load_model, model_available
-from qa.answer.short import short_answer
+from qa.answer.short import correction, short_answer
 from qa.index.lexical import tokenize
 from qa.models import Answer, Citation, Passage, ReaderCandidate
 from qa.retrieval.analysis import LIST, QuestionAnalysis, analyse
@@ -337,13 +337,20 @@ def _premise_corrected(
     absent.sort(key=lambda e: e[0] in figures)  # a wrong name or place before a wrong figure
     for label, text in absent:
         kinds = figures if label in figures else {label}
-        if any(lb in kinds and best.text[a:b].lower() not in asked for lb, a, b in best.entities):
+        rivals = [(lb, a, b) for lb, a, b in best.entities
+                  if lb in kinds and best.text[a:b].lower() not in asked]
+        if rivals:
             quote = neutralise_markers(best.text)
+            # The short answer is what the passage holds in the premise's place: an entity of
+            # the very label of the absent one ("Reuters" for "Bloomberg"), the most likely
+            # span of them; a figure of another label ("2017" for "90 days") is no correction.
+            short = correction(analysis, best.text, best.entities, label)
+            lead = f"{short}, not “{text}”. " if short else ""
             return Answer(
-                text=f"The sources do not support that: none of the passages found mentions "
-                     f"“{text}”. What they say: {quote} [1]",
+                text=f"{lead}The sources do not support that: none of the passages found "
+                     f"mentions “{text}”. What they say: {quote} [1]",
                 abstained=False, citations=[_citation(index, best)], passages=passages,
-                query=prepared.query, backend="extractive", notice=prepared.notice,
+                query=prepared.query, backend="extractive", notice=prepared.notice, short=short,
             )
     return None
 

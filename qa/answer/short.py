@@ -32,6 +32,7 @@ MODEL_PATH = Path(__file__).with_name("short_model.json")
 _ENUMERATION = re.compile(r"\s*\(?(?:[0-9]{1,3}|[A-Za-z]{1,2}|[ivxlcdmIVXLCDM]{1,6})\)\s+")
 MAX_SPAN_TOKENS = 12  # longer than this is a clause, and the quote says it better
 _PUNCT = " ,;:\"'“”‘’()[]—–-"
+_POSSESSIVE = re.compile(r"['’]s$")
 # The grammatical roles of a span's head, grouped the way answers fill them.
 _OBJECT = frozenset({"dobj", "pobj", "attr", "oprd", "dative"})
 _SUBJECT = frozenset({"nsubj", "nsubjpass", "csubj", "expl"})
@@ -40,8 +41,9 @@ _MODIFIER = frozenset({"amod", "compound", "nummod", "poss", "nmod", "quantmod"}
 _CLAUSE = frozenset({"ccomp", "xcomp", "advcl", "relcl", "acl", "pcomp"})
 _SUBTREE_ROLES = _OBJECT | _SUBJECT | _APPOSITION | _CLAUSE | {"prep", "agent"}
 
-# What is measured of every span ...
-SPAN_BASE: tuple[str, ...] = (
+# What is measured of every span, one weight each for every kind of question (copies per kind
+# of question were tried: cross-validated, they learnt the noise of the few questions of each).
+SPAN_FEATURES: tuple[str, ...] = (
     "new_share",  # share of the span's words the question does not say
     "asked_share",  # share of the question's words the span repeats
     "type_match",  # the span is or holds an entity of the expected type
@@ -65,17 +67,27 @@ SPAN_BASE: tuple[str, ...] = (
     "constraint_near",  # 1 / (1 + arcs to the nearest entity the question names ("in 2024"))
     "rival_closer",  # an entity of the same kind as one the question names, but another one
     # ("2023" where the question says 2024), sits closer to the span than the named one
-    "bias",  # 1: the group's own intercept, for the threshold
-)
-# ... weighed for each kind of question too: a "how many" question wants the bare
-# figure, a why-question the clause, a "which X" question the name.
-QUESTION_KINDS: tuple[str, ...] = ("typed", "reason", "named", "open")
-# Each feature once for every question, and again for its kind alone: regularised, the
-# kind's copy only learns where that kind of question differs from the rest.
-SPAN_FEATURES: tuple[str, ...] = SPAN_BASE + tuple(
-    f"{k}:{f}" for k in QUESTION_KINDS for f in SPAN_BASE
+    "primary_label",  # the span is exactly an entity of the type's own label (ORG, not GPE)
+    "window_share",  # share of the question's words within a few tokens either side of it
+    "governor_asked",  # the word that governs it is one of the question's ("… was named X")
+    "same_slot",  # it fills the sentence slot the wh-phrase fills in the question (subject,
+    # object): "Which outlet said …" -> the subject of "reported"
+    "coordinated",  # it joins several items ("Samsung, Hyundai, and LG")
+    "plural_coordinated",  # ... and the question asks for several ("which companies")
+    "starts_prep",  # it opens with a preposition ("of Article 5")
+    "quoted",  # it is all of a quotation ("entitled “Assessing …”")
 )
 _REASON_MARKERS = frozenset({"to", "because", "due", "since", "as", "so"})
+WINDOW = 5  # tokens either side of a span that count as its context
+_BRACKETS = (("(", ")"), ("[", "]"), ("“", "”"))
+
+
+@dataclass(frozen=True)
+class _WhSlot:
+    """Where the wh-phrase sits in the question: its role group, and whether it is plural."""
+
+    role: str | None
+    plural: bool
 
 
 @dataclass(frozen=True)
@@ -143,6 +155,30 @@ def short_answer(
     return text[spans[best].start : spans[best].end]
 
 
+def correction(
+    analysis: QuestionAnalysis, text: str, entities: tuple[tuple[str, int, int], ...],
+    label: str, model: ShortModel | None = None,
+) -> str | None:
+    """What ``text`` holds where a false premise put a ``label`` entity the sources lack
+    ("Reuters" for "Bloomberg"): of the sentence's fresh entities of that label, the one the
+    span model likes best, whatever the question's kind (a why-question's correction is a
+    name or a figure, not a reason)."""
+    model = model or load_short_model()
+    asked = set(tokenize(analysis.question))
+    rivals = {_trim(text, a, b) for lb, a, b in entities
+              if lb == label and not set(tokenize(text[a:b])) <= asked}
+    if not rivals:
+        return None
+    candidates = [s for s in span_candidates(analysis, text, entities)
+                  if (s.start, s.end) in rivals]
+    if model is None or not candidates:
+        a, b = min(rivals)
+        return text[a:b]
+    probs = model.probabilities(np.asarray([s.features for s in candidates], dtype=np.float64))
+    best = candidates[int(np.argmax(probs))]
+    return text[best.start : best.end]
+
+
 @functools.lru_cache(maxsize=1024)
 def _parse(text: str) -> Any:
     # ``disable`` per call, not ``select_pipes``: that would change the pipeline every other
@@ -155,8 +191,11 @@ def span_candidates(
 ) -> list[SpanCandidate]:
     """Every span of ``text`` that could stand alone as the answer, with its features."""
     doc = _parse(text)
-    asked = set(tokenize(" ".join(analysis.content)))
+    # The question's own words, all of them: "May" in "the May 2025 report" is no answer.
+    asked = set(tokenize(analysis.question)) | set(tokenize(" ".join(analysis.content)))
     lemmas = set(analysis.content)
+    slot = _wh_slot(analysis)
+    primary = analysis.primary_labels
     anchors = [t for t in doc if t.lemma_.lower() in lemmas]
     first_anchor = min((t.idx for t in anchors), default=len(text))
     labels = analysis.labels
@@ -173,12 +212,11 @@ def span_candidates(
     named_tokens = _tokens_in(doc, [ab for ab in entity_spans if ab not in fresh])
     rival_tokens = _tokens_in(doc, [ab for ab, label in fresh.items() if label in named_labels])
     focus = analysis.focus
-    question_kind = _question_kind(analysis)
     out: list[SpanCandidate] = []
     seen: set[tuple[int, int]] = set()
     for a, b, kind in _spans(doc, entities):
         a, b = _trim(text, a, b)
-        if b <= a or (a, b) in seen:
+        if b <= a or (a, b) in seen or not _balanced(text[a:b]):
             continue
         seen.add((a, b))
         span = doc.char_span(a, b, alignment_mode="expand")
@@ -199,7 +237,11 @@ def span_candidates(
         holds_type = any(label in labels and a <= ea and eb <= b
                          for (ea, eb), label in fresh.items())
         is_entity = (a, b) in entity_spans or kind == "entity"
-        base = (
+        window = {t.lemma_.lower() for t in doc[max(span.start - WINDOW, 0) : span.start]}
+        window |= {t.lemma_.lower() for t in doc[span.end : span.end + WINDOW]}
+        governor = _governor(root)
+        coordinated = any(c.dep_ == "conj" and c.i in inside for c in root.children)
+        row = (  # in SPAN_FEATURES order
             new_share,
             len(words & asked) / len(asked) if asked else 0.0,
             float(holds_type),
@@ -223,9 +265,15 @@ def span_candidates(
             float(span[0].lower_ in _REASON_MARKERS),
             1.0 / (1.0 + to_named) if to_named < 99 else 0.0,
             float(to_rival < to_named),
-            1.0,
+            float(fresh.get((a, b)) in primary),
+            len(window & lemmas) / len(lemmas) if lemmas else 0.0,
+            float(governor is not None and governor.lemma_.lower() in lemmas),
+            float(slot.role is not None and _role(root) == slot.role),
+            float(coordinated),
+            float(coordinated and slot.plural),
+            float(span[0].pos_ == "ADP"),
+            float(kind == "quote"),
         )
-        row = base + tuple(v if k == question_kind else 0.0 for k in QUESTION_KINDS for v in base)
         out.append(SpanCandidate(a, b, row))
     return out
 
@@ -241,7 +289,7 @@ def wants_short(analysis: QuestionAnalysis) -> bool:
     how- and describe-questions): not a reason or a manner ("why …", "how did …"), and not a
     request to describe something the question names ("Who is Keith Kellogg?", "What is the
     Black Sea Initiative?", "Explain …")."""
-    if _question_kind(analysis) == "reason" or _DESCRIBE.match(analysis.question):
+    if _asks_reason(analysis) or _DESCRIBE.match(analysis.question):
         return False
     define = _DEFINE.match(analysis.question)
     if define and analysis.answer_type == DESCRIPTION and not analysis.focus_is_type \
@@ -251,25 +299,56 @@ def wants_short(analysis: QuestionAnalysis) -> bool:
     return True
 
 
+def _wh_slot(analysis: QuestionAnalysis) -> _WhSlot:
+    """The wh-phrase's role group ("Which outlet said …": subject), and whether it asks for
+    several things ("which companies")."""
+    doc = _parse(analysis.question)
+    wh = next((t for t in doc if t.tag_ in ("WP", "WRB", "WDT", "WP$")), None)
+    if wh is None:
+        return _WhSlot(None, False)
+    phrase = wh.head if wh.dep_ in ("det", "poss") and wh.head.pos_ in ("NOUN", "PROPN") else wh
+    return _WhSlot(role=_role(phrase), plural=phrase.tag_ in ("NNS", "NNPS"))
+
+
+def _role(token: Any) -> str | None:
+    """A head's role group: subject, object (of a verb or a preposition) or neither."""
+    if token.dep_ in _SUBJECT or (token.dep_ == "pobj" and token.head.dep_ == "agent"):
+        return "subject"  # "signed by the President" is the President acting
+    if token.dep_ in _OBJECT:
+        return "object"
+    return None
+
+
+def _governor(token: Any) -> Any:
+    """The content word a head depends on, through any preposition ("the appointment of X")."""
+    head = token.head  # spaCy makes a new Token object per access: compare indexes
+    while head.i != token.i and head.pos_ == "ADP":
+        token, head = head, head.head
+    return None if head.i == token.i else head
+
+
+def _balanced(text: str) -> bool:
+    """Every bracket or curly quote it opens it closes: "(Position D" is half a phrase."""
+    return all(text.count(o) == text.count(c) for o, c in _BRACKETS)
+
+
 def _tokens_in(doc: Any, spans: list[tuple[int, int]]) -> list[Any]:
     return [t for t in doc if any(a <= t.idx < b for a, b in spans)]
 
 
-def _question_kind(analysis: QuestionAnalysis) -> str:
-    """Which of ``QUESTION_KINDS`` the question is: typed (a name, date or figure of a known
-    type), reason (why/how), named ("which/what X" with X not a type noun) or open."""
-    if analysis.labels:
-        return "typed"
-    if analysis.answer_type == REASON or analysis.wh == "how":
-        return "reason"
-    if analysis.wh in ("which", "what") and analysis.focus and not analysis.focus_is_type:
-        return "named"
-    return "open"
+def _asks_reason(analysis: QuestionAnalysis) -> bool:
+    """A why- or how-question that no typed span answers ("how long" asks for a duration)."""
+    return not analysis.labels and (analysis.answer_type == REASON or analysis.wh == "how")
+
+
+_QUOTATION = re.compile(r"[\"“]([^\"“”]{2,120})[\"”]")
 
 
 def _spans(doc: Any, entities: tuple[tuple[str, int, int], ...]) -> Iterator[tuple[int, int, str]]:
     for _, a, b in entities:
         yield a, b, "entity"
+    for q in _QUOTATION.finditer(doc.text):  # a title or a phrase the sentence quotes
+        yield q.start(1), q.end(1), "quote"
     for chunk in doc.noun_chunks:
         yield chunk.start_char, chunk.end_char, "chunk"
     for t in doc:
@@ -291,6 +370,9 @@ def _trim(text: str, a: int, b: int) -> tuple[int, int]:
         a += 1
     while b > a and (text[b - 1] in _PUNCT or (text[b - 1] == "." and not text[b:].strip())):
         b -= 1
+    possessive = _POSSESSIVE.search(text, a, b)  # "United Russia Party’s" -> the party
+    if possessive and possessive.end() == b and possessive.start() > a:
+        b = possessive.start()
     return a, b
 
 

@@ -41,6 +41,15 @@ ENTITY_LABELS: dict[str, frozenset[str]] = {
     QUANTITY: frozenset({"QUANTITY", "CARDINAL"}),
 }
 TYPED = frozenset(ENTITY_LABELS)
+# The label that fills each type by itself, not as a fallback: an organisation is an ORG
+# before it is a country acting as one, a person a PERSON before an office.
+PRIMARY_LABELS: dict[str, frozenset[str]] = {
+    PERSON: frozenset({"PERSON"}), AGENT: frozenset({"PERSON"}), ORG: frozenset({"ORG"}),
+    PLACE: frozenset({"GPE", "LOC"}), DATE: frozenset({"DATE"}),
+    NUMBER: frozenset({"CARDINAL"}), MEASURE: frozenset({"QUANTITY", "MONEY", "PERCENT"}),
+    DURATION: frozenset({"DATE", "TIME"}), MONEY: frozenset({"MONEY"}),
+    PERCENT: frozenset({"PERCENT"}), QUANTITY: frozenset({"QUANTITY"}),
+}
 # The head noun after "what"/"which" that names the answer's type. These are the type nouns
 # of English questions (a closed class, like wh-words), not words of any document.
 TYPE_NOUNS: dict[str, str] = {
@@ -106,6 +115,11 @@ class QuestionAnalysis:
     def focus_is_type(self) -> bool:
         """The focus noun only names the answer's type ("what year"), not its topic."""
         return self.focus in TYPE_NOUNS
+
+    @property
+    def primary_labels(self) -> frozenset[str]:
+        """The entity labels that fill the expected type by themselves (``PRIMARY_LABELS``)."""
+        return PRIMARY_LABELS.get(self.answer_type or "", frozenset()) & self.labels
 
     @property
     def labels(self) -> frozenset[str]:
