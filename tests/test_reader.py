@@ -338,6 +338,31 @@ def test_the_topic_of_a_type_noun_must_exist_somewhere_in_the_corpus() -> None:
     assert pool.topic_in_corpus == 1.0
 
 
+def test_a_sentence_holding_another_year_in_place_of_the_asked_one_is_a_rival() -> None:
+    """"What inflation does the bank forecast for 2025?" over passages that give 2024 only: a
+    sentence with its own year stands where the asked one should; with 2025 in the passages,
+    or without a year of its own, it does not."""
+    from qa.answer.features import FEATURES, SentenceView, features, question_pool
+
+    a = analyse("What inflation rate does the central bank forecast for 2025?")
+    text = "The central bank predicts inflation in 2024 to be between 9.2% and 9.3%."
+    dated = SentenceView(text=text, vector=np.zeros(3), entities=(("DATE", 34, 41),),
+                         context="", rank=0, fused=1.0, chunk_cosine=0.5, first_in_chunk=True,
+                         prose=True)
+    undated = SentenceView(text="Inflation stays high.", vector=np.zeros(3), entities=(),
+                           context="", rank=0, fused=1.0, chunk_cosine=0.5,
+                           first_in_chunk=True, prose=True)
+    idf = {"inflat": 1.0, "bank": 1.0}
+
+    def rival(sentence: SentenceView, pool_text: str) -> float:
+        pool = question_pool(a, idf, {"inflat"}, pool_text, frozenset())
+        return features(a, pool, sentence, np.zeros(3))[FEATURES.index("rival")]
+
+    assert rival(dated, text.lower()) == 1.0
+    assert rival(undated, text.lower()) == 0.0
+    assert rival(dated, text.lower() + " the 2025 budget") == 0.0  # the year is there
+
+
 def test_what_kind_of_x_asks_about_x() -> None:
     a = analyse("What kind of peace did the two governments say they would work toward?")
     assert a.focus == "peace" and "kind" not in a.nouns

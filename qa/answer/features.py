@@ -45,6 +45,8 @@ BASE_FEATURES: tuple[str, ...] = (
     "pool_missing_max",  # IDF of the rarest question word no passage holds (/ max)
     "topic_in_corpus",  # the words that say which rate, year or number is asked ("unemployment
     # rate") occur somewhere in the corpus (1 when the focus is no type noun)
+    "rival",  # in place of an entity or year the question names and no passage holds, the
+    # sentence holds another of the same label ("in 2024" where the question asks about 2025)
 )
 # Each of these again as its gap to the best candidate of the same question: how a sentence
 # compares with its rivals generalises better than its raw value.
@@ -111,6 +113,7 @@ class QuestionPool:
     nouns: tuple[str, ...]  # stems of the question's nouns
     rarest: str | None  # the rarest of them
     wanted: tuple[str, ...]  # the question's entities and years
+    absent: tuple[tuple[str, str], ...]  # (label, text) of those no passage holds (a year: DATE)
     asked: frozenset[str]  # its entities, lower-cased
     focus: frozenset[str]  # stems of the focus noun (empty when it only names a type)
     pool_cover: float
@@ -148,6 +151,9 @@ def question_pool(
         nouns=nouns,
         rarest=rarest,
         wanted=wanted,
+        absent=tuple((label, text) for label, text in
+                     analysis.entities + tuple(("DATE", y) for y in analysis.years)
+                     if not mentions(pool_text, text)),
         asked=frozenset(text.lower() for _, text in analysis.entities),
         focus=frozenset(tokenize(analysis.focus))
         if analysis.focus and not analysis.focus_is_type else frozenset(),
@@ -193,6 +199,9 @@ def features(
     if analysis.answer_type == NUMBER and analysis.counted:
         counted = float(_counts(sentence.text, analysis.counted))
     focus_present = float(bool(pool.focus & words)) if pool.focus else 0.5
+    held = {label for label, a, b in sentence.entities
+            if sentence.text[a:b].lower() not in pool.asked}
+    rival = any(label in held for label, _ in pool.absent)
     return [
         float(np.dot(sentence.vector, query_vector)),
         sentence.chunk_cosine,
@@ -217,6 +226,7 @@ def features(
         pool.pool_overlap,
         pool.pool_missing_max,
         pool.topic_in_corpus,
+        float(rival),
     ]
 
 
