@@ -255,6 +255,42 @@ def test_a_false_premise_answer_leads_with_its_correction(tmp_path: Path) -> Non
 
 
 @pytest.mark.slow
+def test_a_list_question_gets_the_items_of_the_enumeration(tmp_path: Path) -> None:
+    """"Several factors explain …" is followed by its items ("Firstly, …", "Next, …"), and
+    "… for the following purposes:" by its labelled clauses, not by the next clause of its
+    own level ("(b) Limits."): each item its own cited quote, and no short answer."""
+    from conftest import make_corpus
+
+    corpus = make_corpus(tmp_path / "corpus", {
+        "harbour.txt": "Harbour Report\n\nThe port of Elwood grew quickly in 2024. Several "
+                       "factors explain the growth of the port. Firstly, the new quay doubled the "
+                       "berths for container ships. Next, the rail link to the capital opened in "
+                       "May. Finally, the harbour fees were cut by a third.\n\nThe old "
+                       "lighthouse was repainted in June.\n",
+        "grants.txt": "Grant Rules\n\n(a) Purposes. Grants may be made for the following "
+                      "purposes:\n\n(1) to repair sea walls that protect towns;\n\n(2) to "
+                      "dredge channels used by fishing boats; and\n\n(3) to train harbour "
+                      "pilots.\n\n(b) Limits. No grant may exceed $40,000 in a year.\n",
+    })
+    settings = qa.Settings.from_env(env={}, corpus_dir=corpus, index_dir=tmp_path / "index")
+    cases = {
+        "Which factors explain the growth of the port of Elwood?":
+            ("Firstly, the new quay", "Next, the rail link", "Finally, the harbour fees"),
+        "What purposes can grants be made for?":
+            ("(1) to repair", "(2) to dredge", "(3) to train"),
+    }
+    for question, items in cases.items():
+        answer = qa.ask(question, settings=settings)
+        quotes = [c.quote for c in answer.citations]
+        assert not answer.abstained and answer.short is None
+        for item in items:
+            assert any(q.startswith(item) for q in quotes), (item, quotes)
+        assert not any("lighthouse" in q or "(b) Limits" in q for q in quotes)
+        for c in answer.citations:
+            assert (corpus / c.source).read_text(encoding="utf-8")[c.start : c.end] == c.quote
+
+
+@pytest.mark.slow
 def test_a_cited_document_is_not_the_document_asked_about(settings: qa.Settings) -> None:
     """"When was Executive Order 14024 issued?" names an order the corpus cites, not one of its
     documents: the answer is not a document's own date."""

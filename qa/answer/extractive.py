@@ -41,11 +41,16 @@ from qa.retrieval.questions import without_symbols
 
 if TYPE_CHECKING:
     from qa.index.opened import OpenedIndex
+    from qa.index.sentence_vectors import StoredSentence
     from qa.retrieval.hybrid import Candidate
     from qa.retrieval.questions import PreparedQuestion
 
 ANSWER_POOL = 5  # passages whose sentences may be quoted
 MAX_QUOTES = 3
+MAX_ITEMS = 6  # items of an enumeration quoted for a list question
+ENUMERATION_WINDOW = 1500  # characters after the best sentence searched for its items
+# Words that carry an enumeration on after its ordinals: a closed class of English.
+_SEQUELS = frozenset({"next", "then", "finally", "lastly", "last"})
 QUOTABLE = frozenset({"prose", "legal-fragment"})  # the scorer weighs the role
 QUOTABLE_IN_LISTS = frozenset({"prose", "legal-fragment", "list-item"})
 
@@ -241,6 +246,10 @@ def _choose(
             pick = next((s for s in part_scored if not _overlapping(s, chosen)), None)
             if pick is not None and not model.no_answer(*_evidence(part_scored)):
                 chosen.append(replace(pick, part=number))
+    if analysis.is_list and not parts:
+        items = [i for i in _enumeration(index, best) if not _overlapping(i, chosen)]
+        if items:  # "Several factors explain this." and then "First, …", "Next, …"
+            return chosen + items
     limit = MAX_QUOTES if (analysis.is_list or parts) else 2
     for s in scored[1:]:
         if len(chosen) >= limit:
@@ -250,6 +259,59 @@ def _choose(
         if not _overlapping(s, chosen) and not _redundant(s, chosen):
             chosen.append(s)
     return chosen
+
+
+def _enumeration(index: OpenedIndex, best: Scored) -> list[Scored]:
+    """The items of the enumeration the best sentence opens or announces, within
+    ``ENUMERATION_WINDOW`` after it: a run of sentences that open with an ordinal, by the
+    stored NER ("First, …", "Secondly, …"), or with a sequel word once the run has begun
+    ("Next, …"); after a sentence that ends in a colon, the clauses labelled in the style of
+    the first label that follows ("(A) …", "(B) …", not their "(i) …"), until a label in the
+    announcing clause's own style ("(2) …"). Fewer than two items are no enumeration."""
+    following = index.sentences_after(best.source, best.end, ENUMERATION_WINDOW)
+    if best.text.rstrip().endswith(":"):
+        found = _labelled_items(best, following)
+    else:
+        found = _ordinal_items(best, following)
+    items = [Scored(s.chunk_id, best.source, s.start, s.end, s.text, s.role, s.entities, (),
+                    float("nan")) for s in found[:MAX_ITEMS]]
+    return items if len(items) >= 2 else []
+
+
+def _ordinal_items(best: Scored, following: list[StoredSentence]) -> list[StoredSentence]:
+    items: list[StoredSentence] = []
+    opens = any(label == "ORDINAL" and a == 0 for label, a, _ in best.entities)
+    for s in following:
+        ordinal = any(label == "ORDINAL" and a == 0 for label, a, _ in s.entities)
+        if ordinal and s.text.split(",", 1)[0] == (items[0] if items else best).text.split(
+                ",", 1)[0] and (items or opens):
+            break  # a second "First, …": another enumeration begins
+        if ordinal or (items and s.text.split(",", 1)[0].strip().lower() in _SEQUELS):
+            items.append(s)
+    return items
+
+
+def _labelled_items(best: Scored, following: list[StoredSentence]) -> list[StoredSentence]:
+    own = _label_style(best.text)
+    style = next((st for st in map(_label_style, (s.text for s in following)) if st), None)
+    items = []
+    for s in following:
+        mine = _label_style(s.text)
+        if mine is not None and mine == own and mine != style:
+            break  # the next clause of the announcing one's level: the list is over
+        if mine is not None and mine == style:
+            items.append(s)
+    return items
+
+
+_LABEL = re.compile(r"\s*\((?:(?P<digit>\d{1,3})|(?P<upper>[A-Z]{1,2})|(?P<roman>[ivxl]{1,5})"
+                    r"|(?P<lower>[a-z]{1,2}))\)\s")
+
+
+def _label_style(text: str) -> str | None:
+    """Which kind of enumeration label opens a clause: "(1)", "(A)", "(i)" or "(a)"."""
+    m = _LABEL.match(text)
+    return m.lastgroup if m else None
 
 
 def _overlapping(s: Scored, chosen: Sequence[Scored]) -> bool:
@@ -283,9 +345,10 @@ def _compose(
 ) -> Answer:
     citations = [_citation(index, s) for s in chosen]
     model = load_model()
-    # Sources of different dates are flagged only when each of them answers on its own.
-    solid = [c for s, c in zip(chosen, citations, strict=True)
-             if not model.no_answer(*_evidence([s])) and _about_question(s, analysis)]
+    # Sources of different dates are flagged only when each of them answers on its own (an
+    # enumeration's items, unscored, go with the sentence that announced them).
+    solid = [c for s, c in zip(chosen, citations, strict=True) if s.features
+             and not model.no_answer(*_evidence([s])) and _about_question(s, analysis)]
     order = list(range(len(chosen)))
     intro = ""
     if len({c.source for c in solid}) > 1 and len({c.date for c in solid if c.date}) > 1:
@@ -294,7 +357,9 @@ def _compose(
         intro = "The sources differ in date; newest first. "
     chosen = [chosen[i] for i in order]
     citations = [citations[i] for i in order]
-    short = short_answer(analysis, chosen[0].text, chosen[0].entities)
+    # An enumeration's items (unscored) are the answer: no one span of them is.
+    enumerated = any(not s.features for s in chosen)
+    short = None if enumerated else short_answer(analysis, chosen[0].text, chosen[0].entities)
     pieces: list[str] = []
     for n, (s, c) in enumerate(zip(chosen, citations, strict=True), start=1):
         label = f"{c.title} ({c.date}): " if intro and c.date else ""

@@ -147,6 +147,17 @@ class OpenedIndex:
                     self._sentences.popitem(last=False)
         return have
 
+    def sentences_after(self, source: str, offset: int, chars: int) -> list[StoredSentence]:
+        """The quotable sentences of ``source`` that begin within ``chars`` after ``offset``,
+        in reading order, each once (chunks may overlap)."""
+        ids = self.store.chunk_ids_between(source, max(offset - chars, 0), offset + chars)
+        seen: dict[tuple[int, int], StoredSentence] = {}
+        for chunk_sentences in self.sentences(ids).values():
+            for s in chunk_sentences:
+                if offset <= s.start < offset + chars:
+                    seen.setdefault((s.start, s.end), s)
+        return [seen[k] for k in sorted(seen)]
+
     def clear_caches(self) -> None:
         """Forget the chunk records and decoded sentences read so far: the next question reads
         them from the store again. (The query vectors the shared embedder keeps stay: see

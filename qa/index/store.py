@@ -265,6 +265,16 @@ class ChromaStore:
         return [(str(i), 1.0 - float(d)) for i, d in zip(ids, distances, strict=True)]
 
     @_guarded("reading chunks")
+    def chunk_ids_between(self, source: str, start: int, end: int) -> list[str]:
+        """Ids of ``source``'s chunks that begin within [start, end), in reading order: what
+        follows a passage (the items after "Several factors explain this:")."""
+        where: Any = {"$and": [{"source": source}, {"start": {"$gte": start}},
+                               {"start": {"$lt": end}}]}
+        res: Any = self.chunks._collection.get(where=where, include=["metadatas"])
+        found = sorted(zip(res["metadatas"], res["ids"], strict=True), key=lambda m: m[0]["start"])
+        return [str(i) for _, i in found]
+
+    @_guarded("reading chunks")
     def get_chunks(self, chunk_ids: Sequence[str]) -> dict[str, tuple[str, dict[str, Any]]]:
         if not chunk_ids:
             return {}
