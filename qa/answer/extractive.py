@@ -246,10 +246,6 @@ def _choose(
             pick = next((s for s in part_scored if not _overlapping(s, chosen)), None)
             if pick is not None and not model.no_answer(*_evidence(part_scored)):
                 chosen.append(replace(pick, part=number))
-    if analysis.is_list and not parts:
-        items = [i for i in _enumeration(index, best) if not _overlapping(i, chosen)]
-        if items:  # "Several factors explain this." and then "First, …", "Next, …"
-            return chosen + items
     limit = MAX_QUOTES if (analysis.is_list or parts) else 2
     for s in scored[1:]:
         if len(chosen) >= limit:
@@ -258,6 +254,13 @@ def _choose(
             break
         if not _overlapping(s, chosen) and not _redundant(s, chosen):
             chosen.append(s)
+    if analysis.is_list and not parts:
+        # The first quote that opens or announces an enumeration ("Several factors explain
+        # this.", then "First, …", "Next, …") is answered with its items.
+        for s in chosen:
+            items = [i for i in _enumeration(index, s) if not _overlapping(i, [s])]
+            if items:
+                return [s, *items]
     return chosen
 
 
