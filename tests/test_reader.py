@@ -291,6 +291,41 @@ def test_a_list_question_gets_the_items_of_the_enumeration(tmp_path: Path) -> No
 
 
 @pytest.mark.slow
+def test_questions_about_the_sources_as_a_set(tmp_path: Path) -> None:
+    """"Which source is the most recent?" compares the metadata dates and names the newest by
+    its title where its text writes it; "Which document says …?" leads with the title of the
+    document that says it, cited, as its short answer; a superlative question that also asks
+    about something ("Which source first mentions the quay?") is answered from the text."""
+    from conftest import make_corpus
+
+    corpus = make_corpus(tmp_path / "corpus", {
+        "tides.md": "# Tide Notes\n\nThe spring tide at Port Elwood reaches 4.2 metres.\n",
+        "tides.md.meta.json": '{"title": "Tide Notes", "date": "2021-03-02"}',
+        "quay.txt": "Quay Survey\n\nThe north quay at Port Elwood was rebuilt with granite.\n",
+        "quay.txt.meta.json": '{"title": "Quay Survey", "date": "2024-06-30"}',
+        "gulls.txt": "Gull Counts\n\nVolunteers counted 310 gulls on the breakwater.\n",
+        "gulls.txt.meta.json": '{"title": "Gull Counts", "date": "2019"}',
+    })
+    settings = qa.Settings.from_env(env={}, corpus_dir=corpus, index_dir=tmp_path / "index")
+
+    def check(answer: qa.Answer, source: str, title: str) -> None:
+        c = answer.citations[0]
+        assert not answer.abstained and answer.short == title == c.quote
+        assert c.source == source and answer.text.startswith(f"{title} [1]")
+        assert (corpus / source).read_text(encoding="utf-8")[c.start : c.end] == c.quote
+
+    newest = qa.ask("Which source is the most recent?", settings=settings)
+    check(newest, "quay.txt", "Quay Survey")
+    assert newest.text.index("Tide Notes") < newest.text.index("Gull Counts")  # then in order
+    check(qa.ask("What is the oldest document?", settings=settings), "gulls.txt", "Gull Counts")
+    says = qa.ask("Which of the documents talks about the spring tide?", settings=settings)
+    check(says, "tides.md", "Tide Notes")
+    assert any("4.2 metres" in c.quote for c in says.citations[1:])
+    content = qa.ask("Which source first mentions the granite quay?", settings=settings)
+    assert content.citations[0].source == "quay.txt" and "most recent" not in content.text
+
+
+@pytest.mark.slow
 def test_a_cited_document_is_not_the_document_asked_about(settings: qa.Settings) -> None:
     """"When was Executive Order 14024 issued?" names an order the corpus cites, not one of its
     documents: the answer is not a document's own date."""

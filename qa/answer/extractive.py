@@ -33,6 +33,7 @@ from qa.answer.features import (
 from qa.answer.markers import neutralise_markers
 from qa.answer.scorer import ANSWER_CONTEXT, ReaderModel, load_model, model_available
 from qa.answer.short import correction, short_answer
+from qa.answer.source_questions import asks_which_source, newest_or_oldest_answer, title_citation
 from qa.index.lexical import tokenize
 from qa.models import Answer, Citation, Passage, ReaderCandidate
 from qa.retrieval.analysis import LIST, QuestionAnalysis, analyse
@@ -213,7 +214,9 @@ def extractive_answer(
         return abstention(prepared, passages, INJECTION_REPLY)
     if not candidates:
         return abstention(prepared, passages, NOTHING_FOUND)
-    fact = document_fact_answer(index, prepared, candidates, passages)
+    fact = newest_or_oldest_answer(index, prepared, passages) or document_fact_answer(
+        index, prepared, candidates, passages
+    )
     if fact is not None:
         return fact
     model = load_model()
@@ -363,14 +366,22 @@ def _compose(
     # An enumeration's items (unscored) are the answer: no one span of them is.
     enumerated = any(not s.features for s in chosen)
     short = None if enumerated else short_answer(analysis, chosen[0].text, chosen[0].entities)
+    named = title_citation(index, chosen[0].source) if asks_which_source(analysis.question) \
+        else None
+    if named is not None:  # "Which document says …?": its title, where its text writes it
+        citations.insert(0, named)
+        short = named.quote
+    first = 2 if named is not None else 1
     pieces: list[str] = []
-    for n, (s, c) in enumerate(zip(chosen, citations, strict=True), start=1):
+    for n, (s, c) in enumerate(zip(chosen, citations[first - 1 :], strict=True), start=first):
         label = f"{c.title} ({c.date}): " if intro and c.date else ""
         pieces.append(f"{label}{neutralise_markers(s.text)} [{n}]")
     body = " ".join(pieces)
     if analysis.answer_type == LIST and len(pieces) > 1:
         body = "\n".join(f"- {p}" for p in pieces)
     lead = f"{short}{'' if short.endswith(('.', '?', '!')) else '.'} " if short else ""
+    if named is not None:
+        lead = f"{named.quote} [1]{f' ({named.date})' if named.date else ''} says so: "
     text = intro + lead + body
     return Answer(
         text=text.strip(), abstained=False, citations=citations, passages=passages,
