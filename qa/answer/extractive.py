@@ -274,7 +274,7 @@ def _enumeration(index: OpenedIndex, best: Scored) -> list[Scored]:
     ("Next, …"); after a sentence that ends in a colon, the clauses labelled in the style of
     the first label that follows ("(A) …", "(B) …", not their "(i) …"), until a label in the
     announcing clause's own style ("(2) …"). Fewer than two items are no enumeration."""
-    following = index.sentences_after(best.source, best.end, ENUMERATION_WINDOW)
+    following = index.sentences_within(best.source, best.end, best.end + ENUMERATION_WINDOW)
     if best.text.rstrip().endswith(":"):
         found = _labelled_items(best, following)
     else:

@@ -147,14 +147,16 @@ class OpenedIndex:
                     self._sentences.popitem(last=False)
         return have
 
-    def sentences_after(self, source: str, offset: int, chars: int) -> list[StoredSentence]:
-        """The quotable sentences of ``source`` that begin within ``chars`` after ``offset``,
-        in reading order, each once (chunks may overlap)."""
-        ids = self.store.chunk_ids_between(source, max(offset - chars, 0), offset + chars)
+    def sentences_within(self, source: str, start: int, end: int) -> list[StoredSentence]:
+        """The quotable sentences of ``source`` that begin within [start, end), in reading
+        order, each once (chunks may overlap): what comes before or after a quote."""
+        # A chunk that begins before ``start`` may run on past it (chunks are soft-sized).
+        reach = max(end - start, 4 * self.settings.chunk_chars)
+        ids = self.store.chunk_ids_between(source, max(start - reach, 0), end)
         seen: dict[tuple[int, int], StoredSentence] = {}
         for chunk_sentences in self.sentences(ids).values():
             for s in chunk_sentences:
-                if offset <= s.start < offset + chars:
+                if start <= s.start < end:
                     seen.setdefault((s.start, s.end), s)
         return [seen[k] for k in sorted(seen)]
 
