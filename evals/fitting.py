@@ -39,12 +39,16 @@ def refuses(dataset: Path) -> bool:
 
 
 def folds(
-    data: Sequence[T], k: int, group: Callable[[T], str] | None = None
+    data: Sequence[T], k: int, group: Callable[[T], str] | None = None, repeat: int = 0
 ) -> Iterator[tuple[list[T], list[T]]]:
     """``k`` fixed (train, held-out) splits of ``data``; with ``group``, the items of one group
-    (a question and its near-miss twins) always fall in the same fold."""
+    (a question and its near-miss twins) always fall in the same fold. ``repeat`` > 0 deals
+    the items into the folds in another fixed (seeded) order: repeated cross-validation."""
     keys = [group(d) if group else str(i) for i, d in enumerate(data)]
-    fold_of = {g: i % k for i, g in enumerate(sorted(set(keys)) if group else keys)}
+    order = sorted(set(keys)) if group else keys
+    if repeat:
+        order = [order[i] for i in np.random.default_rng(repeat).permutation(len(order))]
+    fold_of = {g: i % k for i, g in enumerate(order)}
     for n in range(k):
         yield ([d for d, g in zip(data, keys, strict=True) if fold_of[g] != n],
                [d for d, g in zip(data, keys, strict=True) if fold_of[g] == n])

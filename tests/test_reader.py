@@ -500,6 +500,19 @@ def test_an_abstention_never_says_a_document_lacks_its_own_byline(tmp_path: Path
     assert "quillan" not in lead and "harbour" not in lead  # ... and the byline is not
 
 
+def test_an_elliptical_follow_up_asks_for_what_the_question_before_it_asked_for() -> None:
+    from qa.retrieval.questions import analysis_of, prepare
+
+    history = [("How long is the review period for a report?", "30 calendar days [1]")]
+    for question in ("Can that period ever be longer?", "And if the president vetoes it?",
+                     "What about the second report?"):
+        assert analysis_of(prepare(question, history, 1000)).answer_type == DURATION
+        assert analysis_of(prepare(question, None, 1000)).answer_type != DURATION
+    # a follow-up asking for its own kind of answer keeps it
+    own = analysis_of(prepare("Who submits it?", history, 1000))
+    assert own.answer_type == AGENT
+
+
 def test_folds_hold_each_item_out_once_and_keep_a_group_together() -> None:
     from evals.fitting import folds
 
@@ -511,3 +524,9 @@ def test_folds_hold_each_item_out_once_and_keep_a_group_together() -> None:
         assert not {d["group"] for d in train} & {d["group"] for d in h}
         assert len(train) + len(h) == 14
     assert [h for _, h in folds(list(range(7)), 3)] == [[0, 3, 6], [1, 4], [2, 5]]
+    # a repeat deals the items in another fixed order, each still held out once
+    again = [h for _, h in folds(list(range(7)), 3, repeat=1)]
+    assert again != [[0, 3, 6], [1, 4], [2, 5]] and sorted(sum(again, [])) == list(range(7))
+    assert again == [h for _, h in folds(list(range(7)), 3, repeat=1)]
+    for train, h in folds(data, 4, group=lambda d: d["group"], repeat=2):
+        assert not {d["group"] for d in train} & {d["group"] for d in h}

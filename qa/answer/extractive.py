@@ -38,7 +38,7 @@ from qa.index.lexical import tokenize
 from qa.models import Answer, Citation, Passage, ReaderCandidate
 from qa.retrieval.analysis import LIST, QuestionAnalysis, analyse
 from qa.retrieval.hybrid import search
-from qa.retrieval.questions import without_symbols
+from qa.retrieval.questions import analysis_of
 
 if TYPE_CHECKING:
     from qa.index.opened import OpenedIndex
@@ -187,7 +187,7 @@ def candidates_for(
     index: OpenedIndex, prepared: PreparedQuestion, candidates: list[Candidate]
 ) -> list[ReaderCandidate]:
     """The reader's view of a question: every sentence it weighed (for fitting, inspection)."""
-    analysis = analyse(without_symbols(prepared.question))
+    analysis = analysis_of(prepared)
     model = load_model() if model_available() else None
     return [
         ReaderCandidate(
@@ -220,7 +220,7 @@ def extractive_answer(
     if fact is not None:
         return fact
     model = load_model()
-    analysis = analyse(without_symbols(prepared.question))
+    analysis = analysis_of(prepared)
     scored = score_candidates(index, prepared.query, analysis, candidates, model=model)
     if not scored or model.no_answer(*_evidence(scored)):
         corrected = _premise_corrected(index, prepared, analysis, scored, passages)

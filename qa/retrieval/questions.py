@@ -9,12 +9,15 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
 
 from qa.errors import QuestionError
 from qa.ingest.roles import looks_injected
 from qa.models import strip_markers
+
+if TYPE_CHECKING:
+    from qa.retrieval.analysis import QuestionAnalysis
 
 _ANAPHORA = re.compile(
     r"\b(he|him|his|she|her|hers|they|them|their|it|its|that|this|those|these|there|"
@@ -36,6 +39,7 @@ class PreparedQuestion:
     query: str  # self-contained retrieval query
     injected: bool
     notice: str | None = None
+    previous: str | None = None  # the last turn's question, when this one leans on it
 
 
 def clean_question(question: Any, max_chars: int) -> tuple[str, str | None]:
@@ -197,9 +201,33 @@ def without_symbols(text: str) -> str:
 def prepare(question: Any, history: Any, max_chars: int) -> PreparedQuestion:
     text, notice = clean_question(question, max_chars)
     turns = check_history(history)
+    leans = bool(turns) and needs_context(text)
     return PreparedQuestion(
         question=text,
         query=expand_aliases(condense(without_symbols(text), turns)),
         injected=looks_injected(text),
         notice=notice,
+        previous=without_symbols(_strip_markers(turns[-1][0])) if leans else None,
     )
+
+
+_WHAT_ABOUT = re.compile(r"^\W*(?:and\s+|but\s+)?(?:what|how)\s+about\b", re.IGNORECASE)
+
+
+def analysis_of(prepared: PreparedQuestion) -> QuestionAnalysis:
+    """The parse of the question, what the reader checks candidates against. An elliptical
+    follow-up ("And if he vetoes it?", "What about the energy sector?") has no answer type of
+    its own: it asks for what the question before it asked for ("how long …"), so it takes
+    that question's answer type, focus and counted noun."""
+    from qa.retrieval.analysis import analyse
+
+    analysis = analyse(without_symbols(prepared.question))
+    if prepared.previous is None or analysis.labels:
+        return analysis
+    if analysis.wh is not None and not _WHAT_ABOUT.match(prepared.question):
+        return analysis
+    before = analyse(prepared.previous)
+    if not before.labels:
+        return analysis
+    return replace(analysis, answer_type=before.answer_type, focus=before.focus,
+                   counted=before.counted)
