@@ -495,9 +495,11 @@ def test_an_abstention_never_says_a_document_lacks_its_own_byline(tmp_path: Path
     answer = qa.ask("According to the Quillan Harbour Board, how many whales visit Port Elwood?",
                     settings=settings)
     assert answer.abstained
-    lead = answer.text.split(".")[0].lower()
-    assert "whale" in lead  # what is missing is named ...
-    assert "quillan" not in lead and "harbour" not in lead  # ... and the byline is not
+    lead = answer.text.split(".")[0]
+    assert "“whales”" in lead  # what is missing is named, as the question writes it ...
+    assert "quillan" not in lead.lower() and "harbour" not in lead.lower()  # ... not the byline
+    assert "“Norway”" in qa.ask("What is the tide at Port Elwood in Norway?",
+                                settings=settings).text
 
 
 def test_an_elliptical_follow_up_asks_for_what_the_question_before_it_asked_for() -> None:

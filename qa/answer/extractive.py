@@ -434,6 +434,12 @@ def _premise_corrected(
     return None
 
 
+def _as_asked(lemma: str, question: str) -> str:
+    """A question word as the question writes it ("Brazil", not the lemma "brazil")."""
+    found = re.search(rf"\b{re.escape(lemma)}\w*", question, re.IGNORECASE)
+    return found.group(0) if found else lemma
+
+
 def _pool_text(index: OpenedIndex, analysis: QuestionAnalysis, passages: list[Passage]) -> str:
     """What the best passages say, with what their documents say of themselves (as the
     features read it): "none of the passages mentions X" must not be said of a document whose
@@ -468,7 +474,7 @@ def _near_miss(
         w for w in missing if re.fullmatch(r"\d+", w)
     ]
     if missing:
-        named = ", ".join(f"“{w}”" for w in missing[:3])
+        named = ", ".join(f"“{_as_asked(w, prepared.question)}”" for w in missing[:3])
         lead = f"The sources do not say: none of the passages found mentions {named}."
     else:
         lead = "The sources do not say: the passages found do not answer this question."
