@@ -36,6 +36,8 @@ from qa.retrieval.analysis import (
         ("How many soldiers crossed the border?", NUMBER, "soldier"),
         ("Which news outlet reported the freeze?", DESCRIPTION, "outlet"),
         ("Which scenarios does the report foresee?", LIST, "scenario"),
+        ("If the talks fail, what scenarios does the author lay out?", LIST, "scenario"),
+        ("What are the conditions Moscow insists on?", LIST, "condition"),
         ("How soon after the vote is the first report due?", DURATION, "soon"),
         ("How large is the duty on imported steel?", MEASURE, "large"),
     ],

@@ -217,7 +217,11 @@ def _focus(wh_token: Any) -> Any:
                   for p in c.children if p.dep_ == "pobj" and p.pos_ in ("NOUN", "PROPN")]
             return of[0] if of else head
         return head
-    if wh_token.tag_ == "WDT":
+    after = wh_token.doc[wh_token.i + 1] if wh_token.i + 1 < len(wh_token.doc) else None
+    if wh_token.tag_ == "WDT" or (  # "what scenarios …", where the tagger says pronoun
+        wh_token.lower_ in ("what", "which") and after is not None
+        and after.pos_ in ("NOUN", "ADJ")
+    ):
         # "In which city did …", "Which Indian minister …": the small parser can miss the
         # determiner arc; an English noun phrase is head-final, so the focus is the last
         # noun of the run of modifiers and nouns right after the wh-determiner.
@@ -271,9 +275,7 @@ def _answer_type(doc: Any, wh: str | None, focus: Any) -> str | None:
             return TYPE_NOUNS[focus_lemma]
         if focus_lemma in ("percentage", "percent"):
             return PERCENT
-        if plural and isinstance(focus, Token) and any(
-            c.lower_ in ("what", "which") for c in focus.children
-        ):
+        if plural:  # "what scenarios …", "which groups …", "what are the conditions …"
             return LIST
     if wh is None:
         first = doc[0].lower_ if len(doc) else ""
