@@ -21,6 +21,7 @@ import numpy as np
 
 from qa.answer.common import INJECTION_REPLY, NOTHING_FOUND, abstention
 from qa.answer.document_facts import date_words, document_fact_answer
+from qa.answer.enumerations import enumeration_items
 from qa.answer.features import (
     FEATURES,
     SentenceView,
@@ -42,16 +43,11 @@ from qa.retrieval.questions import analysis_of
 
 if TYPE_CHECKING:
     from qa.index.opened import OpenedIndex
-    from qa.index.sentence_vectors import StoredSentence
     from qa.retrieval.hybrid import Candidate
     from qa.retrieval.questions import PreparedQuestion
 
 ANSWER_POOL = 5  # passages whose sentences may be quoted
 MAX_QUOTES = 3
-MAX_ITEMS = 6  # items of an enumeration quoted for a list question
-ENUMERATION_WINDOW = 1500  # characters after the best sentence searched for its items
-# Words that carry an enumeration on after its ordinals: a closed class of English.
-_SEQUELS = frozenset({"next", "then", "finally", "lastly", "last"})
 QUOTABLE = frozenset({"prose", "legal-fragment"})  # the scorer weighs the role
 QUOTABLE_IN_LISTS = frozenset({"prose", "legal-fragment", "list-item"})
 
@@ -267,57 +263,11 @@ def _choose(
     return chosen
 
 
-def _enumeration(index: OpenedIndex, best: Scored) -> list[Scored]:
-    """The items of the enumeration the best sentence opens or announces, within
-    ``ENUMERATION_WINDOW`` after it: a run of sentences that open with an ordinal, by the
-    stored NER ("First, …", "Secondly, …"), or with a sequel word once the run has begun
-    ("Next, …"); after a sentence that ends in a colon, the clauses labelled in the style of
-    the first label that follows ("(A) …", "(B) …", not their "(i) …"), until a label in the
-    announcing clause's own style ("(2) …"). Fewer than two items are no enumeration."""
-    following = index.sentences_within(best.source, best.end, best.end + ENUMERATION_WINDOW)
-    if best.text.rstrip().endswith(":"):
-        found = _labelled_items(best, following)
-    else:
-        found = _ordinal_items(best, following)
-    items = [Scored(s.chunk_id, best.source, s.start, s.end, s.text, s.role, s.entities, (),
-                    float("nan")) for s in found[:MAX_ITEMS]]
-    return items if len(items) >= 2 else []
-
-
-def _ordinal_items(best: Scored, following: list[StoredSentence]) -> list[StoredSentence]:
-    items: list[StoredSentence] = []
-    opens = any(label == "ORDINAL" and a == 0 for label, a, _ in best.entities)
-    for s in following:
-        ordinal = any(label == "ORDINAL" and a == 0 for label, a, _ in s.entities)
-        if ordinal and s.text.split(",", 1)[0] == (items[0] if items else best).text.split(
-                ",", 1)[0] and (items or opens):
-            break  # a second "First, …": another enumeration begins
-        if ordinal or (items and s.text.split(",", 1)[0].strip().lower() in _SEQUELS):
-            items.append(s)
-    return items
-
-
-def _labelled_items(best: Scored, following: list[StoredSentence]) -> list[StoredSentence]:
-    own = _label_style(best.text)
-    style = next((st for st in map(_label_style, (s.text for s in following)) if st), None)
-    items = []
-    for s in following:
-        mine = _label_style(s.text)
-        if mine is not None and mine == own and mine != style:
-            break  # the next clause of the announcing one's level: the list is over
-        if mine is not None and mine == style:
-            items.append(s)
-    return items
-
-
-_LABEL = re.compile(r"\s*\((?:(?P<digit>\d{1,3})|(?P<upper>[A-Z]{1,2})|(?P<roman>[ivxl]{1,5})"
-                    r"|(?P<lower>[a-z]{1,2}))\)\s")
-
-
-def _label_style(text: str) -> str | None:
-    """Which kind of enumeration label opens a clause: "(1)", "(A)", "(i)" or "(a)"."""
-    m = _LABEL.match(text)
-    return m.lastgroup if m else None
+def _enumeration(index: OpenedIndex, s: Scored) -> list[Scored]:
+    """The items of the enumeration ``s`` opens or announces, unscored (``enumerations``)."""
+    return [Scored(i.chunk_id, s.source, i.start, i.end, i.text, i.role, i.entities, (),
+                   float("nan")) for i in enumeration_items(index, s.source, s.text, s.end,
+                                                              s.entities)]
 
 
 def _overlapping(s: Scored, chosen: Sequence[Scored]) -> bool:
