@@ -131,6 +131,22 @@ def test_span_candidates_are_whole_phrases() -> None:
     assert "Assessing Regional Votes" in spans
 
 
+def test_a_figure_is_a_candidate_with_its_bounds() -> None:
+    """"three or more", "over 40,000", "180 days after August 2, 2017": the words that bound
+    a figure's reach make a candidate with it (a closed class of English)."""
+    text = ("The President shall impose three or more sanctions on over 40,000 firms, starting "
+            "180 days after August 2, 2017.")
+
+    def at(phrase: str, label: str) -> tuple[str, int, int]:
+        return label, text.index(phrase), text.index(phrase) + len(phrase)
+
+    ents = (at("three", "CARDINAL"), at("40,000", "CARDINAL"), at("180 days", "DATE"),
+            at("August 2, 2017", "DATE"))
+    spans = {text[c.start : c.end] for c in span_candidates(
+        analyse("How many sanctions must the President impose?"), text, ents)}
+    assert {"three or more", "over 40,000", "180 days after August 2, 2017"} <= spans
+
+
 def _feature(question: str, text: str, entities: tuple[tuple[str, int, int], ...],
              span: str, name: str) -> float:
     rows = {text[s.start : s.end]: s.features for s in span_candidates(analyse(question), text,

@@ -344,9 +344,32 @@ def _asks_reason(analysis: QuestionAnalysis) -> bool:
 _QUOTATION = re.compile(r"[\"“]([^\"“”]{2,120})[\"”]")
 
 
+# The words that bound a figure's reach (a closed class of English): "three or more",
+# "at least 120", "180 days after August 2, 2017".
+_BOUND_BEFORE = re.compile(r"(?:at least|at most|more than|less than|fewer than|up to|over|"
+                           r"under|nearly|almost|about|around|approximately|roughly|only|all)\s+$",
+                           re.IGNORECASE)
+_BOUND_AFTER = re.compile(r"\s+or\s+(?:more|less|fewer|greater|higher|lower|longer|later)\b",
+                          re.IGNORECASE)
+_RELATIVE_TO = re.compile(r"\s+(?:after|before|from|of)\s+$", re.IGNORECASE)
+_FIGURES = frozenset({"CARDINAL", "QUANTITY", "MONEY", "PERCENT", "DATE", "TIME"})
+
+
 def _spans(doc: Any, entities: tuple[tuple[str, int, int], ...]) -> Iterator[tuple[int, int, str]]:
-    for _, a, b in entities:
+    text = doc.text
+    for n, (label, a, b) in enumerate(entities):
         yield a, b, "entity"
+        if label not in _FIGURES:
+            continue
+        before = _BOUND_BEFORE.search(text, 0, a)
+        after = _BOUND_AFTER.match(text, b)
+        if before:
+            yield before.start(), b, "entity"
+        if after:
+            yield (before.start() if before else a), after.end(), "entity"
+        for other, c, d in entities[n + 1 :]:  # "180 days after August 2, 2017"
+            if other in ("DATE", "TIME") and c > b and _RELATIVE_TO.fullmatch(text, b, c):
+                yield a, d, "entity"
     for q in _QUOTATION.finditer(doc.text):  # a title or a phrase the sentence quotes
         yield q.start(1), q.end(1), "quote"
     for chunk in doc.noun_chunks:
