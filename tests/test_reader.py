@@ -533,6 +533,19 @@ def test_an_elliptical_follow_up_asks_for_what_the_question_before_it_asked_for(
     assert own.answer_type == AGENT
 
 
+@pytest.mark.parametrize(("question", "field"), [
+    ("When was the brief last updated?", "date"),
+    ("What is the update date of the CRS report?", "date"),
+    ("When was the outlook published?", "date"),
+    ("Who wrote the outlook?", "author"),
+    ("When did the war start?", None),  # about what a document says, not about the document
+])
+def test_questions_about_a_document_itself(question: str, field: str | None) -> None:
+    from qa.answer.document_facts import asked_field
+
+    assert asked_field(question) == field
+
+
 def test_folds_hold_each_item_out_once_and_keep_a_group_together() -> None:
     from evals.fitting import folds
 

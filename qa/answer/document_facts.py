@@ -28,8 +28,9 @@ _FIELD_QUESTIONS = {
     ),
     "date": re.compile(
         r"\bwhen\s+(was|were|did)\b[^?]{0,120}\b(published|released|written|issued|dated|"
-        r"come\s+out|appear|delivered|given|signed|held)\b|\b(publication|release)\s+date\b|\bwhat\s+date\b[^?]{0,40}\b"
-        r"(published|dated|issued)\b",
+        r"come\s+out|appear|delivered|given|signed|held|updated|revised)\b|"
+        r"\b(publication|release|update|revision)\s+date\b|\bwhat\s+date\b[^?]{0,40}\b"
+        r"(published|dated|issued|updated)\b",
         re.IGNORECASE,
     ),
     "publisher": re.compile(
