@@ -27,6 +27,7 @@ from qa.answer.features import (
     SentenceView,
     features,
     mentions,
+    named_sources,
     question_pool,
     vocabulary_roots,
     with_gaps,
@@ -74,7 +75,7 @@ def score_candidates(
 ) -> list[Scored]:
     """Every quotable sentence of the best passages, scored, most probable first (in reading
     order with probability NaN when ``model`` is None: features only, for fitting)."""
-    pool = candidates[:ANSWER_POOL]
+    pool = _reading_named(index, query, analysis, candidates[:ANSWER_POOL])
     if not pool:
         return []
     allowed = quotable or (QUOTABLE_IN_LISTS if analysis.is_list else QUOTABLE)
@@ -126,6 +127,18 @@ def score_candidates(
     scored = [replace(s, probability=float(p)) for s, p in zip(out, probs, strict=True)]
     scored.sort(key=lambda s: -s.probability)
     return _distinct(scored)
+
+
+def _reading_named(
+    index: OpenedIndex, query: str, analysis: QuestionAnalysis, pool: list[Candidate]
+) -> list[Candidate]:
+    """The passages to read: when the question names a document ("in his inaugural speech")
+    and none of them comes from it, its best passage for the query takes the last place."""
+    named = named_sources(analysis, index.documents())
+    if not pool or not named or any(str(c.metadata["source"]) in named for c in pool):
+        return pool
+    found = search(index, query, sources=sorted(named))
+    return pool[:-1] + found[:1] if found else pool
 
 
 _vocabularies: weakref.WeakKeyDictionary[object, frozenset[str]] = weakref.WeakKeyDictionary()

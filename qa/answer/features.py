@@ -13,6 +13,7 @@ import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -228,6 +229,28 @@ def features(
         pool.topic_in_corpus,
         float(rival),
     ]
+
+
+def named_sources(analysis: QuestionAnalysis, documents: Mapping[str, Any]) -> frozenset[str]:
+    """The documents the question names by a source phrase whose words describe them: "his
+    inaugural speech" (the document whose title or byline says "inaugural"; the source noun
+    itself may be any document's), "the CRS brief"; a bare source noun only when one document
+    alone says it ("the outlook", but not "the report" where several titles are reports)."""
+    described = {
+        source: _stems(" ".join(str(doc.get(k) or "") for k in ("title", "author", "publisher"))
+                       + " " + source.replace("_", " "))
+        for source, doc in documents.items()
+    }
+    named: set[str] = set()
+    for phrase in analysis.source_phrases:
+        wanted = {t for w in phrase[:-1] for t in tokenize(w)} - _FRAMING
+        if wanted:
+            named |= {source for source, words in described.items() if wanted <= words}
+            continue
+        alone = [s for s, words in described.items() if set(tokenize(phrase[-1])) <= words]
+        if len(alone) == 1:
+            named |= set(alone)
+    return frozenset(named) if len(named) < len(documents) else frozenset()
 
 
 def vocabulary_roots(words: Iterable[str]) -> frozenset[str]:

@@ -73,7 +73,7 @@ _KIND_NOUNS = frozenset({"kind", "type", "sort"})  # "what kind of X" asks about
 SOURCE_NOUNS = frozenset(
     """source sources document documents text report reports author authors article analysis
     outlook paper study speech address statute law act order fact sheet section subsection
-    passage passages""".split()
+    passage passages brief""".split()
 )
 TIME_UNITS = frozenset("second minute hour day week month year decade century".split())
 # "how" + one of these asks for time ("how soon", "how long after"), any other adjective or
@@ -110,6 +110,9 @@ class QuestionAnalysis:
     # The nouns and adjectives that say which one a type noun means: "unemployment" in "what
     # is the unemployment rate", "birth" in "what birth year" (empty for any other focus).
     topic: tuple[str, ...] = ()
+    # The phrases by which the question names a source: a source noun with its modifiers
+    # ("his inaugural speech" -> ("inaugural", "speech"), "the CRS brief" -> ("crs", "brief")).
+    source_phrases: tuple[tuple[str, ...], ...] = ()
 
     @property
     def focus_is_type(self) -> bool:
@@ -179,12 +182,18 @@ def analyse(question: str) -> QuestionAnalysis:
             if c.dep_ in ("compound", "amod", "nmod") and c.pos_ in ("NOUN", "ADJ", "PROPN")
             and c.is_alpha and not c.is_stop
         )
+    source_phrases = tuple(
+        tuple(c.lemma_.lower() for c in t.children
+              if c.dep_ in ("compound", "amod", "nmod", "poss") and c.is_alpha
+              and c.pos_ in ("NOUN", "PROPN", "ADJ")) + (t.lemma_.lower(),)
+        for t in tokens if t.lemma_.lower() in SOURCE_NOUNS and t.pos_ == "NOUN"
+    )
     return QuestionAnalysis(
         question=question, wh=wh, answer_type=answer_type,
         focus=focus_token.lemma_.lower() if focus_token is not None else None,
         counted=counted, possessor=possessor, entities=entities, years=years,
         content=content, nouns=nouns, parts=_parts(doc), is_list=is_list,
-        presupposes=_presupposes(doc, wh), topic=topic,
+        presupposes=_presupposes(doc, wh), topic=topic, source_phrases=source_phrases,
     )
 
 
