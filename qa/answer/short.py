@@ -25,7 +25,7 @@ import numpy as np
 
 from qa.errors import ConfigError
 from qa.index.lexical import tokenize
-from qa.ingest.linguistics import CLOCK_COMPONENT, nlp
+from qa.ingest.linguistics import CLOCK_COMPONENT, OBJECT_ARCS, SUBJECT_ARCS, nlp, role_group
 from qa.retrieval.analysis import DESCRIPTION, REASON, QuestionAnalysis
 
 MODEL_PATH = Path(__file__).with_name("short_model.json")
@@ -34,8 +34,8 @@ MAX_SPAN_TOKENS = 12  # longer than this is a clause, and the quote says it bett
 _PUNCT = " ,;:\"'“”‘’()[]—–-"
 _POSSESSIVE = re.compile(r"['’]s$")
 # The grammatical roles of a span's head, grouped the way answers fill them.
-_OBJECT = frozenset({"dobj", "pobj", "attr", "oprd", "dative"})
-_SUBJECT = frozenset({"nsubj", "nsubjpass", "csubj", "expl"})
+_OBJECT = OBJECT_ARCS
+_SUBJECT = SUBJECT_ARCS
 _APPOSITION = frozenset({"appos", "conj", "npadvmod"})
 _MODIFIER = frozenset({"amod", "compound", "nummod", "poss", "nmod", "quantmod"})
 _CLAUSE = frozenset({"ccomp", "xcomp", "advcl", "relcl", "acl", "pcomp"})
@@ -80,14 +80,6 @@ SPAN_FEATURES: tuple[str, ...] = (
 _REASON_MARKERS = frozenset({"to", "because", "due", "since", "as", "so"})
 WINDOW = 5  # tokens either side of a span that count as its context
 _BRACKETS = (("(", ")"), ("[", "]"), ("“", "”"))
-
-
-@dataclass(frozen=True)
-class _WhSlot:
-    """Where the wh-phrase sits in the question: its role group, and whether it is plural."""
-
-    role: str | None
-    plural: bool
 
 
 @dataclass(frozen=True)
@@ -194,7 +186,6 @@ def span_candidates(
     # The question's own words, all of them: "May" in "the May 2025 report" is no answer.
     asked = set(tokenize(analysis.question)) | set(tokenize(" ".join(analysis.content)))
     lemmas = set(analysis.content)
-    slot = _wh_slot(analysis)
     primary = analysis.primary_labels
     anchors = [t for t in doc if t.lemma_.lower() in lemmas]
     first_anchor = min((t.idx for t in anchors), default=len(text))
@@ -268,9 +259,9 @@ def span_candidates(
             float(fresh.get((a, b)) in primary),
             len(window & lemmas) / len(lemmas) if lemmas else 0.0,
             float(governor is not None and governor.lemma_.lower() in lemmas),
-            float(slot.role is not None and _role(root) == slot.role),
+            float(analysis.wh_role is not None and role_group(root) == analysis.wh_role),
             float(coordinated),
-            float(coordinated and slot.plural),
+            float(coordinated and analysis.wh_plural),
             float(span[0].pos_ == "ADP"),
             float(kind == "quote"),
         )
@@ -297,26 +288,6 @@ def wants_short(analysis: QuestionAnalysis) -> bool:
         rest = _parse(define.group("rest"))
         return any(t.pos_ in ("VERB", "AUX") for t in rest)  # "what is X doing …" asks more
     return True
-
-
-def _wh_slot(analysis: QuestionAnalysis) -> _WhSlot:
-    """The wh-phrase's role group ("Which outlet said …": subject), and whether it asks for
-    several things ("which companies")."""
-    doc = _parse(analysis.question)
-    wh = next((t for t in doc if t.tag_ in ("WP", "WRB", "WDT", "WP$")), None)
-    if wh is None:
-        return _WhSlot(None, False)
-    phrase = wh.head if wh.dep_ in ("det", "poss") and wh.head.pos_ in ("NOUN", "PROPN") else wh
-    return _WhSlot(role=_role(phrase), plural=phrase.tag_ in ("NNS", "NNPS"))
-
-
-def _role(token: Any) -> str | None:
-    """A head's role group: subject, object (of a verb or a preposition) or neither."""
-    if token.dep_ in _SUBJECT or (token.dep_ == "pobj" and token.head.dep_ == "agent"):
-        return "subject"  # "signed by the President" is the President acting
-    if token.dep_ in _OBJECT:
-        return "object"
-    return None
 
 
 def _governor(token: Any) -> Any:

@@ -108,6 +108,20 @@ def _clock_times(doc: Any) -> Any:
     return doc
 
 
+SUBJECT_ARCS = frozenset({"nsubj", "nsubjpass", "csubj", "expl"})
+OBJECT_ARCS = frozenset({"dobj", "pobj", "attr", "oprd", "dative"})
+
+
+def role_group(token: Any) -> str | None:
+    """A head's role group in its clause: "subject", "object" (of a verb or a preposition)
+    or None; "signed by the President" has the President as its subject, acting."""
+    if token.dep_ in SUBJECT_ARCS or (token.dep_ == "pobj" and token.head.dep_ == "agent"):
+        return "subject"
+    if token.dep_ in OBJECT_ARCS:
+        return "object"
+    return None
+
+
 NAME = "NAME"  # a run of proper nouns the statistical NER left unlabelled
 
 

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from qa.ingest.linguistics import NAME, nlp
+from qa.ingest.linguistics import NAME, nlp, role_group
 
 # Answer types and the spaCy entity labels that can fill them.
 PERSON, ORG, PLACE, DATE, NUMBER, MONEY, PERCENT, QUANTITY, MEASURE, DURATION, AGENT = (
@@ -113,6 +113,10 @@ class QuestionAnalysis:
     # The phrases by which the question names a source: a source noun with its modifiers
     # ("his inaugural speech" -> ("inaugural", "speech"), "the CRS brief" -> ("crs", "brief")).
     source_phrases: tuple[tuple[str, ...], ...] = ()
+    # Where the wh-phrase sits ("Which outlet said …": the subject), and whether it asks for
+    # several things ("which companies"): the slot its answer fills in a sentence.
+    wh_role: str | None = None
+    wh_plural: bool = False
 
     @property
     def focus_is_type(self) -> bool:
@@ -182,6 +186,10 @@ def analyse(question: str) -> QuestionAnalysis:
             if c.dep_ in ("compound", "amod", "nmod") and c.pos_ in ("NOUN", "ADJ", "PROPN")
             and c.is_alpha and not c.is_stop
         )
+    phrase = None  # the wh-phrase's head: the noun of "which outlet", else the wh-word
+    if wh_token is not None:
+        phrase = wh_token.head if wh_token.dep_ in ("det", "poss") and wh_token.head.pos_ in (
+            "NOUN", "PROPN") else wh_token
     source_phrases = tuple(
         tuple(c.lemma_.lower() for c in t.children
               if c.dep_ in ("compound", "amod", "nmod", "poss") and c.is_alpha
@@ -194,6 +202,8 @@ def analyse(question: str) -> QuestionAnalysis:
         counted=counted, possessor=possessor, entities=entities, years=years,
         content=content, nouns=nouns, parts=_parts(doc), is_list=is_list,
         presupposes=_presupposes(doc, wh), topic=topic, source_phrases=source_phrases,
+        wh_role=role_group(phrase) if phrase is not None else None,
+        wh_plural=phrase is not None and phrase.tag_ in ("NNS", "NNPS"),
     )
 
 
