@@ -546,6 +546,27 @@ def test_questions_about_a_document_itself(question: str, field: str | None) -> 
     assert asked_field(question) == field
 
 
+def test_a_question_names_a_document_by_words_only_its_description_holds() -> None:
+    from qa.answer.features import named_sources
+
+    docs = {
+        "inaugural.txt": {"title": "The Inaugural Address", "author": "The White House"},
+        "brief.md": {"title": "Harbour Relations (CRS In Focus IF1)"},
+        "outlook.txt": {"title": "Outlook on the Harbour in 2025", "publisher": "Quay Institute"},
+        "order.md": {"title": "Executive Order on Harbour Fees"},
+    }
+
+    def named(question: str) -> set[str]:
+        return set(named_sources(analyse(question), docs))
+
+    assert named("What did he promise in his inaugural speech?") == {"inaugural.txt"}
+    assert named("What does the CRS brief say about fees?") == {"brief.md"}
+    assert named("What does the outlook expect?") == {"outlook.txt"}  # one title says it
+    assert named("What does the Quay Institute report say?") == {"outlook.txt"}  # the byline
+    assert named("What does the report say about fees?") == set()  # no document in particular
+    assert named("What are the harbour fees?") == set()  # no source phrase at all
+
+
 def test_folds_hold_each_item_out_once_and_keep_a_group_together() -> None:
     from evals.fitting import folds
 

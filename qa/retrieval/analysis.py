@@ -66,7 +66,8 @@ TYPE_NOUNS: dict[str, str] = {
     **dict.fromkeys("amount cost price sum".split(), MONEY),
     **dict.fromkeys("number count total".split(), NUMBER),
 }
-_KIND_NOUNS = frozenset({"kind", "type", "sort"})  # "what kind of X" asks about X
+_KIND_NOUNS = frozenset({"kind", "type", "sort"})
+_MODIFIERS = frozenset({"compound", "amod", "nmod", "poss"})  # "what kind of X" asks about X
 # Nouns by which a question refers to its sources rather than to what it asks about
 # ("according to the outlook", "by the author's estimate", "in his inaugural address"): a
 # closed class, like the type nouns; a passage need not repeat them.
@@ -191,10 +192,10 @@ def analyse(question: str) -> QuestionAnalysis:
         phrase = wh_token.head if wh_token.dep_ in ("det", "poss") and wh_token.head.pos_ in (
             "NOUN", "PROPN") else wh_token
     source_phrases = tuple(
-        tuple(c.lemma_.lower() for c in t.children
-              if c.dep_ in ("compound", "amod", "nmod", "poss") and c.is_alpha
-              and c.pos_ in ("NOUN", "PROPN", "ADJ")) + (t.lemma_.lower(),)
-        for t in tokens if t.lemma_.lower() in SOURCE_NOUNS and t.pos_ == "NOUN"
+        tuple(m.lemma_.lower() for c in t.lefts if c.dep_ in _MODIFIERS for m in c.subtree
+              if m.is_alpha and m.pos_ in ("NOUN", "PROPN", "ADJ")) + (t.lemma_.lower(),)
+        for t in tokens if t.lemma_.lower() in SOURCE_NOUNS
+        and (t.pos_ == "NOUN" or role_group(t))  # "the CRS brief", tagged an adjective
     )
     return QuestionAnalysis(
         question=question, wh=wh, answer_type=answer_type,
