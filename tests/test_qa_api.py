@@ -151,6 +151,12 @@ def test_sources_bound_every_search_of_a_question(settings: qa.Settings) -> None
                     sources=[crs], settings=settings)
     assert answer.citations and {c.source for c in answer.citations} == {crs}
     assert all(p.source == crs for p in answer.passages)
+    # ... so does the document a question names, and a question about the sources as a set
+    named = qa.ask("What did Trump promise in his inaugural address about North Korea?",
+                   sources=[crs], settings=settings)
+    assert {c.source for c in named.citations} <= {crs}
+    newest = qa.ask("Which source is the oldest?", sources=[crs, PRIMARY], settings=settings)
+    assert newest.citations[0].source == PRIMARY  # 2024-12-23, not the 2017 statute
     for bad in (5, crs, [1], [crs, None]):
         with pytest.raises(qa.QuestionError, match="sources must be a list"):
             qa.ask("Who is the envoy?", sources=bad, settings=settings)  # type: ignore[arg-type]

@@ -102,13 +102,15 @@ def named_document(question: str, documents: dict[str, Any]) -> str | None:
 
 def document_fact_answer(
     engine: OpenedIndex, prepared: PreparedQuestion, candidates: list[Candidate],
-    passages: list[Passage],
+    passages: list[Passage], sources: list[str] | None = None,
 ) -> Answer | None:
-    """Author, date or publisher of the best-matching document, cited where the text says it."""
+    """Author, date or publisher of the best-matching document (of ``sources``, when the
+    asker chose some), cited where the text says it."""
     field = asked_field(prepared.question)
     if field is None:
         return None
-    documents = engine.documents()
+    documents = {name: doc for name, doc in engine.documents().items()
+                 if sources is None or name in sources}
     source = named_document(prepared.question, documents) or str(candidates[0].metadata["source"])
     doc = {**documents.get(source, {}), **read_sidecar(engine.settings.corpus_dir / source)}
     if not _about_document(prepared.question, doc, source):

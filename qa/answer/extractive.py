@@ -72,10 +72,13 @@ class Scored:
 def score_candidates(
     index: OpenedIndex, query: str, analysis: QuestionAnalysis, candidates: list[Candidate],
     *, quotable: frozenset[str] | None = None, model: ReaderModel | None = None,
+    sources: list[str] | None = None,
 ) -> list[Scored]:
     """Every quotable sentence of the best passages, scored, most probable first (in reading
-    order with probability NaN when ``model`` is None: features only, for fitting)."""
-    pool = _reading_named(index, query, analysis, candidates[:ANSWER_POOL])
+    order with probability NaN when ``model`` is None: features only, for fitting); with
+    ``sources``, the candidates came from those documents only, and so does any passage added
+    for a document the question names."""
+    pool = _reading_named(index, query, analysis, candidates[:ANSWER_POOL], sources)
     if not pool:
         return []
     allowed = quotable or (QUOTABLE_IN_LISTS if analysis.is_list else QUOTABLE)
@@ -130,11 +133,15 @@ def score_candidates(
 
 
 def _reading_named(
-    index: OpenedIndex, query: str, analysis: QuestionAnalysis, pool: list[Candidate]
+    index: OpenedIndex, query: str, analysis: QuestionAnalysis, pool: list[Candidate],
+    sources: list[str] | None,
 ) -> list[Candidate]:
     """The passages to read: when the question names a document ("in his inaugural speech")
-    and none of them comes from it, its best passage for the query takes the last place."""
+    and none of them comes from it, its best passage for the query takes the last place (a
+    document outside the asker's choice of ``sources`` is never added)."""
     named = named_sources(analysis, index.documents())
+    if sources is not None:
+        named &= frozenset(sources)
     if not pool or not named or any(str(c.metadata["source"]) in named for c in pool):
         return pool
     found = search(index, query, sources=sorted(named))
@@ -223,14 +230,15 @@ def extractive_answer(
         return abstention(prepared, passages, INJECTION_REPLY)
     if not candidates:
         return abstention(prepared, passages, NOTHING_FOUND)
-    fact = newest_or_oldest_answer(index, prepared, passages) or document_fact_answer(
-        index, prepared, candidates, passages
+    fact = newest_or_oldest_answer(index, prepared, passages, sources) or document_fact_answer(
+        index, prepared, candidates, passages, sources
     )
     if fact is not None:
         return fact
     model = load_model()
     analysis = analysis_of(prepared)
-    scored = score_candidates(index, prepared.query, analysis, candidates, model=model)
+    scored = score_candidates(index, prepared.query, analysis, candidates, model=model,
+                              sources=sources)
     if not scored or model.no_answer(*_evidence(scored)):
         corrected = _premise_corrected(index, prepared, analysis, scored, passages)
         return corrected or _near_miss(index, prepared, analysis, scored, passages)
@@ -253,7 +261,7 @@ def _choose(
             part_analysis = analyse(part)
             part_candidates = search(index, part, sources=sources)
             part_scored = score_candidates(
-                index, part, part_analysis, part_candidates, model=model
+                index, part, part_analysis, part_candidates, model=model, sources=sources
             )
             pick = next((s for s in part_scored if not _overlapping(s, chosen)), None)
             if pick is not None and not model.no_answer(*_evidence(part_scored)):

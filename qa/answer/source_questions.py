@@ -37,11 +37,13 @@ def asks_which_source(question: str) -> bool:
 
 
 def newest_or_oldest_answer(
-    engine: OpenedIndex, prepared: PreparedQuestion, passages: list[Passage]
+    engine: OpenedIndex, prepared: PreparedQuestion, passages: list[Passage],
+    sources: list[str] | None = None,
 ) -> Answer | None:
-    """"Which source is the most recent?": the documents compared by their metadata dates,
-    the newest (or oldest) named by its title where its text writes it, cited; then the
-    others in order, so the reader sees the whole ranking."""
+    """"Which source is the most recent?": the documents (those of ``sources``, when the
+    asker chose some) compared by their metadata dates, the newest (or oldest) named by its
+    title where its text writes it, cited; then the others in order, so the reader sees the
+    whole ranking."""
     question = prepared.question
     if not (asks_which_source(question) or _SUPERLATIVE_SOURCE.search(question)):
         return None
@@ -50,7 +52,8 @@ def newest_or_oldest_answer(
         return None  # "Which source first mentions Kellogg?" asks about Kellogg too
     dated = sorted(
         ((m.group(0), source) for source, doc in engine.documents().items()
-         if (m := _SORTABLE.match(str(doc.get("date") or "").strip()))),
+         if (sources is None or source in sources)
+         and (m := _SORTABLE.match(str(doc.get("date") or "").strip()))),
         reverse=bool(newest),
     )
     if not dated:
