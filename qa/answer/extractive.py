@@ -350,9 +350,10 @@ def _compose(
     body = " ".join(pieces)
     if analysis.answer_type == LIST and len(pieces) > 1:
         body = "\n".join(f"- {p}" for p in pieces)
-    lead = f"{short}{'' if short.endswith(('.', '?', '!')) else '.'} " if short else ""
     if named is not None:
         lead = f"{named.quote} [1]{f' ({named.date})' if named.date else ''} says so: "
+    else:
+        lead = f"{short}{'' if short.endswith(('.', '?', '!')) else '.'} " if short else ""
     text = intro + lead + body
     return Answer(
         text=text.strip(), abstained=False, citations=citations, passages=passages,
@@ -387,9 +388,7 @@ def _premise_corrected(
     absent.sort(key=lambda e: e[0] in figures)  # a wrong name or place before a wrong figure
     for label, text in absent:
         kinds = figures if label in figures else {label}
-        rivals = [(lb, a, b) for lb, a, b in best.entities
-                  if lb in kinds and best.text[a:b].lower() not in asked]
-        if rivals:
+        if any(lb in kinds and best.text[a:b].lower() not in asked for lb, a, b in best.entities):
             quote = neutralise_markers(best.text)
             # The short answer is what the passage holds in the premise's place: an entity of
             # the very label of the absent one ("Reuters" for "Bloomberg"), the most likely

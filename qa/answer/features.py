@@ -236,6 +236,8 @@ def named_sources(analysis: QuestionAnalysis, documents: Mapping[str, Any]) -> f
     inaugural speech" (the document whose title or byline says "inaugural"; the source noun
     itself may be any document's), "the CRS brief"; a bare source noun only when one document
     alone says it ("the outlook", but not "the report" where several titles are reports)."""
+    if not analysis.source_phrases:
+        return frozenset()  # the common case, asked every question: no document to compare
     described = {
         source: _stems(" ".join(str(doc.get(k) or "") for k in ("title", "author", "publisher"))
                        + " " + source.replace("_", " "))

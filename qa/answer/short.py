@@ -34,12 +34,10 @@ MAX_SPAN_TOKENS = 12  # longer than this is a clause, and the quote says it bett
 _PUNCT = " ,;:\"'“”‘’()[]—–-"
 _POSSESSIVE = re.compile(r"['’]s$")
 # The grammatical roles of a span's head, grouped the way answers fill them.
-_OBJECT = OBJECT_ARCS
-_SUBJECT = SUBJECT_ARCS
 _APPOSITION = frozenset({"appos", "conj", "npadvmod"})
 _MODIFIER = frozenset({"amod", "compound", "nummod", "poss", "nmod", "quantmod"})
 _CLAUSE = frozenset({"ccomp", "xcomp", "advcl", "relcl", "acl", "pcomp"})
-_SUBTREE_ROLES = _OBJECT | _SUBJECT | _APPOSITION | _CLAUSE | {"prep", "agent"}
+_SUBTREE_ROLES = OBJECT_ARCS | SUBJECT_ARCS | _APPOSITION | _CLAUSE | {"prep", "agent"}
 
 # What is measured of every span, one weight each for every kind of question (copies per kind
 # of question were tried: cross-validated, they learnt the noise of the few questions of each).
@@ -244,8 +242,8 @@ def span_candidates(
             len(span) / n_tokens,
             1.0 / (1.0 + arcs),
             float(a >= first_anchor),
-            float(root.dep_ in _OBJECT),
-            float(root.dep_ in _SUBJECT),
+            float(root.dep_ in OBJECT_ARCS),
+            float(root.dep_ in SUBJECT_ARCS),
             float(root.dep_ in _APPOSITION),
             float(root.dep_ in _MODIFIER),
             float(any(t.like_num for t in span)),
@@ -341,7 +339,7 @@ def _spans(doc: Any, entities: tuple[tuple[str, int, int], ...]) -> Iterator[tup
         for other, c, d in entities[n + 1 :]:  # "180 days after August 2, 2017"
             if other in ("DATE", "TIME") and c > b and _RELATIVE_TO.fullmatch(text, b, c):
                 yield a, d, "entity"
-    for q in _QUOTATION.finditer(doc.text):  # a title or a phrase the sentence quotes
+    for q in _QUOTATION.finditer(text):  # a title or a phrase the sentence quotes
         yield q.start(1), q.end(1), "quote"
     for chunk in doc.noun_chunks:
         yield chunk.start_char, chunk.end_char, "chunk"

@@ -50,8 +50,9 @@ def newest_or_oldest_answer(
     newest, oldest = _NEWEST.search(question), _OLDEST.search(question)
     if bool(newest) == bool(oldest) or analyse(question).nouns:
         return None  # "Which source first mentions Kellogg?" asks about Kellogg too
+    documents = engine.documents()
     dated = sorted(
-        ((m.group(0), source) for source, doc in engine.documents().items()
+        ((m.group(0), source) for source, doc in documents.items()
          if (sources is None or source in sources)
          and (m := _SORTABLE.match(str(doc.get("date") or "").strip()))),
         reverse=bool(newest),
@@ -63,9 +64,7 @@ def newest_or_oldest_answer(
     if citation is None:
         return None
     which = "most recent" if newest else "oldest"
-    others = "; ".join(
-        f"{engine.documents()[s].get('title', s)} ({d})" for d, s in dated[1:]
-    )
+    others = "; ".join(f"{documents[s].get('title', s)} ({d})" for d, s in dated[1:])
     rest = f" Then, {'newest' if newest else 'oldest'} first: {others}." if others else ""
     text = (f"{citation.quote} [1] is the {which} of the {len(dated)} dated sources "
             f"({citation.date}).{rest}")
