@@ -66,8 +66,8 @@ TYPE_NOUNS: dict[str, str] = {
     **dict.fromkeys("amount cost price sum".split(), MONEY),
     **dict.fromkeys("number count total".split(), NUMBER),
 }
-_KIND_NOUNS = frozenset({"kind", "type", "sort"})
-_MODIFIERS = frozenset({"compound", "amod", "nmod", "poss"})  # "what kind of X" asks about X
+_KIND_NOUNS = frozenset({"kind", "type", "sort"})  # "what kind of X" asks about X
+_MODIFIERS = frozenset({"compound", "amod", "nmod", "poss"})  # of a source noun: "his inaugural"
 # Nouns by which a question refers to its sources rather than to what it asks about
 # ("according to the outlook", "by the author's estimate", "in his inaugural address"): a
 # closed class, like the type nouns; a passage need not repeat them.
