@@ -183,6 +183,17 @@ def test_a_false_premise_is_corrected_by_the_entity_in_its_place() -> None:
     assert correction(a, text, ents, "GPE") is None  # "Moscow" is the question's own
 
 
+def test_a_country_is_mentioned_by_any_of_its_names() -> None:
+    """"Washington" and "the U.S." are mentioned by "the United States" (so no false premise
+    is "corrected" by the very country it names), and a capital by its country."""
+    from qa.answer.features import mentions
+
+    text = "the united states and russia have agreed to ensure safe navigation."
+    assert mentions(text, "Washington") and mentions(text, "the U.S.")
+    assert mentions(text, "Moscow") and not mentions(text, "Beijing")
+    assert not mentions("russia and china agreed.", "Washington")
+
+
 @pytest.mark.parametrize(("question", "wanted"), [
     ("Who signed the order?", True),
     ("How many soldiers crossed the border?", True),

@@ -239,9 +239,13 @@ def extractive_answer(
     analysis = analysis_of(prepared)
     scored = score_candidates(index, prepared.query, analysis, candidates, model=model,
                               sources=sources)
+    # A false premise is corrected whether or not the rest of the question finds an answer:
+    # "Why did the order put tariffs on China?" is answered "India, not “China”".
+    corrected = _premise_corrected(index, prepared, analysis, scored, passages)
+    if corrected is not None:
+        return corrected
     if not scored or model.no_answer(*_evidence(scored)):
-        corrected = _premise_corrected(index, prepared, analysis, scored, passages)
-        return corrected or _near_miss(index, prepared, analysis, scored, passages)
+        return _near_miss(index, prepared, analysis, scored, passages)
     chosen = _choose(index, analysis, scored, sources)
     return _compose(index, prepared, analysis, chosen, passages)
 

@@ -274,8 +274,14 @@ def mentions(haystack: str, phrase: str) -> bool:
     alias = METONYMS.get(phrase)  # a capital standing for its country ("Moscow" for Russia)
     if alias and mentions(haystack, alias.removeprefix("the ")):
         return True
+    if phrase.removeprefix("the ") in _ONE_COUNTRY:  # "the U.S." is said "the United States"
+        return any(name in haystack for name in _ONE_COUNTRY)
     tokens = _roots(phrase)
     return bool(tokens) and tokens <= _roots(haystack)
+
+
+# The names one country goes by in English prose.
+_ONE_COUNTRY = frozenset({"u.s.", "united states", "usa", "u.s.a.", "america"})
 
 
 @functools.lru_cache(maxsize=1024)
