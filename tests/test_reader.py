@@ -510,6 +510,23 @@ def test_follow_ups_find_their_antecedent(
     assert condense(follow_up, [(last_question, last_answer)]).startswith(resolved)
 
 
+def test_a_resolved_follow_up_is_read_with_its_antecedent() -> None:
+    """"Who replaced him?" after a turn about Shoigu is read as "Who replaced Sergei Shoigu?":
+    the antecedent is the question's own word, so no span that is only it is the answer."""
+    from qa.retrieval.questions import analysis_of, prepare
+
+    turn = ("Which minister was replaced?", "Sergei Shoigu. The replacement of Defense Minister "
+            "Sergei Shoigu with Andrei Belousov shows intent. [1]")
+    prepared = prepare("Who replaced him?", [turn], 2000)
+    assert prepared.resolved == prepared.query == "Who replaced Sergei Shoigu?"
+    assert ("PERSON", "Sergei Shoigu") in analysis_of(prepared).entities
+    text = "The replacement of Defense Minister Sergei Shoigu with Andrei Belousov shows intent."
+    ents = (("PERSON", 35, 48), ("PERSON", 54, 69))
+    spans = {text[s.start:s.end] for s in span_candidates(analysis_of(prepared), text, ents)}
+    assert "Andrei Belousov" in spans and "Sergei Shoigu" not in spans
+    assert prepare("Who replaced him?", [], 2000).resolved is None
+
+
 @pytest.mark.slow
 def test_an_abstention_never_says_a_document_lacks_its_own_byline(tmp_path: Path) -> None:
     """The publisher of the document the passages come from is not "missing" from them."""

@@ -40,6 +40,8 @@ class PreparedQuestion:
     injected: bool
     notice: str | None = None
     previous: str | None = None  # the last turn's question, when this one leans on it
+    resolved: str | None = None  # the follow-up with "he"/"it" replaced by what they stand
+    # for, when that alone makes it stand on its own ("Who replaced Sergei Shoigu?")
 
 
 def clean_question(question: Any, max_chars: int) -> tuple[str, str | None]:
@@ -152,17 +154,35 @@ def condense(question: str, history: list[tuple[str, str]]) -> str:
     carried over when the new one still leans on it."""
     if not history or not needs_context(question):
         return question
+    query = _substituted(question, history)
+    if _stands_alone(query, question):
+        return query
+    last_q = _strip_markers(history[-1][0])
+    topic = [w for w in re.findall(r"[\w’'-]+", last_q) if w.lower() not in _QUESTION_WORDS]
+    return f"{query} ({' '.join(topic[:10])})"
+
+
+def resolve(question: str, history: list[tuple[str, str]]) -> str | None:
+    """The follow-up with its pronouns replaced by their antecedents, when that alone makes it
+    self-contained ("Who replaced him?" -> "Who replaced Sergei Shoigu?"); else None."""
+    if not history or not needs_context(question):
+        return None
+    query = _substituted(question, history)
+    return query if _stands_alone(query, question) else None
+
+
+def _substituted(question: str, history: list[tuple[str, str]]) -> str:
     person, thing = antecedents(history)
     query = question
     if person and (_PERSONAL.search(query) or _POSSESSIVE.search(query)):
         query = _POSSESSIVE.sub(f"{person}'s", _PERSONAL.sub(person, query))
     if thing and (_IT.search(query) or _ITS.search(query)):
         query = _ITS.sub(f"{thing}'s", _IT.sub(thing, query))
-    if query != question and not _ANAPHORA.search(query) and not _ELLIPTIC_START.search(query):
-        return query
-    last_q = _strip_markers(history[-1][0])
-    topic = [w for w in re.findall(r"[\w’'-]+", last_q) if w.lower() not in _QUESTION_WORDS]
-    return f"{query} ({' '.join(topic[:10])})"
+    return query
+
+
+def _stands_alone(query: str, question: str) -> bool:
+    return query != question and not _ANAPHORA.search(query) and not _ELLIPTIC_START.search(query)
 
 
 def _strip_markers(text: str) -> str:
@@ -202,12 +222,15 @@ def prepare(question: Any, history: Any, max_chars: int) -> PreparedQuestion:
     text, notice = clean_question(question, max_chars)
     turns = check_history(history)
     leans = bool(turns) and needs_context(text)
+    plain = without_symbols(text)
+    resolved = resolve(plain, turns) if leans else None
     return PreparedQuestion(
         question=text,
-        query=expand_aliases(condense(without_symbols(text), turns)),
+        query=expand_aliases(resolved or condense(plain, turns)),
         injected=looks_injected(text),
         notice=notice,
         previous=without_symbols(_strip_markers(turns[-1][0])) if leans else None,
+        resolved=resolved,
     )
 
 
@@ -221,7 +244,9 @@ def analysis_of(prepared: PreparedQuestion) -> QuestionAnalysis:
     that question's answer type, focus and counted noun."""
     from qa.retrieval.analysis import analyse
 
-    analysis = analyse(without_symbols(prepared.question))
+    # "Who replaced him?" is read as "Who replaced Sergei Shoigu?": the antecedent is a word
+    # of the question (a constraint the quote meets, and never the answer itself).
+    analysis = analyse(without_symbols(prepared.resolved or prepared.question))
     if prepared.previous is None or analysis.labels:
         return analysis
     if analysis.wh is not None and not _WHAT_ABOUT.match(prepared.question):
