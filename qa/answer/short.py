@@ -57,7 +57,8 @@ SPAN_FEATURES: tuple[str, ...] = (
     "subject",
     "apposition",
     "modifier",
-    "has_number",
+    "has_number",  # it holds a figure, and the question asks for one
+    "stray_number",  # it holds a figure, and the question asks for a name, thing or phrase
     "has_name",  # the span holds a proper noun
     "has_person",  # the span holds a person's name (who-questions also accept offices)
     "focus_head",  # the span's head is the question's focus noun ("the Korea-China-Japan channel")
@@ -201,6 +202,8 @@ def span_candidates(
     named_tokens = _tokens_in(doc, [ab for ab in entity_spans if ab not in fresh])
     rival_tokens = _tokens_in(doc, [ab for ab, label in fresh.items() if label in named_labels])
     focus = analysis.focus
+    # A figure answers a question for a figure: not "which country", nor "what did they agree".
+    stray = not labels & _FIGURES
     out: list[SpanCandidate] = []
     seen: set[tuple[int, int]] = set()
     for a, b, kind in _spans(doc, entities):
@@ -230,6 +233,7 @@ def span_candidates(
         window |= {t.lemma_.lower() for t in doc[span.end : span.end + WINDOW]}
         governor = _governor(root)
         coordinated = any(c.dep_ == "conj" and c.i in inside for c in root.children)
+        has_number = any(t.like_num for t in span)
         row = (  # in SPAN_FEATURES order
             new_share,
             len(words & asked) / len(asked) if asked else 0.0,
@@ -246,7 +250,8 @@ def span_candidates(
             float(root.dep_ in SUBJECT_ARCS),
             float(root.dep_ in _APPOSITION),
             float(root.dep_ in _MODIFIER),
-            float(any(t.like_num for t in span)),
+            float(has_number and not stray),
+            float(has_number and stray),
             float(any(t.pos_ == "PROPN" for t in span)),
             float(any(label == "PERSON" and a <= ea and eb <= b
                       for (ea, eb), label in fresh.items())),
