@@ -462,6 +462,18 @@ def test_a_sentence_holding_another_year_in_place_of_the_asked_one_is_a_rival() 
     assert rival(undated, text.lower()) == 0.0
     assert rival(dated, text.lower() + " the 2025 budget") == 0.0  # the year is there
 
+    def here(sentence: SentenceView, pool_text: str) -> float:
+        pool = question_pool(a, idf, {"inflat"}, pool_text, frozenset())
+        return features(a, pool, sentence, np.zeros(3))[FEATURES.index("rival_here")]
+
+    # The passages hold 2025 elsewhere; this sentence still puts 2024 in its place.
+    assert here(dated, text.lower() + " the 2025 budget") == 1.0
+    assert here(undated, text.lower() + " the 2025 budget") == 0.0
+    in_context = SentenceView(text=text, vector=np.zeros(3), entities=(("DATE", 34, 41),),
+                              context="the 2025 forecast", rank=0, fused=1.0, chunk_cosine=0.5,
+                              first_in_chunk=True, prose=True)
+    assert here(in_context, text.lower()) == 0.0  # its section names the asked year
+
 
 def test_what_kind_of_x_asks_about_x() -> None:
     a = analyse("What kind of peace did the two governments say they would work toward?")

@@ -48,6 +48,8 @@ BASE_FEATURES: tuple[str, ...] = (
     # rate") occur somewhere in the corpus (1 when the focus is no type noun)
     "rival",  # in place of an entity or year the question names and no passage holds, the
     # sentence holds another of the same label ("in 2024" where the question asks about 2025)
+    "rival_here",  # the same, for an entity or year the sentence and its context lack (the
+    # passages may hold it elsewhere): "Putin met Kim three times" for a question on Trump
 )
 # Each of these again as its gap to the best candidate of the same question: how a sentence
 # compares with its rivals generalises better than its raw value.
@@ -114,7 +116,8 @@ class QuestionPool:
     nouns: tuple[str, ...]  # stems of the question's nouns
     rarest: str | None  # the rarest of them
     wanted: tuple[str, ...]  # the question's entities and years
-    absent: tuple[tuple[str, str], ...]  # (label, text) of those no passage holds (a year: DATE)
+    named: tuple[tuple[str, str], ...]  # (label, text) of its entities and years (a year: DATE)
+    absent: tuple[tuple[str, str], ...]  # those of them no passage holds
     asked: frozenset[str]  # its entities, lower-cased
     focus: frozenset[str]  # stems of the focus noun (empty when it only names a type)
     pool_cover: float
@@ -143,6 +146,7 @@ def question_pool(
     weights = {t: idf.get(t, unseen) for t in content}
     total = sum(weights.values()) or 1.0
     wanted = tuple(text for _, text in analysis.entities) + analysis.years
+    named = analysis.entities + tuple(("DATE", y) for y in analysis.years)
 
     def share(found: Iterable[bool], of: Sequence[object]) -> float:
         return sum(found) / len(of) if of else 1.0
@@ -152,9 +156,8 @@ def question_pool(
         nouns=nouns,
         rarest=rarest,
         wanted=wanted,
-        absent=tuple((label, text) for label, text in
-                     analysis.entities + tuple(("DATE", y) for y in analysis.years)
-                     if not mentions(pool_text, text)),
+        named=named,
+        absent=tuple((label, text) for label, text in named if not mentions(pool_text, text)),
         asked=frozenset(text.lower() for _, text in analysis.entities),
         focus=frozenset(tokenize(analysis.focus))
         if analysis.focus and not analysis.focus_is_type else frozenset(),
@@ -203,6 +206,7 @@ def features(
     held = {label for label, a, b in sentence.entities
             if sentence.text[a:b].lower() not in pool.asked}
     rival = any(label in held for label, _ in pool.absent)
+    rival_here = any(label in held and not mentions(context, text) for label, text in pool.named)
     return [
         float(np.dot(sentence.vector, query_vector)),
         sentence.chunk_cosine,
@@ -228,6 +232,7 @@ def features(
         pool.pool_missing_max,
         pool.topic_in_corpus,
         float(rival),
+        float(rival_here),
     ]
 
 
