@@ -20,6 +20,7 @@ from qa.retrieval.analysis import (
     LIST,
     MEASURE,
     NUMBER,
+    OFFICE,
     PERCENT,
     PLACE,
     analyse,
@@ -30,7 +31,7 @@ from qa.retrieval.analysis import (
     ("question", "answer_type", "focus"),
     [
         ("In which city did the delegations meet?", PLACE, "city"),  # parser misses the det arc
-        ("Which Indian minister answered the letter?", AGENT, "minister"),  # past an adjective
+        ("Which Indian minister answered the letter?", OFFICE, "minister"),  # past an adjective
         ("Since what year have the two states been partners?", DATE, "year"),
         ("What growth rate did the bank forecast?", PERCENT, "rate"),
         ("How many soldiers crossed the border?", NUMBER, "soldier"),
@@ -53,6 +54,13 @@ def test_who_questions_accept_offices_as_well_as_names() -> None:
     """"Who must report?" is answered by "the Secretary of Defense" as often as by a name."""
     a = analyse("Who has to report to the committee?")
     assert a.answer_type == AGENT and {"PERSON", "ORG"} <= a.labels
+
+
+def test_an_office_is_filled_by_a_person_or_an_office_never_a_country() -> None:
+    """"Which minister …" is not answered "Russia", though "Who imposed …" may be."""
+    office = analyse("Which Indian minister answered the letter?")
+    assert {"PERSON", "ORG"} <= office.labels and not {"GPE", "NORP"} & office.labels
+    assert "GPE" in analyse("Who imposed the duty?").labels
 
 
 def test_a_time_measure_wants_a_date_and_a_size_wants_a_figure() -> None:

@@ -17,11 +17,12 @@ from typing import Any
 from qa.ingest.linguistics import NAME, nlp, role_group
 
 # Answer types and the spaCy entity labels that can fill them.
-PERSON, ORG, PLACE, DATE, NUMBER, MONEY, PERCENT, QUANTITY, MEASURE, DURATION, AGENT = (
+PERSON, ORG, PLACE, DATE, NUMBER, MONEY, PERCENT, QUANTITY, MEASURE, DURATION, AGENT, OFFICE = (
     "person", "organisation", "place", "date", "number", "money", "percent", "quantity",
     "measure",  # "how large", "how high": a size, amount or share
     "duration",  # "how long", "how soon": a stretch or point of time
     "agent",  # "who": a person, or an office, body or state that acts ("the Secretary of State")
+    "office",  # "which minister": a person, or the office itself; never a country
 )
 REASON, DESCRIPTION, LIST, YESNO, COMPARISON = (
     "reason", "description", "list", "yes/no", "comparison"
@@ -30,6 +31,7 @@ REASON, DESCRIPTION, LIST, YESNO, COMPARISON = (
 ENTITY_LABELS: dict[str, frozenset[str]] = {
     PERSON: frozenset({"PERSON", NAME}),
     AGENT: frozenset({"PERSON", "ORG", "NORP", "GPE", NAME}),
+    OFFICE: frozenset({"PERSON", "ORG", NAME}),
     ORG: frozenset({"ORG", "NORP", "GPE", NAME}),
     PLACE: frozenset({"GPE", "LOC", "FAC", NAME}),
     DATE: frozenset({"DATE", "TIME"}),
@@ -44,7 +46,8 @@ TYPED = frozenset(ENTITY_LABELS)
 # The label that fills each type by itself, not as a fallback: an organisation is an ORG
 # before it is a country acting as one, a person a PERSON before an office.
 PRIMARY_LABELS: dict[str, frozenset[str]] = {
-    PERSON: frozenset({"PERSON"}), AGENT: frozenset({"PERSON"}), ORG: frozenset({"ORG"}),
+    PERSON: frozenset({"PERSON"}), AGENT: frozenset({"PERSON"}), OFFICE: frozenset({"PERSON"}),
+    ORG: frozenset({"ORG"}),
     PLACE: frozenset({"GPE", "LOC"}), DATE: frozenset({"DATE"}),
     NUMBER: frozenset({"CARDINAL"}), MEASURE: frozenset({"QUANTITY", "MONEY", "PERCENT"}),
     DURATION: frozenset({"DATE", "TIME"}), MONEY: frozenset({"MONEY"}),
@@ -56,10 +59,11 @@ TYPE_NOUNS: dict[str, str] = {
     **dict.fromkeys("year date day month decade century time week".split(), DATE),
     **dict.fromkeys("country city state region place capital town nation".split(), PLACE),
     **dict.fromkeys("person man woman official leader author".split(), PERSON),
-    # Offices and roles: filled by a person's name or by the office itself ("the Secretary").
+    # Offices and roles: filled by a person's name or by the office itself ("the Secretary"),
+    # never by a country ("which minister" is not answered "Russia").
     **dict.fromkeys("""senator minister president secretary envoy ambassador chairman chair
         spokesperson spokesman representative commander general governor mayor diplomat
-        negotiator adviser advisor""".split(), AGENT),
+        negotiator adviser advisor""".split(), OFFICE),
     **dict.fromkeys("river sea lake port island border".split(), PLACE),
     **dict.fromkeys("organization organisation agency institute body company".split(), ORG),
     **dict.fromkeys("percentage percent share proportion rate".split(), PERCENT),

@@ -112,7 +112,7 @@ def antecedents(turns: list[tuple[str, str]]) -> tuple[str | None, str | None]:
     verbless answer itself ("The 2017 … Act (CAATSA)."), else the subject of the answer or
     the question when it is not a pronoun, else the first law, organisation or work named."""
     from qa.ingest.linguistics import nlp
-    from qa.retrieval.analysis import AGENT, PERSON, analyse
+    from qa.retrieval.analysis import AGENT, OFFICE, PERSON, analyse
 
     last_q, last_a = (_strip_markers(t) for t in turns[-1])
     thing = named = None
@@ -125,7 +125,7 @@ def antecedents(turns: list[tuple[str, str]]) -> tuple[str | None, str | None]:
     found = [re.sub(r"['’]s$", "", e.text) for e in docs[0].ents
              if e.label_ in ("PERSON", "ORG")]
     fresh = [p for p in found if not any(p in a or a in p for a in asked)]
-    if fresh and analyse(last_q).answer_type in (PERSON, AGENT):
+    if fresh and analyse(last_q).answer_type in (PERSON, AGENT, OFFICE):
         person: str | None = fresh[0]
     else:
         person = asked[0] if asked else None
