@@ -139,6 +139,19 @@ def test_span_candidates_are_whole_phrases() -> None:
     assert "Assessing Regional Votes" in spans
 
 
+def test_a_range_is_one_candidate_and_no_candidate_is_half_a_phrase() -> None:
+    """"between $7.7 and $14.4 billion" is one figure; no span ends on "and" or opens a quote
+    it does not close ('the flag" effect')."""
+    text = 'The deals earned between $7.7 and $14.4 billion, a "rally around the flag" effect.'
+    ents = (("MONEY", text.index("$7.7"), text.index("$7.7") + 4),
+            ("MONEY", text.index("$14.4"), text.index("billion") + 7))
+    spans = {text[s.start : s.end] for s in span_candidates(analyse("How much did the deals "
+                                                                    "earn?"), text, ents)}
+    assert "between $7.7 and $14.4 billion" in spans
+    assert not any(s.endswith((" and", " the")) for s in spans)
+    assert not any(s.count('"') % 2 for s in spans)
+
+
 def test_a_figure_is_a_candidate_with_its_bounds() -> None:
     """"three or more", "over 40,000", "180 days after August 2, 2017": the words that bound
     a figure's reach make a candidate with it (a closed class of English)."""

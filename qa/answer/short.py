@@ -302,8 +302,9 @@ def _governor(token: Any) -> Any:
 
 
 def _balanced(text: str) -> bool:
-    """Every bracket or curly quote it opens it closes: "(Position D" is half a phrase."""
-    return all(text.count(o) == text.count(c) for o, c in _BRACKETS)
+    """Every bracket or quote it opens it closes: "(Position D" and 'the flag" effect' are
+    half a phrase."""
+    return text.count('"') % 2 == 0 and all(text.count(o) == text.count(c) for o, c in _BRACKETS)
 
 
 def _tokens_in(doc: Any, spans: list[tuple[int, int]]) -> list[Any]:
@@ -327,6 +328,11 @@ _BOUND_AFTER = re.compile(r"\s+or\s+(?:more|less|fewer|greater|higher|lower|long
                           re.IGNORECASE)
 _RELATIVE_TO = re.compile(r"\s+(?:after|before|from|of)\s+$", re.IGNORECASE)
 _FIGURES = frozenset({"CARDINAL", "QUANTITY", "MONEY", "PERCENT", "DATE", "TIME"})
+_RANGE = re.compile(r"\s*(?:and|to|or|-|–|—)\s*")
+_RANGE_OPENS = re.compile(r"\b(?:between|from)\s+$", re.IGNORECASE)
+# Words that cannot end a phrase that stands alone ("between $7.7 and", "the talks of").
+_DANGLING = re.compile(r"\s+(?:and|or|but|nor|of|to|in|on|at|by|for|with|from|the|a|an|"
+                       r"between|than|as)$", re.IGNORECASE)
 
 
 def _spans(doc: Any, entities: tuple[tuple[str, int, int], ...]) -> Iterator[tuple[int, int, str]]:
@@ -344,6 +350,10 @@ def _spans(doc: Any, entities: tuple[tuple[str, int, int], ...]) -> Iterator[tup
         for other, c, d in entities[n + 1 :]:  # "180 days after August 2, 2017"
             if other in ("DATE", "TIME") and c > b and _RELATIVE_TO.fullmatch(text, b, c):
                 yield a, d, "entity"
+            if other == label and c > b and _RANGE.fullmatch(text, b, c):
+                # "between $7.7 and $14.4 billion", "from 2020 to 2025": the range is one figure
+                opens = _RANGE_OPENS.search(text, 0, a)
+                yield (opens.start() if opens else a), d, "entity"
     for q in _QUOTATION.finditer(text):  # a title or a phrase the sentence quotes
         yield q.start(1), q.end(1), "quote"
     for chunk in doc.noun_chunks:
@@ -370,6 +380,10 @@ def _trim(text: str, a: int, b: int) -> tuple[int, int]:
     possessive = _POSSESSIVE.search(text, a, b)  # "United Russia Party’s" -> the party
     if possessive and possessive.end() == b and possessive.start() > a:
         b = possessive.start()
+    dangling = _DANGLING.search(text, a, b)
+    while dangling and dangling.end() == b:
+        b = dangling.start()
+        dangling = _DANGLING.search(text, a, b)
     return a, b
 
 
