@@ -150,6 +150,10 @@ def test_a_range_is_one_candidate_and_no_candidate_is_half_a_phrase() -> None:
     assert "between $7.7 and $14.4 billion" in spans
     assert not any(s.endswith((" and", " the")) for s in spans)
     assert not any(s.count('"') % 2 for s in spans)
+    text = "The Committee on Banking, Housing, and Urban Affairs may request it."
+    spans = {text[s.start : s.end] for s in span_candidates(analyse("Who may request it?"),
+                                                             text, ())}
+    assert "Urban Affairs" in spans and "Housing, and Urban Affairs" not in spans  # a conjunct
 
 
 def test_a_figure_is_a_candidate_with_its_bounds() -> None:

@@ -361,6 +361,10 @@ def _spans(doc: Any, entities: tuple[tuple[str, int, int], ...]) -> Iterator[tup
     for t in doc:
         if t.dep_ in _SUBTREE_ROLES:
             left, right = t.left_edge, t.right_edge
+            if t.dep_ == "conj":  # "Hyundai" of "Samsung, Hyundai, and LG", not "Hyundai, and"
+                own = [c for c in t.children if c.dep_ not in ("cc", "conj", "punct")]
+                left = min([t, *(c.left_edge for c in own)], key=lambda x: x.i)
+                right = max([t, *(c.right_edge for c in own)], key=lambda x: x.i)
             kind = "clause" if t.dep_ in _CLAUSE else "phrase"
             yield left.idx, right.idx + len(right.text), kind
             if t.dep_ == "prep" and t.i < right.i:  # "in June 2024" -> also "June 2024"
