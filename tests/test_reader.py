@@ -56,6 +56,28 @@ def test_who_questions_accept_offices_as_well_as_names() -> None:
     assert a.answer_type == AGENT and {"PERSON", "ORG"} <= a.labels
 
 
+def test_a_word_the_lemma_changes_is_also_matched_as_written() -> None:
+    """spaCy's lemma of "lives" is "life" and of "media" "medium": the passages say "lives",
+    so the question's count is met by "lost 38,000 lives", and an abstention names the word
+    as the question wrote it."""
+    from qa.answer.extractive import _as_asked
+    from qa.answer.features import _counts
+
+    a = analyse("How many lives did the canal cost to build?")
+    assert a.counted == "life" and dict(a.written)["life"] == "lives"
+    assert _counts("We lost 38,000 lives in the building of the canal.", "lives")
+    from qa.answer.features import FEATURES, SentenceView, features, question_pool
+
+    text = "We lost 38,000 lives in the building of the canal."
+    view = SentenceView(text=text, vector=np.zeros(3), entities=(("CARDINAL", 8, 14),),
+                        context="", rank=0, fused=1.0, chunk_cosine=0.5, first_in_chunk=True,
+                        prose=True)
+    pool = question_pool(a, {"canal": 1.0}, {"canal"}, text.lower(), frozenset())
+    assert features(a, pool, view, np.zeros(3))[FEATURES.index("counted")] == 1.0
+    media = analyse("When is the report on Kremlin-controlled media outlets due?")
+    assert _as_asked(dict(media.written).get("medium", "medium"), media.question) == "media"
+
+
 def test_an_office_is_filled_by_a_person_or_an_office_never_a_country() -> None:
     """"Which minister …" is not answered "Russia", though "Who imposed …" may be."""
     office = analyse("Which Indian minister answered the letter?")

@@ -440,15 +440,18 @@ def _near_miss(
     best = scored[0]
     have = set(tokenize(best.text))
     pool = _pool_text(index, analysis, passages)
+    written = dict(analysis.written)  # "lives" is mentioned where "life" is not
     missing = [
         w for w in analysis.nouns
-        if tokenize(w) and not set(tokenize(w)) & have and not mentions(pool, w)
+        if tokenize(w) and not any(set(tokenize(form)) & have or mentions(pool, form)
+                                   for form in (w, written.get(w, w)))
     ]
     missing = [w for w in missing if not re.fullmatch(r"\d+", w)] + [
         w for w in missing if re.fullmatch(r"\d+", w)
     ]
     if missing:
-        named = ", ".join(f"“{_as_asked(w, prepared.question)}”" for w in missing[:3])
+        named = ", ".join(f"“{_as_asked(written.get(w, w), prepared.question)}”"
+                          for w in missing[:3])
         lead = f"The sources do not say: none of the passages found mentions {named}."
     else:
         lead = "The sources do not say: the passages found do not answer this question."

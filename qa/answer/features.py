@@ -201,7 +201,9 @@ def features(
     constraints = sum(mentions(context, w) for w in wanted) / len(wanted) if wanted else 1.0
     counted = 1.0  # neutral unless the question counts something
     if analysis.answer_type == NUMBER and analysis.counted:
-        counted = float(_counts(sentence.text, analysis.counted))
+        written = dict(analysis.written).get(analysis.counted)  # "lives" for "life"
+        counted = float(_counts(sentence.text, analysis.counted)
+                        or (written is not None and _counts(sentence.text, written)))
     focus_present = float(bool(pool.focus & words)) if pool.focus else 0.5
     held = {label for label, a, b in sentence.entities
             if sentence.text[a:b].lower() not in pool.asked}

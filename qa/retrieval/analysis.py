@@ -109,6 +109,8 @@ class QuestionAnalysis:
     years: tuple[str, ...]
     content: tuple[str, ...]  # lemmas of the content words (nouns, verbs, adjectives, numbers)
     nouns: tuple[str, ...]  # lemmas of nouns, proper nouns and numbers: what must be covered
+    written: tuple[tuple[str, str], ...] = ()  # (lemma, as the question writes it) where the
+    # two differ past a suffix: "lives" for "life", "media" for "medium"
     parts: tuple[str, ...]  # sub-questions of a multi-part or comparison question
     is_list: bool
     presupposes: bool  # asserts something as given ("why did X …", "since X, …", "X; how …")
@@ -206,6 +208,10 @@ def analyse(question: str) -> QuestionAnalysis:
         focus=focus_token.lemma_.lower() if focus_token is not None else None,
         counted=counted, possessor=possessor, entities=entities, years=years,
         content=content, nouns=nouns, parts=_parts(doc), is_list=is_list,
+        written=tuple(dict.fromkeys(
+            (t.lemma_.lower(), t.lower_) for t in tokens
+            if t.lower_[:5] != t.lemma_.lower()[:5]  # (words match by their first five letters)
+        )),
         presupposes=_presupposes(doc, wh), topic=topic, source_phrases=source_phrases,
         wh_role=role_group(phrase) if phrase is not None else None,
         wh_plural=phrase is not None and phrase.tag_ in ("NNS", "NNPS"),
