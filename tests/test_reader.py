@@ -228,6 +228,14 @@ def test_a_false_premise_is_corrected_by_the_entity_in_its_place() -> None:
     assert correction(a, text, ents, "ORG") == "Reuters"
     assert correction(a, text, ents, "PERSON") is None
     assert correction(a, text, ents, "GPE") is None  # "Moscow" is the question's own
+    # spaCy labels "30 calendar days" and "2017" both DATE: a stretch corrects a stretch only
+    a = analyse("Why does the law give Congress 90 days to review it?")
+    text = "In 2017 the law gave Congress 30 calendar days to review it."
+    at = text.index("30 calendar days")
+    ents = (("DATE", 3, 7), ("DATE", at, at + 16))
+    assert correction(a, text, ents, "DATE", "90 days") == "30 calendar days"
+    assert correction(a, text, ents, "DATE", "1999") == "2017"
+    assert correction(a, text, ents[:1], "DATE", "ten years") is None
 
 
 def test_a_country_is_mentioned_by_any_of_its_names() -> None:

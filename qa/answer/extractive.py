@@ -397,7 +397,7 @@ def _premise_corrected(
             # The short answer is what the passage holds in the premise's place: an entity of
             # the very label of the absent one ("Reuters" for "Bloomberg"), the most likely
             # span of them; a figure of another label ("2017" for "90 days") is no correction.
-            short = correction(analysis, best.text, best.entities, label)
+            short = correction(analysis, best.text, best.entities, label, text)
             lead = f"{short}, not “{text}”. " if short else ""
             return Answer(
                 text=f"{lead}The sources do not support that: none of the passages found "

@@ -148,16 +148,19 @@ def short_answer(
 
 def correction(
     analysis: QuestionAnalysis, text: str, entities: tuple[tuple[str, int, int], ...],
-    label: str, model: ShortModel | None = None,
+    label: str, premise: str = "", model: ShortModel | None = None,
 ) -> str | None:
     """What ``text`` holds where a false premise put a ``label`` entity the sources lack
     ("Reuters" for "Bloomberg"): of the sentence's fresh entities of that label, the one the
     span model likes best, whatever the question's kind (a why-question's correction is a
-    name or a figure, not a reason)."""
+    name or a figure, not a reason). A stretch of time is corrected by a stretch of time
+    ("30 days" for "90 days"), not by a date ("2017"), though spaCy labels both DATE."""
     model = model or load_short_model()
     asked = set(tokenize(analysis.question))
+    stretch = bool(_STRETCH.search(premise))
     rivals = {_trim(text, a, b) for lb, a, b in entities
-              if lb == label and not set(tokenize(text[a:b])) <= asked}
+              if lb == label and not set(tokenize(text[a:b])) <= asked
+              and (not premise or bool(_STRETCH.search(text, a, b)) == stretch)}
     if not rivals:
         return None
     candidates = [s for s in span_candidates(analysis, text, entities)
@@ -316,6 +319,13 @@ def _asks_reason(analysis: QuestionAnalysis) -> bool:
     return not analysis.labels and (analysis.answer_type == REASON or analysis.wh == "how")
 
 
+# A stretch of time: a figure and a unit of time ("90 days", "ten years", "a few months").
+_STRETCH = re.compile(
+    r"\b(?:\d[\d,.]*|a|an|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
+    r"fifteen|twenty|thirty|forty|fifty|sixty|ninety|hundred|several|few)[\s-]+(?:calendar\s+|"
+    r"business\s+|working\s+)?(?:second|minute|hour|day|week|month|year|decade)s?\b",
+    re.IGNORECASE,
+)
 _QUOTATION = re.compile(r"[\"“]([^\"“”]{2,120})[\"”]")
 
 
