@@ -20,21 +20,23 @@ from qa import Settings
 
 S = "doc.txt"
 
-# Floors for the gate: the whole dev split (399 items over all six documents; the reader's
+# Floors for the gate: the whole dev split (519 items over all six documents; the reader's
 # models are fitted on it), a little below the figures measured on it (README, "Latest
-# figures"): accuracy 0.76, abstention 0.64, recall@5 0.85, recall@2000c 0.85, MRR 0.78,
-# citation recall 0.75, token F1 0.32, short-answer F1 0.38, false abstentions 0.055.
+# figures"): accuracy 0.72, abstention 0.64, recall@5 0.84, recall@2000c 0.85, MRR 0.76,
+# citation recall 0.74, token F1 0.32, short-answer F1 0.37, false abstentions 0.082. The
+# split grew by 120 harder items (40 near misses, 96 of them not about the outlook) this stop,
+# so the floors of a 399-item split no longer apply.
 FLOORS = {
-    "accuracy": 0.72,
-    "abstention_accuracy": 0.62,
+    "accuracy": 0.69,
+    "abstention_accuracy": 0.61,
     "recall@2000c": 0.82,
     "recall@5": 0.81,
-    "mrr": 0.74,
+    "mrr": 0.73,
     "citation_recall": 0.70,
-    "token_f1": 0.26,
+    "token_f1": 0.28,
     "short_f1": 0.34,
 }
-MAX_FALSE_ABSTENTION = 0.08
+MAX_FALSE_ABSTENTION = 0.10
 
 
 def span(start: int, end: int, source: str = S) -> m.Span:
