@@ -27,8 +27,8 @@ S = "doc.txt"
 # split grew by 120 harder items (40 near misses, 96 of them not about the outlook) this stop,
 # so the floors of a 399-item split no longer apply.
 FLOORS = {
-    "accuracy": 0.69,
-    "abstention_accuracy": 0.61,
+    "accuracy": 0.68,
+    "abstention_accuracy": 0.64,
     "recall@2000c": 0.82,
     "recall@5": 0.81,
     "mrr": 0.73,
@@ -36,7 +36,7 @@ FLOORS = {
     "token_f1": 0.28,
     "short_f1": 0.34,
 }
-MAX_FALSE_ABSTENTION = 0.10
+MAX_FALSE_ABSTENTION = 0.12
 
 
 def span(start: int, end: int, source: str = S) -> m.Span:

@@ -3,6 +3,7 @@ short-answer spans, the fitting scripts' discipline, and answers through the pub
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -524,10 +525,17 @@ def test_a_sentence_holding_another_year_in_place_of_the_asked_one_is_a_rival() 
     # The passages hold 2025 elsewhere; this sentence still puts 2024 in its place.
     assert here(dated, text.lower() + " the 2025 budget") == 1.0
     assert here(undated, text.lower() + " the 2025 budget") == 0.0
-    in_context = SentenceView(text=text, vector=np.zeros(3), entities=(("DATE", 34, 41),),
-                              context="the 2025 forecast", rank=0, fused=1.0, chunk_cosine=0.5,
-                              first_in_chunk=True, prose=True)
-    assert here(in_context, text.lower()) == 0.0  # its section names the asked year
+    headed = SentenceView(text=text, vector=np.zeros(3), entities=(("DATE", 34, 41),),
+                          context="the 2025 forecast outlook on russia in 2025", rank=0,
+                          fused=1.0, chunk_cosine=0.5, first_in_chunk=True, prose=True,
+                          heading="the 2025 forecast")
+    assert here(headed, text.lower()) == 0.0  # its section names the asked year
+    titled = replace(headed, heading="")  # only its document's title does: "… in 2025"
+    assert here(titled, text.lower()) == 1.0
+    # nor does a title make the year present in the passages
+    pool = question_pool(a, idf, {"inflat"}, text.lower() + " outlook on russia in 2025",
+                         frozenset(), dated_text=text.lower())
+    assert features(a, pool, titled, np.zeros(3))[FEATURES.index("rival")] == 1.0
 
 
 def test_what_kind_of_x_asks_about_x() -> None:

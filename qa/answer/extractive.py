@@ -97,11 +97,20 @@ def score_candidates(
         pool_stems.update(tokenize(c.text))
         pool_stems.update(tokenize(context))
     pool_text = " ".join([c.text for c in pool] + abouts).lower()
-    shared = question_pool(analysis, index.lexical.idf, pool_stems, pool_text, _vocabulary(index))
+    # Where a date the question names may be: the passage, its heading, and (for "the August
+    # 2025 order") its document's own date; not a year in its title ("… Russia in 2025").
+    headings = [
+        f"{c.metadata.get('section') or ''} "
+        f"{date_words(docs.get(str(c.metadata['source']), {}).get('date')) if dated else ''}"
+        for c in pool
+    ]
+    dated_text = " ".join(f"{c.text} {h}" for c, h in zip(pool, headings, strict=True)).lower()
+    shared = question_pool(analysis, index.lexical.idf, pool_stems, pool_text, _vocabulary(index),
+                           dated_text)
     top = pool[0].score or 1.0
     out: list[Scored] = []
     rows: list[list[float]] = []
-    for rank, (c, context) in enumerate(zip(pool, contexts, strict=True)):
+    for rank, (c, context, head) in enumerate(zip(pool, contexts, headings, strict=True)):
         source = str(c.metadata["source"])
         lead = ""  # the clause a legal enumeration hangs from ("… the following entities:")
         for i, s in enumerate(stored.get(c.chunk_id, [])):
@@ -109,10 +118,12 @@ def score_candidates(
                 lead = s.text.lower()
             if s.role not in allowed:
                 continue
-            around = f"{context} {lead}" if s.role == "legal-fragment" and lead != s.text.lower() \
-                else context
+            led = s.role == "legal-fragment" and lead != s.text.lower()
+            around = f"{context} {lead}" if led else context
+            heading = f"{head} {lead if led else ''}".lower()
             view = SentenceView(
                 text=s.text, vector=s.vector, entities=s.entities, context=around, rank=rank,
+                heading=heading,
                 prose=s.role == "prose",
                 fused=c.score / top, chunk_cosine=c.dense, first_in_chunk=i == 0,
             )

@@ -74,6 +74,7 @@ class SentenceView:
     vector: np.ndarray
     entities: tuple[tuple[str, int, int], ...]  # (label, start, end) within ``text``
     context: str  # section heading and document title, lower-cased
+    heading: str = ""  # the section heading alone (and a legal clause's lead), lower-cased
     rank: int  # fused rank of its chunk
     fused: float  # fused score of its chunk relative to the best
     chunk_cosine: float
@@ -136,8 +137,11 @@ def question_pool(
     pool_stems: set[str],
     pool_text: str,
     vocabulary: frozenset[str],
+    dated_text: str | None = None,
 ) -> QuestionPool:
-    """The question-level part of the features, for the passages ``pool_*`` describe."""
+    """The question-level part of the features, for the passages ``pool_*`` describe; a date
+    the question names is looked for in ``dated_text`` (the passages and their headings, not
+    their documents' titles) when given."""
     unseen = max(idf.values(), default=1.0)  # a word no chunk holds is the rarest of all
     content = _word_stems(analysis.content)
     nouns = tuple(_word_stems(analysis.nouns))
@@ -157,7 +161,8 @@ def question_pool(
         rarest=rarest,
         wanted=wanted,
         named=named,
-        absent=tuple((label, text) for label, text in named if not mentions(pool_text, text)),
+        absent=tuple((label, text) for label, text in named if not mentions(
+            dated_text if label == "DATE" and dated_text is not None else pool_text, text)),
         asked=frozenset(text.lower() for _, text in analysis.entities),
         focus=frozenset(tokenize(analysis.focus))
         if analysis.focus and not analysis.focus_is_type else frozenset(),
@@ -208,7 +213,11 @@ def features(
     held = {label for label, a, b in sentence.entities
             if sentence.text[a:b].lower() not in pool.asked}
     rival = any(label in held for label, _ in pool.absent)
-    rival_here = any(label in held and not mentions(context, text) for label, text in pool.named)
+    # A year in a document's title ("Outlook on Russia in 2025") dates no figure of its text:
+    # a date the question names must be in the sentence or its heading.
+    dated = sentence.text.lower() + " " + sentence.heading
+    rival_here = any(label in held and not mentions(dated if label == "DATE" else context, text)
+                     for label, text in pool.named)
     return [
         float(np.dot(sentence.vector, query_vector)),
         sentence.chunk_cosine,
