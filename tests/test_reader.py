@@ -177,6 +177,11 @@ def test_a_range_is_one_candidate_and_no_candidate_is_half_a_phrase() -> None:
     spans = {text[s.start : s.end] for s in span_candidates(analyse("Who may request it?"),
                                                              text, ())}
     assert "Urban Affairs" in spans and "Housing, and Urban Affairs" not in spans  # a conjunct
+    text = "(4) Russia occupies two regions; (B) it lasted (3) years."
+    ents = (("CARDINAL", 1, 2), ("CARDINAL", 48, 49))
+    spans = {text[s.start : s.end] for s in span_candidates(analyse("How long did it last?"),
+                                                             text, ents)}
+    assert "4" not in spans and "B" not in spans and "3" in spans  # labels are no figures
 
 
 def test_a_figure_is_a_candidate_with_its_bounds() -> None:

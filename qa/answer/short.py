@@ -211,7 +211,7 @@ def span_candidates(
     seen: set[tuple[int, int]] = set()
     for a, b, kind in _spans(doc, entities):
         a, b = _trim(text, a, b)
-        if b <= a or (a, b) in seen or not _balanced(text[a:b]):
+        if b <= a or (a, b) in seen or not _balanced(text[a:b]) or _is_label(text, a, b):
             continue
         seen.add((a, b))
         span = doc.char_span(a, b, alignment_mode="expand")
@@ -302,6 +302,13 @@ def _governor(token: Any) -> Any:
     while head.i != token.i and head.pos_ == "ADP":
         token, head = head, head.head
     return None if head.i == token.i else head
+
+
+def _is_label(text: str, a: int, b: int) -> bool:
+    """The label of an enumerated clause ("4" of "(4) The Government …"), not a figure."""
+    before = text[: max(a - 1, 0)].rstrip()
+    return _ENUMERATION.fullmatch(text[max(a - 1, 0) : b + 2]) is not None and (
+        not before or before[-1] in ";:")
 
 
 def _balanced(text: str) -> bool:
