@@ -543,6 +543,18 @@ def test_a_sentence_holding_another_year_in_place_of_the_asked_one_is_a_rival() 
     assert features(a, pool, titled, np.zeros(3))[FEATURES.index("rival")] == 1.0
 
 
+@pytest.mark.parametrize(("question", "presupposes"), [
+    ("Since the Senate passed the act in June, what does it do?", True),
+    ("Given that the fund got $500 million, which countries benefit?", True),
+    ("Why did the council veto the renewal?", True),
+    ("Which regions has Russia been occupying since 2008?", False),  # "since" only dates it
+    ("What happened after the vote?", False),
+])
+def test_a_question_presupposes_only_what_it_takes_as_given(question: str,
+                                                           presupposes: bool) -> None:
+    assert analyse(question).presupposes is presupposes
+
+
 def test_what_kind_of_x_asks_about_x() -> None:
     a = analyse("What kind of peace did the two governments say they would work toward?")
     assert a.focus == "peace" and "kind" not in a.nouns

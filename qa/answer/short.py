@@ -160,6 +160,7 @@ def correction(
     stretch = bool(_STRETCH.search(premise))
     rivals = {_trim(text, a, b) for lb, a, b in entities
               if lb == label and not set(tokenize(text[a:b])) <= asked
+              and not _is_label(text, a, b)
               and (not premise or bool(_STRETCH.search(text, a, b)) == stretch)}
     if not rivals:
         return None

@@ -228,10 +228,19 @@ def _presupposes(doc: Any, wh: str | None) -> bool:
         return True
     if len(list(doc.sents)) > 1 or any(t.text == ";" for t in doc):
         return True
+    if any(t.lower_ in ("given", "now") and t.i + 1 < len(doc) and doc[t.i + 1].lower_ == "that"
+           for t in doc):
+        return True  # "Given that the fund got $500 million, …" (the parser calls it a verb)
     return any(
         t.lower_ in _PRESUPPOSING and t.dep_ in ("mark", "prep", "advmod") and t.head.dep_
-        in ("advcl", "ROOT", "ccomp") for t in doc
+        in ("advcl", "ROOT", "ccomp") and not (t.lower_ in _TEMPORAL and t.dep_ != "mark")
+        for t in doc
     )
+
+
+# These presuppose when they open a clause ("since the Senate passed it, …"), not when they
+# only date something ("occupied since 2008", "after the vote").
+_TEMPORAL = frozenset({"since", "after"})
 
 
 def _focus(wh_token: Any) -> Any:
