@@ -285,6 +285,15 @@ def test_fitting_scripts_refuse_the_test_split() -> None:
     assert fit_short.main(["--dataset", "evals/testset.jsonl"]) == 2
 
 
+def test_the_abstention_threshold_sits_on_a_plateau_not_a_spike() -> None:
+    """One question more or less makes a spike in the raw decision score; the threshold is
+    chosen where neighbouring thresholds score well too."""
+    raw = [0.5, 0.6, 1.0, 0.6, 0.5, 0.8, 0.85, 0.9, 0.85, 0.8, 0.5]
+    scores = fit_reader.smoothed(raw, window=2)
+    assert int(np.argmax(raw)) == 2 and int(np.argmax(scores)) == 7
+    assert fit_reader.smoothed(raw, window=0) == raw
+
+
 def test_the_abstention_threshold_is_judged_on_real_questions_not_twins() -> None:
     """Twins only add training rows: a threshold that abstains on every twin but answers every
     real unanswerable question scores no abstentions."""
