@@ -171,7 +171,7 @@ def fit(data: list[dict[str, Any]]) -> dict[str, Any]:
         p_answer = answer.predict_proba((x - a_mean) / a_scale)[:, 1]
         grid = [0.0, *sorted(set(np.round(p_answer, 4)))]
         raw = [_decision_score(per_item, list(p_answer), float(t)) for t in grid]
-        for threshold, score in zip(grid, smoothed(raw), strict=True):
+        for threshold, score in zip(grid, fitting.smoothed(raw, SMOOTH), strict=True):
             if score > best_score:
                 best_score = score
                 best_model = {
@@ -194,12 +194,6 @@ def fit(data: list[dict[str, Any]]) -> dict[str, Any]:
         "rows": len(rows), "positives": int(labels.sum()),
         "dev_decision": report,
     }
-
-
-def smoothed(scores: Sequence[float], window: int = SMOOTH) -> list[float]:
-    """Each score averaged with up to ``window`` neighbours either side."""
-    return [float(np.mean(scores[max(i - window, 0) : i + window + 1]))
-            for i in range(len(scores))]
 
 
 def _twin_weights(data: list[dict[str, Any]]) -> np.ndarray:

@@ -54,6 +54,13 @@ def folds(
                [d for d, g in zip(data, keys, strict=True) if fold_of[g] == n])
 
 
+def smoothed(scores: Sequence[float], window: int = 8) -> list[float]:
+    """Each score averaged with up to ``window`` neighbours either side: a threshold chosen
+    on the smoothed curve sits on a plateau, not on a spike one or two items wide."""
+    return [float(np.mean(scores[max(i - window, 0) : i + window + 1]))
+            for i in range(len(scores))]
+
+
 def fold_means(reports: Sequence[dict[str, float]]) -> dict[str, float]:
     """Each figure's mean over the folds, rounded as the scripts print them."""
     return {key: round(float(np.mean([r[key] for r in reports])), 3) for key in reports[0]}

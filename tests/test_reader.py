@@ -11,7 +11,7 @@ import pytest
 
 import qa
 from evals import fit_reader, fit_short
-from evals.fitting import listwise
+from evals.fitting import listwise, smoothed
 from qa.answer.short import SPAN_FEATURES, load_short_model, short_answer, span_candidates
 from qa.retrieval.analysis import (
     AGENT,
@@ -289,9 +289,9 @@ def test_the_abstention_threshold_sits_on_a_plateau_not_a_spike() -> None:
     """One question more or less makes a spike in the raw decision score; the threshold is
     chosen where neighbouring thresholds score well too."""
     raw = [0.5, 0.6, 1.0, 0.6, 0.5, 0.8, 0.85, 0.9, 0.85, 0.8, 0.5]
-    scores = fit_reader.smoothed(raw, window=2)
+    scores = smoothed(raw, window=2)
     assert int(np.argmax(raw)) == 2 and int(np.argmax(scores)) == 7
-    assert fit_reader.smoothed(raw, window=0) == raw
+    assert smoothed(raw, window=0) == raw
 
 
 def test_the_abstention_threshold_is_judged_on_real_questions_not_twins() -> None:
