@@ -564,6 +564,16 @@ def test_a_question_presupposes_only_what_it_takes_as_given(question: str,
     assert analyse(question).presupposes is presupposes
 
 
+def test_the_asked_count_and_type_words_are_no_constraints() -> None:
+    """"Which two regions" asks for two of them: a passage need not say "two"; nor need it
+    say "month and year" for "In which month and year …"."""
+    two = analyse("Which two regions of Georgia has Russia been occupying since 2008?")
+    assert ("CARDINAL", "two") not in two.entities and ("GPE", "Georgia") in two.entities
+    month = analyse("In which month and year did Putin travel to North Korea?")
+    assert all(label != "DATE" for label, _ in month.entities)
+    assert ("DATE", "2008") in two.entities
+
+
 def test_what_kind_of_x_asks_about_x() -> None:
     a = analyse("What kind of peace did the two governments say they would work toward?")
     assert a.focus == "peace" and "kind" not in a.nouns

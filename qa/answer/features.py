@@ -290,8 +290,8 @@ def mentions(haystack: str, phrase: str) -> bool:
     alias = METONYMS.get(phrase)  # a capital standing for its country ("Moscow" for Russia)
     if alias and mentions(haystack, alias.removeprefix("the ")):
         return True
-    if phrase.removeprefix("the ") in _ONE_COUNTRY:  # "the U.S." is said "the United States"
-        return any(name in haystack for name in _ONE_COUNTRY)
+    if phrase.removeprefix("the ") in _ONE_COUNTRY | {"us"}:  # "the U.S." is "the United States"
+        return any(name in haystack for name in _ONE_COUNTRY)  # (a text's "us" is "we")
     tokens = _roots(phrase)
     return bool(tokens) and tokens <= _roots(haystack)
 

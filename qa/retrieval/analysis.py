@@ -163,10 +163,15 @@ def analyse(question: str) -> QuestionAnalysis:
             counted = counted_token.lemma_.lower() if counted_token is not None else None
             focus_token = counted_token
     answer_type = _answer_type(doc, wh, focus_token)
-    # Entities are constraints, except the wh-phrase itself ("what year") and ordinals.
+    # Entities are constraints, except the wh-phrase itself ("what year") and the count it
+    # asks for ("which two regions"), what only names a type ("in which month and year") and
+    # ordinals.
+    asked = _wh_phrase(wh_token)
     entities = tuple(
         (e.label_, re.sub(r"['’]s$", "", e.text)) for e in doc.ents
         if e.label_ not in _NOT_CONSTRAINT and not any(t.tag_.startswith("W") for t in e)
+        and not (e.label_ == "CARDINAL" and any(t.i in asked for t in e))
+        and not all(t.lemma_.lower() in TYPE_NOUNS or t.is_stop or t.is_punct for t in e)
     )
     years = tuple(dict.fromkeys(re.findall(r"\b(?:1[89]|20)\d\d\b", question)))
     content = tuple(dict.fromkeys(
@@ -219,6 +224,14 @@ def analyse(question: str) -> QuestionAnalysis:
 
 
 _PRESUPPOSING = frozenset({"since", "given", "because", "as", "after", "now"})
+
+
+def _wh_phrase(wh_token: Any) -> frozenset[int]:
+    """The token indexes of a wh-determiner's phrase ("which two regions"), else empty."""
+    if wh_token is None or wh_token.dep_ != "det" or wh_token.head.pos_ not in ("NOUN", "PROPN"):
+        return frozenset()
+    head = wh_token.head
+    return frozenset([head.i, *(t.i for c in head.lefts for t in c.subtree)])
 
 
 def _presupposes(doc: Any, wh: str | None) -> bool:
