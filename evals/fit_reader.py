@@ -36,9 +36,9 @@ TOP_N = (1, 2, 3, 5)
 SECOND_RATIOS = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.01)
 C = 1.0  # inverse L2 strength of the sentence ranker (as scikit-learn's default)
 # The abstention threshold maximises the decision score averaged over this many neighbouring
-# thresholds either side: the raw maximum sits on a spike of one or two questions, and moved
-# with the last digits of the query vectors (cross-validated: 1.040 raw; 1.049-1.051 for
-# windows of 3 to 15).
+# thresholds either side: the raw maximum sits on a spike of one or two questions, which
+# floating-point noise in the fit moves (cross-validated: 1.040 raw; 1.049-1.051 for windows
+# of 3 to 15).
 SMOOTH = 8
 MIN_LABEL_SHARE = 0.5  # a sentence is gold when half of it, or half the evidence, overlaps
 
@@ -295,8 +295,8 @@ REPEATS = 4  # dealings of the questions into the folds, averaged
 
 def cross_validate(data: list[dict[str, Any]], folds: int) -> dict[str, float]:
     """Mean held-out decision figures over ``folds`` folds of the questions, dealt
-    ``REPEATS`` times: the abstention threshold is chosen on a few hundred questions, so one
-    dealing (or the last digits of a query vector) moves the figure by ±0.01."""
+    ``REPEATS`` times: the abstention threshold is chosen on a few hundred questions, so with
+    one dealing two runs of the same code differed by up to 0.02."""
     return fitting.fold_means([
         evaluate(fit(train), held) for r in range(REPEATS)
         # a question and its twins together
