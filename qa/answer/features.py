@@ -290,14 +290,16 @@ def mentions(haystack: str, phrase: str) -> bool:
     alias = METONYMS.get(phrase)  # a capital standing for its country ("Moscow" for Russia)
     if alias and mentions(haystack, alias.removeprefix("the ")):
         return True
-    if phrase.removeprefix("the ") in _ONE_COUNTRY | {"us"}:  # "the U.S." is "the United States"
-        return any(name in haystack for name in _ONE_COUNTRY)  # (a text's "us" is "we")
+    if phrase.removeprefix("the ") in _ASKED_AS_ONE_COUNTRY:  # "the U.S." is "the United States"
+        return any(name in haystack for name in _ONE_COUNTRY)
     tokens = _roots(phrase)
     return bool(tokens) and tokens <= _roots(haystack)
 
 
-# The names one country goes by in English prose.
+# The names one country goes by in English prose; a question's "US" is one too (a text's "us"
+# is mostly "we", so it is not looked for).
 _ONE_COUNTRY = frozenset({"u.s.", "united states", "usa", "u.s.a.", "america"})
+_ASKED_AS_ONE_COUNTRY = _ONE_COUNTRY | {"us"}
 
 
 @functools.lru_cache(maxsize=1024)
