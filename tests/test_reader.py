@@ -182,6 +182,10 @@ def test_a_range_is_one_candidate_and_no_candidate_is_half_a_phrase() -> None:
     spans = {text[s.start : s.end] for s in span_candidates(analyse("How long did it last?"),
                                                              text, ents)}
     assert "4" not in spans and "B" not in spans and "3" in spans  # labels are no figures
+    text = "The replacement of Defense Minister Sergei Shoigu with Andrei Belousov was news."
+    spans = {text[s.start : s.end] for s in span_candidates(analyse("Who was replaced?"), text,
+                                                             ())}
+    assert "Minister" not in spans and "Defense Minister Sergei Shoigu" in spans  # a name's piece
 
 
 def test_a_figure_is_a_candidate_with_its_bounds() -> None:
@@ -562,6 +566,18 @@ def test_a_sentence_holding_another_year_in_place_of_the_asked_one_is_a_rival() 
 def test_a_question_presupposes_only_what_it_takes_as_given(question: str,
                                                            presupposes: bool) -> None:
     assert analyse(question).presupposes is presupposes
+
+
+def test_a_persons_given_name_is_not_a_word_the_passage_must_hold() -> None:
+    """The sources go on naming a person by the surname: "Kellogg's appointment …" answers
+    "What is Keith Kellogg working on?", and the constraint is met by the surname alone."""
+    from qa.answer.features import mentions
+
+    a = analyse("What is Keith Kellogg reportedly working on?")
+    assert "kellogg" in a.nouns and "keith" not in a.nouns and "keith" not in a.content
+    assert ("PERSON", "Keith Kellogg") in a.entities
+    assert mentions("kellogg's appointment has drawn attention", "Keith Kellogg", "PERSON")
+    assert not mentions("south korea's exports grew", "North Korea", "GPE")
 
 
 def test_the_asked_count_and_type_words_are_no_constraints() -> None:

@@ -398,7 +398,7 @@ def _premise_corrected(
     pool = _pool_text(index, analysis, passages)
     asked = {text.lower() for _, text in analysis.entities}
     figures = {"CARDINAL", "DATE", "QUANTITY", "MONEY", "PERCENT", "TIME"}
-    absent = [(label, text) for label, text in analysis.entities if not mentions(pool, text)]
+    absent = [(label, text) for label, text in analysis.entities if not mentions(pool, text, label)]
     absent += [("CARDINAL", w) for w in analysis.nouns if w.isdigit() and w not in pool]
     absent.sort(key=lambda e: e[0] in figures)  # a wrong name or place before a wrong figure
     for label, text in absent:

@@ -116,7 +116,6 @@ class QuestionPool:
     weights: dict[str, float]  # stems of the question's content words -> IDF (unseen: rarest)
     nouns: tuple[str, ...]  # stems of the question's nouns
     rarest: str | None  # the rarest of them
-    wanted: tuple[str, ...]  # the question's entities and years
     named: tuple[tuple[str, str], ...]  # (label, text) of its entities and years (a year: DATE)
     absent: tuple[tuple[str, str], ...]  # those of them no passage holds
     asked: frozenset[str]  # its entities, lower-cased
@@ -149,7 +148,6 @@ def question_pool(
     rarest = max(nouns, key=lambda t: idf.get(t, unseen)) if nouns else None
     weights = {t: idf.get(t, unseen) for t in content}
     total = sum(weights.values()) or 1.0
-    wanted = tuple(text for _, text in analysis.entities) + analysis.years
     named = analysis.entities + tuple(("DATE", y) for y in analysis.years)
 
     def share(found: Iterable[bool], of: Sequence[object]) -> float:
@@ -159,17 +157,17 @@ def question_pool(
         weights=weights,
         nouns=nouns,
         rarest=rarest,
-        wanted=wanted,
         named=named,
         absent=tuple((label, text) for label, text in named if not mentions(
-            dated_text if label == "DATE" and dated_text is not None else pool_text, text)),
+            dated_text if label == "DATE" and dated_text is not None else pool_text, text,
+            label)),
         asked=frozenset(text.lower() for _, text in analysis.entities),
         focus=frozenset(tokenize(analysis.focus))
         if analysis.focus and not analysis.focus_is_type else frozenset(),
         pool_cover=share((_root(t) in pool_roots for t in nouns), nouns),
         rarest_in_pool=float(rarest is None or _root(rarest) in pool_roots),
         corpus_cover=share((_root(t) in vocabulary for t in nouns), nouns),
-        pool_constraints=share((mentions(pool_text, w) for w in wanted), wanted),
+        pool_constraints=share((mentions(pool_text, w, label) for label, w in named), named),
         unseen=unseen,
         pool_overlap=sum(w for t, w in weights.items() if _root(t) in pool_roots) / total,
         pool_missing_max=max(
@@ -202,8 +200,9 @@ def features(
         for label, a, b in sentence.entities
     )) if labels else 1.0  # an untyped question sets no type to meet
     context = sentence.text.lower() + " " + sentence.context
-    wanted = pool.wanted
-    constraints = sum(mentions(context, w) for w in wanted) / len(wanted) if wanted else 1.0
+    named = pool.named
+    constraints = sum(mentions(context, w, label) for label, w in named) / len(named) \
+        if named else 1.0
     counted = 1.0  # neutral unless the question counts something
     if analysis.answer_type == NUMBER and analysis.counted:
         written = dict(analysis.written).get(analysis.counted)  # "lives" for "life"
@@ -216,8 +215,9 @@ def features(
     # A year in a document's title ("Outlook on Russia in 2025") dates no figure of its text:
     # a date the question names must be in the sentence or its heading.
     dated = sentence.text.lower() + " " + sentence.heading
-    rival_here = any(label in held and not mentions(dated if label == "DATE" else context, text)
-                     for label, text in pool.named)
+    rival_here = any(label in held
+                     and not mentions(dated if label == "DATE" else context, text, label)
+                     for label, text in named)
     return [
         float(np.dot(sentence.vector, query_vector)),
         sentence.chunk_cosine,
@@ -281,9 +281,11 @@ def _root(token: str) -> str:
     return token[:5]
 
 
-def mentions(haystack: str, phrase: str) -> bool:
-    """Whether ``phrase`` (an entity or year of the question) occurs, ignoring a possessive
-    and inflection ("North Korean troops" is mentioned by "North Korea's troops")."""
+def mentions(haystack: str, phrase: str, label: str = "") -> bool:
+    """Whether ``phrase`` (an entity or year of the question, of NER ``label``) occurs,
+    ignoring a possessive and inflection ("North Korean troops" is mentioned by "North
+    Korea's troops"); a person named in full is mentioned by the surname ("Kellogg's
+    appointment" mentions Keith Kellogg)."""
     phrase = re.sub(r"['’]s$", "", phrase.strip().lower())
     if not phrase or phrase in haystack:
         return True
@@ -293,6 +295,8 @@ def mentions(haystack: str, phrase: str) -> bool:
     if phrase.removeprefix("the ") in _ASKED_AS_ONE_COUNTRY:  # "the U.S." is "the United States"
         return any(name in haystack for name in _ONE_COUNTRY)
     tokens = _roots(phrase)
+    if label == "PERSON" and len(phrase.split()) > 1:
+        tokens = _roots(phrase.split()[-1])
     return bool(tokens) and tokens <= _roots(haystack)
 
 

@@ -188,9 +188,11 @@ def span_candidates(
     doc = _parse(text)
     # The question's own words, all of them: "May" in "the May 2025 report" is no answer.
     asked = set(tokenize(analysis.question)) | set(tokenize(" ".join(analysis.content)))
-    lemmas = set(analysis.content)
+    # The question's words by their first five letters, so that a word's derivations meet
+    # ("appointed" and "the appointment of", "negotiate" and "negotiations").
+    lemmas = {_root(w) for w in analysis.content}
     primary = analysis.primary_labels
-    anchors = [t for t in doc if t.lemma_.lower() in lemmas]
+    anchors = [t for t in doc if _root(t.lemma_.lower()) in lemmas]
     first_anchor = min((t.idx for t in anchors), default=len(text))
     labels = analysis.labels
     entity_spans = {(a, b): label for label, a, b in entities}
@@ -226,6 +228,8 @@ def span_candidates(
             continue  # the question's own words are never its answer
         root = span.root
         inside = {t.i for t in span}
+        if root.dep_ == "compound" and root.head.pos_ == "PROPN" and root.head.i not in inside:
+            continue  # a piece of a longer name ("Minister" of "Defense Minister Sergei Shoigu")
         outside = [t for t in anchors if t.i not in inside]
         arcs = min((_arcs(root, t) for t in outside), default=99)
         to_named = min((_arcs(root, t) for t in named_tokens if t.i not in inside), default=99)
@@ -233,8 +237,8 @@ def span_candidates(
         holds_type = any(label in labels and a <= ea and eb <= b
                          for (ea, eb), label in fresh.items())
         is_entity = (a, b) in entity_spans or kind == "entity"
-        window = {t.lemma_.lower() for t in doc[max(span.start - WINDOW, 0) : span.start]}
-        window |= {t.lemma_.lower() for t in doc[span.end : span.end + WINDOW]}
+        window = {_root(t.lemma_.lower()) for t in doc[max(span.start - WINDOW, 0) : span.start]}
+        window |= {_root(t.lemma_.lower()) for t in doc[span.end : span.end + WINDOW]}
         governor = _governor(root)
         coordinated = any(c.dep_ == "conj" and c.i in inside for c in root.children)
         has_number = any(t.like_num for t in span)
@@ -265,7 +269,7 @@ def span_candidates(
             float(to_rival < to_named),
             float(fresh.get((a, b)) in primary),
             len(window & lemmas) / len(lemmas) if lemmas else 0.0,
-            float(governor is not None and governor.lemma_.lower() in lemmas),
+            float(governor is not None and _root(governor.lemma_.lower()) in lemmas),
             float(analysis.wh_role is not None and role_group(root) == analysis.wh_role),
             float(coordinated),
             float(coordinated and analysis.wh_plural),
@@ -407,6 +411,10 @@ def _trim(text: str, a: int, b: int) -> tuple[int, int]:
         b = dangling.start()
         dangling = _DANGLING.search(text, a, b)
     return a, b
+
+
+def _root(word: str) -> str:
+    return word[:5]
 
 
 def _arcs(a: Any, b: Any) -> int:

@@ -174,13 +174,17 @@ def analyse(question: str) -> QuestionAnalysis:
         and not all(t.lemma_.lower() in TYPE_NOUNS or t.is_stop or t.is_punct for t in e)
     )
     years = tuple(dict.fromkeys(re.findall(r"\b(?:1[89]|20)\d\d\b", question)))
+    # A person's given names are not the question's words: the sources go on naming a person
+    # by the surname ("Kellogg's appointment" answers "What is Keith Kellogg working on?").
+    given = {t.i for e in doc.ents if e.label_ == "PERSON" for t in e[:-1]}
+    words = [t for t in tokens if t.i not in given]
     content = tuple(dict.fromkeys(
-        t.lemma_.lower() for t in tokens
+        t.lemma_.lower() for t in words
         if t.pos_ in ("NOUN", "PROPN", "VERB", "ADJ", "NUM") and not t.is_stop and t.is_alpha
         or t.like_num
     ))
     nouns = tuple(dict.fromkeys(
-        t.lemma_.lower() for t in tokens
+        t.lemma_.lower() for t in words
         # nouns, and figures written as digits ("90 days"; "two factors" only counts)
         if ((t.pos_ in ("NOUN", "PROPN") and not t.is_stop and len(t) > 1)
             or (t.like_num and not t.is_alpha))

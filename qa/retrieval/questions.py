@@ -148,13 +148,17 @@ def antecedents(turns: list[tuple[str, str]]) -> tuple[str | None, str | None]:
     return person, thing or named
 
 
-def condense(question: str, history: list[tuple[str, str]]) -> str:
+def condense(
+    question: str, history: list[tuple[str, str]],
+    found: tuple[str | None, str | None] | None = None,
+) -> str:
     """A self-contained query: "he"/"his" become the person of the last turn, "it"/"that law"
-    the thing it was about (entities from the parse), and the topic of the last question is
-    carried over when the new one still leans on it."""
+    the thing it was about (entities from the parse, or ``found`` when already read), and the
+    topic of the last question is carried over when the new one still leans on it."""
     if not history or not needs_context(question):
         return question
-    query = _substituted(question, history)
+    person, thing = found or antecedents(history)
+    query = _substituted(question, person, thing)
     if _stands_alone(query, question):
         return query
     last_q = _strip_markers(history[-1][0])
@@ -162,17 +166,14 @@ def condense(question: str, history: list[tuple[str, str]]) -> str:
     return f"{query} ({' '.join(topic[:10])})"
 
 
-def resolve(question: str, history: list[tuple[str, str]]) -> str | None:
+def resolve(question: str, person: str | None, thing: str | None) -> str | None:
     """The follow-up with its pronouns replaced by their antecedents, when that alone makes it
-    self-contained ("Who replaced him?" -> "Who replaced Sergei Shoigu?"); else None."""
-    if not history or not needs_context(question):
-        return None
-    query = _substituted(question, history)
-    return query if _stands_alone(query, question) else None
+    self-contained ("Who replaced him?" -> "Who replaced Sergei Shoigu?"), else None."""
+    resolved = _substituted(question, person, thing)
+    return resolved if _stands_alone(resolved, question) else None
 
 
-def _substituted(question: str, history: list[tuple[str, str]]) -> str:
-    person, thing = antecedents(history)
+def _substituted(question: str, person: str | None, thing: str | None) -> str:
     query = question
     if person and (_PERSONAL.search(query) or _POSSESSIVE.search(query)):
         query = _POSSESSIVE.sub(f"{person}'s", _PERSONAL.sub(person, query))
@@ -223,14 +224,14 @@ def prepare(question: Any, history: Any, max_chars: int) -> PreparedQuestion:
     turns = check_history(history)
     leans = bool(turns) and needs_context(text)
     plain = without_symbols(text)
-    resolved = resolve(plain, turns) if leans else None
+    found = antecedents(turns) if leans else (None, None)
     return PreparedQuestion(
         question=text,
-        query=expand_aliases(resolved or condense(plain, turns)),
+        query=expand_aliases(condense(plain, turns, found)),
         injected=looks_injected(text),
         notice=notice,
         previous=without_symbols(_strip_markers(turns[-1][0])) if leans else None,
-        resolved=resolved,
+        resolved=resolve(plain, *found) if leans else None,
     )
 
 
