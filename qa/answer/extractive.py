@@ -34,7 +34,7 @@ from qa.answer.features import (
 )
 from qa.answer.markers import neutralise_markers
 from qa.answer.scorer import ANSWER_CONTEXT, ReaderModel, load_model, model_available
-from qa.answer.short import correction, short_answer
+from qa.answer.short import FIGURE_LABELS, correction, short_answer
 from qa.answer.source_questions import asks_which_source, newest_or_oldest_answer, title_citation
 from qa.index.lexical import tokenize
 from qa.models import Answer, Citation, Passage, ReaderCandidate
@@ -397,7 +397,7 @@ def _premise_corrected(
     best = scored[0]
     pool = _pool_text(index, analysis, passages)
     asked = {text.lower() for _, text in analysis.entities}
-    figures = {"CARDINAL", "DATE", "QUANTITY", "MONEY", "PERCENT", "TIME"}
+    figures = FIGURE_LABELS
     absent = [(label, text) for label, text in analysis.entities if not mentions(pool, text, label)]
     absent += [("CARDINAL", w) for w in analysis.nouns if w.isdigit() and w not in pool]
     absent.sort(key=lambda e: e[0] in figures)  # a wrong name or place before a wrong figure
@@ -451,17 +451,16 @@ def _near_miss(
     best = scored[0]
     have = set(tokenize(best.text))
     pool = _pool_text(index, analysis, passages)
-    written = dict(analysis.written)  # "lives" is mentioned where "life" is not
-    missing = [
+    missing = [  # "lives" is mentioned where "life" is not
         w for w in analysis.nouns
         if tokenize(w) and not any(set(tokenize(form)) & have or mentions(pool, form)
-                                   for form in (w, written.get(w, w)))
+                                   for form in (w, analysis.written_form(w)))
     ]
     missing = [w for w in missing if not re.fullmatch(r"\d+", w)] + [
         w for w in missing if re.fullmatch(r"\d+", w)
     ]
     if missing:
-        named = ", ".join(f"“{_as_asked(written.get(w, w), prepared.question)}”"
+        named = ", ".join(f"“{_as_asked(analysis.written_form(w), prepared.question)}”"
                           for w in missing[:3])
         lead = f"The sources do not say: none of the passages found mentions {named}."
     else:

@@ -144,7 +144,7 @@ def question_pool(
     unseen = max(idf.values(), default=1.0)  # a word no chunk holds is the rarest of all
     content = _word_stems(analysis.content)
     nouns = tuple(_word_stems(analysis.nouns))
-    pool_roots = {_root(t) for t in pool_stems}
+    pool_roots = {word_root(t) for t in pool_stems}
     rarest = max(nouns, key=lambda t: idf.get(t, unseen)) if nouns else None
     weights = {t: idf.get(t, unseen) for t in content}
     total = sum(weights.values()) or 1.0
@@ -164,17 +164,17 @@ def question_pool(
         asked=frozenset(text.lower() for _, text in analysis.entities),
         focus=frozenset(tokenize(analysis.focus))
         if analysis.focus and not analysis.focus_is_type else frozenset(),
-        pool_cover=share((_root(t) in pool_roots for t in nouns), nouns),
-        rarest_in_pool=float(rarest is None or _root(rarest) in pool_roots),
-        corpus_cover=share((_root(t) in vocabulary for t in nouns), nouns),
+        pool_cover=share((word_root(t) in pool_roots for t in nouns), nouns),
+        rarest_in_pool=float(rarest is None or word_root(rarest) in pool_roots),
+        corpus_cover=share((word_root(t) in vocabulary for t in nouns), nouns),
         pool_constraints=share((mentions(pool_text, w, label) for label, w in named), named),
         unseen=unseen,
-        pool_overlap=sum(w for t, w in weights.items() if _root(t) in pool_roots) / total,
+        pool_overlap=sum(w for t, w in weights.items() if word_root(t) in pool_roots) / total,
         pool_missing_max=max(
             (w for t, w in weights.items()
-             if _root(t) not in pool_roots and _lacks(t, pool_stems)), default=0.0
+             if word_root(t) not in pool_roots and _lacks(t, pool_stems)), default=0.0
         ) / unseen,
-        topic_in_corpus=float(all(_root(t) in vocabulary for t in _word_stems(analysis.topic))),
+        topic_in_corpus=float(all(word_root(t) in vocabulary for t in _word_stems(analysis.topic))),
     )
 
 
@@ -192,8 +192,8 @@ def features(
     total = sum(pool.weights.values()) or 1.0
     overlap = sum(w for t, w in pool.weights.items() if t in words) / total
     missing_max = max((w for t, w in pool.weights.items() if _lacks(t, around)), default=0.0)
-    around_roots = {_root(t) for t in around}
-    noun_cover = sum(_root(t) in around_roots for t in nouns) / len(nouns) if nouns else 1.0
+    around_roots = {word_root(t) for t in around}
+    noun_cover = sum(word_root(t) in around_roots for t in nouns) / len(nouns) if nouns else 1.0
     labels = analysis.labels
     type_match = float(any(
         label in labels and sentence.text[a:b].lower() not in pool.asked
@@ -205,9 +205,8 @@ def features(
         if named else 1.0
     counted = 1.0  # neutral unless the question counts something
     if analysis.answer_type == NUMBER and analysis.counted:
-        written = dict(analysis.written).get(analysis.counted)  # "lives" for "life"
-        counted = float(_counts(sentence.text, analysis.counted)
-                        or (written is not None and _counts(sentence.text, written)))
+        counted = float(any(_counts(sentence.text, form) for form in  # "lives" for "life"
+                            {analysis.counted, analysis.written_form(analysis.counted)}))
     focus_present = float(bool(pool.focus & words)) if pool.focus else 0.5
     held = {label for label, a, b in sentence.entities
             if sentence.text[a:b].lower() not in pool.asked}
@@ -273,10 +272,10 @@ def named_sources(analysis: QuestionAnalysis, documents: Mapping[str, Any]) -> f
 
 def vocabulary_roots(words: Iterable[str]) -> frozenset[str]:
     """The roots of every word some chunk of the corpus holds (BM25's vocabulary)."""
-    return frozenset(_root(t) for t in words)
+    return frozenset(word_root(t) for t in words)
 
 
-def _root(token: str) -> str:
+def word_root(token: str) -> str:
     """A word's first five letters: "Korean" meets "Korea", "Russian" meets "Russia"."""
     return token[:5]
 
@@ -308,7 +307,7 @@ _ASKED_AS_ONE_COUNTRY = _ONE_COUNTRY | {"us"}
 
 @functools.lru_cache(maxsize=1024)
 def _roots(text: str) -> frozenset[str]:
-    return frozenset(_root(t) for t in tokenize(text))
+    return frozenset(word_root(t) for t in tokenize(text))
 
 
 _FIGURE = r"(?:\d[\d,.]*|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|" \

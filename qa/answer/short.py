@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from qa.answer.features import word_root
 from qa.errors import ConfigError
 from qa.index.lexical import tokenize
 from qa.ingest.linguistics import CLOCK_COMPONENT, OBJECT_ARCS, SUBJECT_ARCS, nlp, role_group
@@ -190,9 +191,10 @@ def span_candidates(
     asked = set(tokenize(analysis.question)) | set(tokenize(" ".join(analysis.content)))
     # The question's words by their first five letters, so that a word's derivations meet
     # ("appointed" and "the appointment of", "negotiate" and "negotiations").
-    lemmas = {_root(w) for w in analysis.content}
+    lemmas = {word_root(w) for w in analysis.content}
     primary = analysis.primary_labels
-    anchors = [t for t in doc if _root(t.lemma_.lower()) in lemmas]
+    roots = [word_root(t.lemma_.lower()) for t in doc]  # each token's, by index
+    anchors = [t for t in doc if roots[t.i] in lemmas]
     first_anchor = min((t.idx for t in anchors), default=len(text))
     labels = analysis.labels
     entity_spans = {(a, b): label for label, a, b in entities}
@@ -209,7 +211,7 @@ def span_candidates(
     rival_tokens = _tokens_in(doc, [ab for ab, label in fresh.items() if label in named_labels])
     focus = analysis.focus
     # A figure answers a question for a figure: not "which country", nor "what did they agree".
-    stray = not labels & _FIGURES
+    stray = not labels & FIGURE_LABELS
     out: list[SpanCandidate] = []
     seen: set[tuple[int, int]] = set()
     for a, b, kind in _spans(doc, entities):
@@ -237,8 +239,8 @@ def span_candidates(
         holds_type = any(label in labels and a <= ea and eb <= b
                          for (ea, eb), label in fresh.items())
         is_entity = (a, b) in entity_spans or kind == "entity"
-        window = {_root(t.lemma_.lower()) for t in doc[max(span.start - WINDOW, 0) : span.start]}
-        window |= {_root(t.lemma_.lower()) for t in doc[span.end : span.end + WINDOW]}
+        window = set(roots[max(span.start - WINDOW, 0) : span.start])
+        window |= set(roots[span.end : span.end + WINDOW])
         governor = _governor(root)
         coordinated = any(c.dep_ == "conj" and c.i in inside for c in root.children)
         has_number = any(t.like_num for t in span)
@@ -269,7 +271,7 @@ def span_candidates(
             float(to_rival < to_named),
             float(fresh.get((a, b)) in primary),
             len(window & lemmas) / len(lemmas) if lemmas else 0.0,
-            float(governor is not None and _root(governor.lemma_.lower()) in lemmas),
+            float(governor is not None and roots[governor.i] in lemmas),
             float(analysis.wh_role is not None and role_group(root) == analysis.wh_role),
             float(coordinated),
             float(coordinated and analysis.wh_plural),
@@ -349,7 +351,7 @@ _BOUND_BEFORE = re.compile(r"(?:at least|at most|more than|less than|fewer than|
 _BOUND_AFTER = re.compile(r"\s+or\s+(?:more|less|fewer|greater|higher|lower|longer|later)\b",
                           re.IGNORECASE)
 _RELATIVE_TO = re.compile(r"\s+(?:after|before|from|of)\s+$", re.IGNORECASE)
-_FIGURES = frozenset({"CARDINAL", "QUANTITY", "MONEY", "PERCENT", "DATE", "TIME"})
+FIGURE_LABELS = frozenset({"CARDINAL", "QUANTITY", "MONEY", "PERCENT", "DATE", "TIME"})
 _RANGE = re.compile(r"\s*(?:and|to|or|-|–|—)\s*")
 _RANGE_OPENS = re.compile(r"\b(?:between|from)\s+$", re.IGNORECASE)
 # Words that cannot end a phrase that stands alone ("between $7.7 and", "the talks of").
@@ -361,7 +363,7 @@ def _spans(doc: Any, entities: tuple[tuple[str, int, int], ...]) -> Iterator[tup
     text = doc.text
     for n, (label, a, b) in enumerate(entities):
         yield a, b, "entity"
-        if label not in _FIGURES:
+        if label not in FIGURE_LABELS:
             continue
         before = _BOUND_BEFORE.search(text, 0, a)
         after = _BOUND_AFTER.match(text, b)
@@ -411,10 +413,6 @@ def _trim(text: str, a: int, b: int) -> tuple[int, int]:
         b = dangling.start()
         dangling = _DANGLING.search(text, a, b)
     return a, b
-
-
-def _root(word: str) -> str:
-    return word[:5]
 
 
 def _arcs(a: Any, b: Any) -> int:

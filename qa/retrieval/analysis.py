@@ -130,6 +130,10 @@ class QuestionAnalysis:
         """The focus noun only names the answer's type ("what year"), not its topic."""
         return self.focus in TYPE_NOUNS
 
+    def written_form(self, lemma: str) -> str:
+        """A word of the question as it writes it ("lives" for the lemma "life")."""
+        return dict(self.written).get(lemma, lemma)
+
     @property
     def primary_labels(self) -> frozenset[str]:
         """The entity labels that fill the expected type by themselves (``PRIMARY_LABELS``)."""
@@ -166,7 +170,12 @@ def analyse(question: str) -> QuestionAnalysis:
     # Entities are constraints, except the wh-phrase itself ("what year") and the count it
     # asks for ("which two regions"), what only names a type ("in which month and year") and
     # ordinals.
-    asked = _wh_phrase(wh_token)
+    phrase = None  # the wh-phrase's head: the noun of "which outlet", else the wh-word
+    if wh_token is not None:
+        phrase = wh_token.head if wh_token.dep_ in ("det", "poss") and wh_token.head.pos_ in (
+            "NOUN", "PROPN") else wh_token
+    asked = frozenset() if phrase is None or phrase is wh_token else frozenset(
+        [phrase.i, *(t.i for c in phrase.lefts for t in c.subtree)])
     entities = tuple(
         (e.label_, re.sub(r"['’]s$", "", e.text)) for e in doc.ents
         if e.label_ not in _NOT_CONSTRAINT and not any(t.tag_.startswith("W") for t in e)
@@ -202,10 +211,6 @@ def analyse(question: str) -> QuestionAnalysis:
             if c.dep_ in ("compound", "amod", "nmod") and c.pos_ in ("NOUN", "ADJ", "PROPN")
             and c.is_alpha and not c.is_stop
         )
-    phrase = None  # the wh-phrase's head: the noun of "which outlet", else the wh-word
-    if wh_token is not None:
-        phrase = wh_token.head if wh_token.dep_ in ("det", "poss") and wh_token.head.pos_ in (
-            "NOUN", "PROPN") else wh_token
     source_phrases = tuple(
         tuple(m.lemma_.lower() for c in t.lefts if c.dep_ in _MODIFIERS for m in c.subtree
               if m.is_alpha and m.pos_ in ("NOUN", "PROPN", "ADJ")) + (t.lemma_.lower(),)
@@ -228,14 +233,6 @@ def analyse(question: str) -> QuestionAnalysis:
 
 
 _PRESUPPOSING = frozenset({"since", "given", "because", "as", "after", "now"})
-
-
-def _wh_phrase(wh_token: Any) -> frozenset[int]:
-    """The token indexes of a wh-determiner's phrase ("which two regions"), else empty."""
-    if wh_token is None or wh_token.dep_ != "det" or wh_token.head.pos_ not in ("NOUN", "PROPN"):
-        return frozenset()
-    head = wh_token.head
-    return frozenset([head.i, *(t.i for c in head.lefts for t in c.subtree)])
 
 
 def _presupposes(doc: Any, wh: str | None) -> bool:

@@ -225,13 +225,14 @@ def prepare(question: Any, history: Any, max_chars: int) -> PreparedQuestion:
     leans = bool(turns) and needs_context(text)
     plain = without_symbols(text)
     found = antecedents(turns) if leans else (None, None)
+    resolved = resolve(plain, *found) if leans else None
     return PreparedQuestion(
         question=text,
-        query=expand_aliases(condense(plain, turns, found)),
+        query=expand_aliases(resolved or condense(plain, turns, found)),
         injected=looks_injected(text),
         notice=notice,
         previous=without_symbols(_strip_markers(turns[-1][0])) if leans else None,
-        resolved=resolve(plain, *found) if leans else None,
+        resolved=resolved,
     )
 
 
