@@ -48,7 +48,8 @@ if TYPE_CHECKING:
     from qa.retrieval.questions import PreparedQuestion
 
 ANSWER_POOL = 5  # passages whose sentences may be quoted
-MAX_QUOTES = 3
+MAX_QUOTES = 3  # for a list or a multi-part question
+QUOTES = 2  # for any other question
 QUOTABLE = frozenset({"prose", "legal-fragment"})  # the scorer weighs the role
 QUOTABLE_IN_LISTS = frozenset({"prose", "legal-fragment", "list-item"})
 
@@ -281,7 +282,7 @@ def _choose(
             pick = next((s for s in part_scored if not _overlapping(s, chosen)), None)
             if pick is not None and not model.no_answer(*_evidence(part_scored)):
                 chosen.append(replace(pick, part=number))
-    limit = MAX_QUOTES if (analysis.is_list or parts) else 2
+    limit = MAX_QUOTES if (analysis.is_list or parts) else QUOTES
     for s in scored[1:]:
         if len(chosen) >= limit:
             break

@@ -40,6 +40,8 @@ BASE_FEATURES: tuple[str, ...] = (
     "fused",  # the chunk's fused score relative to the best one
     "first_in_chunk",  # the sentence opens its chunk (topic sentences answer more often)
     "length",  # log length, so fragments and run-ons can be told apart
+    "fresh",  # log count of its words the question does not say: "(V) the Special Technology
+    # Center;" repeats the question and adds nothing to answer it with
     "prose",  # a full sentence of prose, not a clause of a legal enumeration or a list item
     "missing_max",  # IDF of the rarest question word the sentence and its context lack (/ max)
     "pool_overlap",  # IDF-weighted share of the question's words anywhere in the passages
@@ -114,6 +116,7 @@ class QuestionPool:
     question, not per sentence)."""
 
     weights: dict[str, float]  # stems of the question's content words -> IDF (unseen: rarest)
+    roots: frozenset[str]  # the roots of all the question's words
     nouns: tuple[str, ...]  # stems of the question's nouns
     rarest: str | None  # the rarest of them
     named: tuple[tuple[str, str], ...]  # (label, text) of its entities and years (a year: DATE)
@@ -155,6 +158,7 @@ def question_pool(
 
     return QuestionPool(
         weights=weights,
+        roots=frozenset(word_root(t) for t in [*tokenize(analysis.question), *content]),
         nouns=nouns,
         rarest=rarest,
         named=named,
@@ -236,6 +240,7 @@ def features(
         sentence.fused,
         float(sentence.first_in_chunk),
         math.log(1 + len(sentence.text)) / 6.0,
+        math.log1p(len({word_root(t) for t in words} - pool.roots)) / 4.0,
         float(sentence.prose),
         missing_max / pool.unseen,
         pool.pool_overlap,
