@@ -18,6 +18,7 @@ import sys
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -26,7 +27,13 @@ import qa
 from evals import fitting
 from evals import metrics as m
 from evals.dataset import EvalItem, load_dataset
-from qa.answer.short import MODEL_PATH, SPAN_FEATURES, span_candidates, wants_short
+from qa.answer.short import (
+    MODEL_PATH,
+    SPAN_FEATURES,
+    load_short_model,
+    span_candidates,
+    wants_short,
+)
 from qa.retrieval.questions import analysis_of, prepare
 
 REGULARISATION = (0.0003, 0.001, 0.003, 0.01, 0.03, 0.1)  # inverse strengths tried; CV picks one
@@ -146,6 +153,22 @@ def cross_validate(data: list[dict[str, Any]], folds: int, c: float = 1.0) -> di
     return {"span": round(float(np.mean(spans)), 3), "short": round(float(np.mean(shorts)), 3)}
 
 
+def _usable_model(path: Path) -> None:
+    """Make sure ``qa.ask`` can run before the fit: a model fitted for other features (a
+    feature was just added) is replaced by one that gives no short answer, which leaves the
+    quotes the fit looks at as they are."""
+    try:
+        load_short_model(path)
+    except qa.QAError:
+        n = len(SPAN_FEATURES)
+        path.write_text(json.dumps({
+            "features": list(SPAN_FEATURES), "weights": [0.0] * n, "bias": 0.0,
+            "mean": [0.0] * n, "scale": [1.0] * n, "threshold": 1.01,
+        }) + "\n", encoding="utf-8")
+        print(f"{path} was fitted for other features: replaced until this fit ends")
+    load_short_model.cache_clear()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     p = fitting.parser("python -m evals.fit_short", __doc__, MODEL_PATH, "the model")
     args = p.parse_args(argv)
@@ -154,6 +177,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     started = time.perf_counter()
     settings = qa.Settings.from_env()
     try:
+        _usable_model(MODEL_PATH)  # the one qa.ask reads, whatever --out says
         data = collect(load_dataset(args.dataset), settings)
     except qa.QAError as exc:
         print(f"error: {exc}", file=sys.stderr)
