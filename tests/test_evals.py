@@ -20,23 +20,23 @@ from qa import Settings
 
 S = "doc.txt"
 
-# Floors for the gate: the whole dev split (519 items over all six documents; the reader's
+# Floors for the gate: the whole dev split (669 items over all six documents; the reader's
 # models are fitted on it), a little below the figures measured on it (README, "Latest
-# figures"): accuracy 0.717, abstention 0.685, recall@5 0.839, recall@2000c 0.853, MRR 0.760,
-# citation recall 0.745, token F1 0.313, short-answer F1 0.367, false abstentions 0.093. The
-# split grew by 120 harder items (40 near misses, 96 of them not about the outlook) this stop,
-# so the floors of the 399-item split no longer apply.
+# figures"): accuracy 0.739, abstention 0.632, recall@5 0.862, recall@2000c 0.875, MRR 0.778,
+# citation recall 0.769, token F1 0.322, short-answer F1 0.364, false abstentions 0.084. The
+# split grew by 150 items (25 near misses, 130 not about the outlook) this stop; refitted on
+# them, the reader trades some abstention (0.658 before the refit) for fewer false ones (0.105).
 FLOORS = {
-    "accuracy": 0.68,
-    "abstention_accuracy": 0.64,
-    "recall@2000c": 0.82,
-    "recall@5": 0.81,
-    "mrr": 0.73,
-    "citation_recall": 0.70,
-    "token_f1": 0.28,
-    "short_f1": 0.34,
+    "accuracy": 0.70,
+    "abstention_accuracy": 0.60,
+    "recall@2000c": 0.84,
+    "recall@5": 0.83,
+    "mrr": 0.75,
+    "citation_recall": 0.73,
+    "token_f1": 0.29,
+    "short_f1": 0.33,
 }
-MAX_FALSE_ABSTENTION = 0.12
+MAX_FALSE_ABSTENTION = 0.11
 
 
 def span(start: int, end: int, source: str = S) -> m.Span:

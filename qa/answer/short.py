@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from qa.answer.features import word_root
+from qa.answer.features import mentions, word_root
 from qa.errors import ConfigError
 from qa.index.lexical import tokenize
 from qa.ingest.linguistics import CLOCK_COMPONENT, OBJECT_ARCS, SUBJECT_ARCS, nlp, role_group
@@ -198,9 +198,12 @@ def span_candidates(
     first_anchor = min((t.idx for t in anchors), default=len(text))
     labels = analysis.labels
     entity_spans = {(a, b): label for label, a, b in entities}
-    # Entities the question does not already name: "Trump" is no answer to "Who did Trump …".
+    # Entities the question does not already name: "Trump" is no answer to "Who did Trump …",
+    # nor "Donald J. Trump" (a person is named by the surname, a country by its capital).
+    question = f"{analysis.question} {' '.join(analysis.content)}".lower()
     fresh = {(a, b): label for (a, b), label in entity_spans.items()
-             if not set(tokenize(text[a:b])) <= asked}
+             if not set(tokenize(text[a:b])) <= asked
+             and not (label == "PERSON" and mentions(question, text[a:b], label))}
     n_tokens = max(len(doc), 1)
     # The sentence's tokens inside an entity the question names, and inside a rival: a fresh
     # entity of a kind the question names one of (another year, another country).
