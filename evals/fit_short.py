@@ -7,8 +7,9 @@ target is their token F1s against the reference, normalised. The threshold below
 the quotes are left to speak alone is chosen on what ``qa.ask`` really does: the spans of the
 sentence it quotes first (which need not hold the reference), against the F1 of all its quotes
 when no span is given, as the evaluation scores it. The regularisation is the one of
-``REGULARISATION`` with the best cross-validated F1. Run it after ``evals.fit_reader`` (the
-reader picks the sentences); the test split is never read.
+``REGULARISATION`` whose best span scores the highest cross-validated F1 on the sentence that
+holds the reference. Run it after ``evals.fit_reader`` (the reader picks the sentences); the
+test split is never read.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from qa.answer.short import (
     span_candidates,
     wants_short,
 )
+from qa.retrieval.analysis import QuestionAnalysis
 from qa.retrieval.questions import analysis_of, prepare
 
 REGULARISATION = (0.0003, 0.001, 0.003, 0.01, 0.03, 0.1)  # inverse strengths tried; CV picks one
@@ -61,16 +63,15 @@ def collect(items: Sequence[EvalItem], settings: qa.Settings) -> list[dict[str, 
         ref = _folded(item.answer_short)
         holding = [c for c in cands if ref in _folded(c.text)]
         best = max(holding, key=lambda c: c.probability) if holding else None
-        oracle = _spans_of(analysis, best, item.answer_short) if best else ([], [])
+        oracle = _spans_of(analysis, best, item.answer_short) if best else _NO_SPANS
         answer = qa.ask(item.question, history, settings=settings)
         first = answer.citations[0] if answer.citations and not answer.abstained else None
         quoted = next((c for c in cands if first and (c.source, c.start, c.end)
                        == (first.source, first.start, first.end)), None)
-        asked = _spans_of(analysis, quoted, item.answer_short) if quoted else ([], [])
         out.append({
             "id": item.id,
-            "rows": oracle[0], "f1": oracle[1],
-            "asked_rows": asked[0], "asked_f1": asked[1],
+            "oracle": oracle,
+            "asked": _spans_of(analysis, quoted, item.answer_short) if quoted else _NO_SPANS,
             # Quoted with no short answer: the evaluation scores all the quotes.
             "quotes_f1": m.token_f1(" ".join(c.quote for c in answer.citations),
                                     item.answer_short) if quoted else 0.0,
@@ -78,28 +79,31 @@ def collect(items: Sequence[EvalItem], settings: qa.Settings) -> list[dict[str, 
     return out
 
 
-def _spans_of(analysis: Any, sentence: qa.ReaderCandidate,
-              reference: str) -> tuple[list[list[float]], list[float]]:
+Spans = tuple[list[list[float]], list[float]]  # a sentence's span rows and their F1s
+_NO_SPANS: Spans = ([], [])
+
+
+def _spans_of(analysis: QuestionAnalysis, sentence: qa.ReaderCandidate, reference: str) -> Spans:
     spans = span_candidates(analysis, sentence.text, sentence.entities)
     return ([list(s.features) for s in spans],
             [m.token_f1(sentence.text[s.start:s.end], reference) for s in spans])
 
 
 def fit(data: list[dict[str, Any]], c: float = 1.0) -> dict[str, Any]:
-    rows = np.asarray([r for d in data for r in d["rows"]], dtype=np.float64)
+    rows = np.asarray([r for d in data for r in d["oracle"][0]], dtype=np.float64)
     mean, scale = rows.mean(axis=0), rows.std(axis=0)
     scale[scale == 0] = 1.0
     # Listwise: the spans of one item compete, and the target is their F1s normalised (items
     # whose spans all miss teach nothing and are left out).
     groups = [
-        ((np.asarray(d["rows"], dtype=np.float64) - mean) / scale,
-         np.asarray(d["f1"], dtype=np.float64) / sum(d["f1"]))
-        for d in data if d["rows"] and sum(d["f1"]) > 0
+        ((np.asarray(rows_, dtype=np.float64) - mean) / scale,
+         np.asarray(f1, dtype=np.float64) / sum(f1))
+        for rows_, f1 in (d["oracle"] for d in data) if rows_ and sum(f1) > 0
     ]
     weights = fitting.listwise(groups, c)
     bias = 0.0  # a softmax has no intercept; the threshold is fitted on the scores below
     fitted = {"weights": weights, "bias": bias, "mean": mean, "scale": scale}
-    best = [_best(d, fitted) for d in data]
+    best = [_best(d["asked"], fitted) for d in data]
     thresholds = sorted({round(p, 4) for p, _ in best} | {0.0, 1.01})
     threshold = max(thresholds, key=lambda t: _mean_f1(data, best, t))
     return {
@@ -112,26 +116,26 @@ def fit(data: list[dict[str, Any]], c: float = 1.0) -> dict[str, Any]:
         "dev_short_f1": round(_mean_f1(data, best, threshold), 3),
         "dev_quotes_f1": round(float(np.mean([d["quotes_f1"] for d in data])), 3),
         "dev_oracle_span_f1": round(float(np.mean(
-            [_best(d, fitted, "")[1] for d in data if d["rows"]])), 3),
+            [_best(d["oracle"], fitted)[1] for d in data if d["oracle"][0]])), 3),
     }
 
 
-def _best(d: dict[str, Any], model: dict[str, Any], of: str = "asked_") -> tuple[float, float]:
-    """The probability and F1 of the most probable span of the sentence ``qa.ask`` quotes
-    first (``of=""``: of the sentence that holds the reference)."""
-    if not d[f"{of}rows"]:
+def _best(spans: Spans, model: dict[str, Any]) -> tuple[float, float]:
+    """The probability and F1 of a sentence's most probable span."""
+    rows, f1 = spans
+    if not rows:
         return 0.0, 0.0
-    x = (np.asarray(d[f"{of}rows"], dtype=np.float64) - model["mean"]) / model["scale"]
+    x = (np.asarray(rows, dtype=np.float64) - model["mean"]) / model["scale"]
     p = 1.0 / (1.0 + np.exp(-(x @ np.asarray(model["weights"]) + model["bias"])))
     i = int(np.argmax(p))
-    return float(p[i]), float(d[f"{of}f1"][i])
+    return float(p[i]), float(f1[i])
 
 
 def _mean_f1(data: list[dict[str, Any]], best: list[tuple[float, float]], t: float) -> float:
     """The evaluation's short-answer F1 with threshold ``t``: the span's when it passes,
     else all the quotes'."""
     return float(np.mean([
-        f1 if d["asked_rows"] and p >= t else d["quotes_f1"]
+        f1 if d["asked"][0] and p >= t else d["quotes_f1"]
         for d, (p, f1) in zip(data, best, strict=True)
     ]))
 
@@ -148,8 +152,9 @@ def cross_validate(data: list[dict[str, Any]], folds: int, c: float = 1.0) -> di
         model = fit(train, c)
         arrays = {key: np.asarray(model[key]) for key in ("weights", "mean", "scale")}
         arrays = {**arrays, "bias": model["bias"]}
-        spans.append(np.mean([_best(d, arrays, "")[1] for d in held if d["rows"]]))
-        shorts.append(_mean_f1(held, [_best(d, arrays) for d in held], model["threshold"]))
+        spans.append(np.mean([_best(d["oracle"], arrays)[1] for d in held if d["oracle"][0]]))
+        shorts.append(_mean_f1(held, [_best(d["asked"], arrays) for d in held],
+                               model["threshold"]))
     return {"span": round(float(np.mean(spans)), 3), "short": round(float(np.mean(shorts)), 3)}
 
 

@@ -744,11 +744,9 @@ def test_folds_hold_each_item_out_once_and_keep_a_group_together() -> None:
 def test_the_short_threshold_is_judged_on_what_ask_quotes_first() -> None:
     """Below the threshold the evaluation scores all the quotes, and an item whose first quote
     the reader did not weigh has no span to give: the threshold sees both."""
-    sure = {"rows": [[1.0]], "f1": [1.0], "asked_rows": [[1.0]], "asked_f1": [0.8],
-            "quotes_f1": 0.2}
-    unsure = {"rows": [[0.0]], "f1": [1.0], "asked_rows": [[0.0]], "asked_f1": [0.0],
-              "quotes_f1": 0.3}
-    unquoted = {"rows": [], "f1": [], "asked_rows": [], "asked_f1": [], "quotes_f1": 0.0}
+    sure = {"oracle": ([[1.0]], [1.0]), "asked": ([[1.0]], [0.8]), "quotes_f1": 0.2}
+    unsure = {"oracle": ([[0.0]], [1.0]), "asked": ([[0.0]], [0.0]), "quotes_f1": 0.3}
+    unquoted = {"oracle": ([], []), "asked": ([], []), "quotes_f1": 0.0}
     data = [sure, unsure, unquoted]
     best = [(0.9, 0.8), (0.4, 0.0), (0.0, 0.0)]
     assert fit_short._mean_f1(data, best, 0.5) == pytest.approx((0.8 + 0.3 + 0.0) / 3)

@@ -199,7 +199,7 @@ def span_candidates(
     labels = analysis.labels
     entity_spans = {(a, b): label for label, a, b in entities}
     # Entities the question does not already name: "Trump" is no answer to "Who did Trump …",
-    # nor "Donald J. Trump" (a person is named by the surname, a country by its capital).
+    # nor "Donald J. Trump" (a person the question names by the surname).
     question = f"{analysis.question} {' '.join(analysis.content)}".lower()
     fresh = {(a, b): label for (a, b), label in entity_spans.items()
              if not set(tokenize(text[a:b])) <= asked
