@@ -18,10 +18,12 @@ from qa.retrieval.analysis import (
     DATE,
     DESCRIPTION,
     DURATION,
+    LAW,
     LIST,
     MEASURE,
     NUMBER,
     OFFICE,
+    ORG,
     PERCENT,
     PLACE,
     analyse,
@@ -36,7 +38,9 @@ from qa.retrieval.analysis import (
         ("Since what year have the two states been partners?", DATE, "year"),
         ("What growth rate did the bank forecast?", PERCENT, "rate"),
         ("How many soldiers crossed the border?", NUMBER, "soldier"),
-        ("Which news outlet reported the freeze?", DESCRIPTION, "outlet"),
+        ("Which news outlet reported the freeze?", ORG, "outlet"),  # a type noun that names
+        ("Which section of the statute authorises the duty?", LAW, "section"),
+        ("What did the minister describe?", DESCRIPTION, None),
         ("Which scenarios does the report foresee?", LIST, "scenario"),
         ("If the talks fail, what scenarios does the author lay out?", LIST, "scenario"),
         ("What are the conditions Moscow insists on?", LIST, "condition"),
@@ -49,6 +53,17 @@ def test_question_analysis_reads_type_and_focus_from_the_parse(
 ) -> None:
     a = analyse(question)
     assert (a.answer_type, a.focus) == (answer_type, focus)
+
+
+def test_a_type_noun_that_names_its_answer_is_still_asked_about() -> None:
+    """"Which committee …" wants an organisation, and the answer says "committee" ("the
+    Committee on Armed Services"): the noun types the answer and stays a word to cover,
+    where "which country" is answered by "Russia", which never says "country"."""
+    committee = analyse("Which committee receives the report?")
+    assert committee.answer_type == ORG and "committee" in committee.nouns
+    assert not committee.focus_is_type
+    country = analyse("Which country receives the report?")
+    assert country.answer_type == PLACE and "country" not in country.nouns
 
 
 def test_who_questions_accept_offices_as_well_as_names() -> None:

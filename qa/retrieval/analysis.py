@@ -24,6 +24,7 @@ PERSON, ORG, PLACE, DATE, NUMBER, MONEY, PERCENT, QUANTITY, MEASURE, DURATION, A
     "agent",  # "who": a person, or an office, body or state that acts ("the Secretary of State")
     "office",  # "which minister": a person, or the office itself; never a country
 )
+LAW = "law"  # "which section", "which bill": a named legal instrument or a part of one
 REASON, DESCRIPTION, LIST, YESNO, COMPARISON = (
     "reason", "description", "list", "yes/no", "comparison"
 )
@@ -41,6 +42,7 @@ ENTITY_LABELS: dict[str, frozenset[str]] = {
     MONEY: frozenset({"MONEY"}),
     PERCENT: frozenset({"PERCENT"}),
     QUANTITY: frozenset({"QUANTITY", "CARDINAL"}),
+    LAW: frozenset({"LAW", NAME}),
 }
 TYPED = frozenset(ENTITY_LABELS)
 # The label that fills each type by itself, not as a fallback: an organisation is an ORG
@@ -51,7 +53,7 @@ PRIMARY_LABELS: dict[str, frozenset[str]] = {
     PLACE: frozenset({"GPE", "LOC"}), DATE: frozenset({"DATE"}),
     NUMBER: frozenset({"CARDINAL"}), MEASURE: frozenset({"QUANTITY", "MONEY", "PERCENT"}),
     DURATION: frozenset({"DATE", "TIME"}), MONEY: frozenset({"MONEY"}),
-    PERCENT: frozenset({"PERCENT"}), QUANTITY: frozenset({"QUANTITY"}),
+    PERCENT: frozenset({"PERCENT"}), QUANTITY: frozenset({"QUANTITY"}), LAW: frozenset({"LAW"}),
 }
 # The head noun after "what"/"which" that names the answer's type. These are the type nouns
 # of English questions (a closed class, like wh-words), not words of any document.
@@ -69,6 +71,21 @@ TYPE_NOUNS: dict[str, str] = {
     **dict.fromkeys("percentage percent share proportion rate".split(), PERCENT),
     **dict.fromkeys("amount cost price sum".split(), MONEY),
     **dict.fromkeys("number count total".split(), NUMBER),
+}
+# Type nouns that name their answer too ("the ruling United Russia Party", "section 604",
+# "Chief Justice Roberts"): they give the answer's type, yet a passage says them, so unlike
+# the nouns above they still count as what the question asks about.
+NAMING_TYPE_NOUNS: dict[str, str] = {
+    **dict.fromkeys("hour minute deadline era season holiday".split(), DATE),
+    **dict.fromkeys("""province district territory village county continent mountain ocean
+        peninsula strait""".split(), PLACE),
+    **dict.fromkeys("politician lawmaker".split(), PERSON),
+    **dict.fromkeys("justice judge".split(), OFFICE),
+    **dict.fromkeys("""party outlet newspaper publication magazine network bank ministry
+        department committee court council firm bureau corporation alliance coalition
+        parliament""".split(), ORG),
+    **dict.fromkeys("""law bill treaty provision section subsection article directive
+        resolution statute regulation amendment""".split(), LAW),
 }
 _KIND_NOUNS = frozenset({"kind", "type", "sort"})  # "what kind of X" asks about X
 _MODIFIERS = frozenset({"compound", "amod", "nmod", "poss"})  # of a source noun: "his inaugural"
@@ -326,6 +343,8 @@ def _answer_type(doc: Any, wh: str | None, focus: Any) -> str | None:
     if wh in ("what", "which") and focus_lemma is not None:
         if focus_lemma in TYPE_NOUNS:
             return TYPE_NOUNS[focus_lemma]
+        if focus_lemma in NAMING_TYPE_NOUNS:
+            return NAMING_TYPE_NOUNS[focus_lemma]
         if focus_lemma in ("percentage", "percent"):
             return PERCENT
         if plural:  # "what scenarios …", "which groups …", "what are the conditions …"
