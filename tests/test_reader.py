@@ -767,3 +767,36 @@ def test_the_short_threshold_is_judged_on_what_ask_quotes_first() -> None:
     assert fit_short._mean_f1(data, best, 0.5) == pytest.approx((0.8 + 0.3 + 0.0) / 3)
     assert fit_short._mean_f1(data, best, 0.0) == pytest.approx(0.8 / 3)
     assert fit_short._mean_f1(data, best, 1.01) == pytest.approx(0.5 / 3)
+
+
+@pytest.mark.slow
+def test_sources_of_different_dates_answer_best_first_then_newest_first(tmp_path: Path) -> None:
+    """Documents of different dates that each answer: the best-supported quote answers first
+    (the short answer is its span), then the notice, then the others newest first, each named
+    with its title and date."""
+    from conftest import make_corpus
+
+    corpus = make_corpus(tmp_path / "corpus", {
+        "survey.txt": "Harbour Survey\n\nThe Elwood lighthouse stands 31 metres tall above the "
+                      "breakwater of the harbour.\n",
+        "survey.txt.meta.json": '{"title": "Harbour Survey", "date": "2019-05-01"}',
+        "guide.md": "# Coast Guide\n\nThe Elwood lighthouse stands 33 metres tall above the "
+                    "breakwater since its new lantern was fitted.\n",
+        "guide.md.meta.json": '{"title": "Coast Guide", "date": "2024-08-15"}',
+        "notes.txt": "Keeper Notes\n\nThe Elwood lighthouse stands 30 metres tall above the "
+                     "breakwater, by the keeper's own measure.\n",
+        "notes.txt.meta.json": '{"title": "Keeper Notes", "date": "2021-02-10"}',
+    })
+    settings = qa.Settings.from_env(env={}, corpus_dir=corpus, index_dir=tmp_path / "index")
+    answer = qa.ask("How tall does the Elwood lighthouse stand?", settings=settings)
+    assert not answer.abstained and len(answer.citations) > 1
+    first = answer.citations[0]
+    assert answer.short is not None and answer.short in first.quote
+    assert answer.text.startswith(answer.short)
+    assert "The sources differ in date; the others, newest first:" in answer.text
+    dates = [c.date or "" for c in answer.citations[1:]]
+    assert dates == sorted(dates, reverse=True)
+    for c in answer.citations:
+        assert f"{c.title} ({c.date}): " in answer.text
+        assert (corpus / c.source).read_text(encoding="utf-8")[c.start : c.end] == c.quote
+    assert answer.text.index(first.title) < answer.text.index("differ in date")

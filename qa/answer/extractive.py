@@ -343,14 +343,14 @@ def _compose(
     # enumeration's items, unscored, go with the sentence that announced them).
     solid = [c for s, c in zip(chosen, citations, strict=True) if s.features
              and not model.no_answer(*_evidence([s])) and _about_question(s, analysis)]
-    order = list(range(len(chosen)))
-    intro = ""
-    if len({c.source for c in solid}) > 1 and len({c.date for c in solid if c.date}) > 1:
-        # Sources of different dates: newest first, each named with its date.
-        order.sort(key=lambda i: citations[i].date or "", reverse=True)
-        intro = "The sources differ in date; newest first. "
-    chosen = [chosen[i] for i in order]
-    citations = [citations[i] for i in order]
+    dated = len({c.source for c in solid}) > 1 and len({c.date for c in solid if c.date}) > 1
+    if dated:
+        # Sources of different dates: the best-supported quote still answers first (the short
+        # answer is its span), the others follow newest first, each named with its date.
+        order = [0, *sorted(range(1, len(chosen)), key=lambda i: citations[i].date or "",
+                            reverse=True)]
+        chosen = [chosen[i] for i in order]
+        citations = [citations[i] for i in order]
     # An enumeration's items (unscored) are the answer: no one span of them is.
     enumerated = any(not s.features for s in chosen)
     short = None if enumerated else short_answer(analysis, chosen[0].text, chosen[0].entities)
@@ -362,16 +362,19 @@ def _compose(
     first = 2 if named is not None else 1
     pieces: list[str] = []
     for n, (s, c) in enumerate(zip(chosen, citations[first - 1 :], strict=True), start=first):
-        label = f"{c.title} ({c.date}): " if intro and c.date else ""
+        label = f"{c.title} ({c.date}): " if dated and c.date else ""
         pieces.append(f"{label}{neutralise_markers(s.text)} [{n}]")
-    body = " ".join(pieces)
-    if analysis.answer_type == LIST and len(pieces) > 1:
-        body = "\n".join(f"- {p}" for p in pieces)
+    listed = analysis.answer_type == LIST and len(pieces) > 1
+    if listed:
+        pieces = [f"- {p}" for p in pieces]
+    if dated and len(pieces) > 1:
+        pieces.insert(1, "The sources differ in date; the others, newest first:")
+    body = ("\n" if listed else " ").join(pieces)
     if named is not None:
         lead = f"{named.quote} [1]{f' ({named.date})' if named.date else ''} says so: "
     else:
         lead = f"{short}{'' if short.endswith(('.', '?', '!')) else '.'} " if short else ""
-    text = intro + lead + body
+    text = lead + body
     return Answer(
         text=text.strip(), abstained=False, citations=citations, passages=passages,
         query=prepared.query, backend="extractive", notice=prepared.notice, short=short,
