@@ -221,10 +221,11 @@ def _answer_rows(per_item: list[tuple[dict[str, Any], np.ndarray]], names: list[
         if len(p):
             order = np.argsort(-p)
             top = d["rows"][int(order[0])]
-            rows.append([float(np.prod(1 - p[order[:top_n]])), float(p[order[0]]),
+            second = float(p[order[1]]) if len(p) > 1 else 0.0
+            rows.append([float(np.prod(1 - p[order[:top_n]])), float(p[order[0]]), second,
                          *[top[i] for i in context]])
         else:
-            rows.append([1.0, 0.0] + [0.0] * len(context))
+            rows.append([1.0, 0.0, 0.0] + [0.0] * len(context))
         labels.append(int(d["answerable"]))
     return np.asarray(rows, dtype=np.float64), np.asarray(labels)
 

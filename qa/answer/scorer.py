@@ -4,7 +4,8 @@ The weights, the no-answer threshold and the share of the best probability a fur
 needs all come from ``reader_model.json``, written by ``python -m evals.fit_reader`` from the
 dev split (``evals/dataset.jsonl``); nothing here is set by hand. Whether to answer at all is a
 second fitted logistic model over question-level evidence: the no-answer probability
-Π(1 − pᵢ) over the ``top_n`` best sentences (as Haystack's extractive reader), the best pᵢ, and
+Π(1 − pᵢ) over the ``top_n`` best sentences (as Haystack's extractive reader), the best pᵢ and
+the next one (a runner-up as likely as the best says the reader cannot tell them apart), and
 how much of what the question names the retrieved passages cover at all.
 """
 
@@ -29,7 +30,8 @@ ANSWER_CONTEXT = (
     "pool_cover", "rarest_in_pool", "corpus_cover", "constraints", "pool_constraints",
     "type_match", "counted", "topic_in_corpus", "rival", "rival_here",
 )
-ANSWER_FEATURES = ("no_answer_probability", "best_probability", *ANSWER_CONTEXT)
+ANSWER_FEATURES = ("no_answer_probability", "best_probability", "second_probability",
+                   *ANSWER_CONTEXT)
 
 
 @dataclass(frozen=True)
@@ -58,9 +60,10 @@ class ReaderModel:
 
     def answer_features(self, probabilities: Sequence[float], *context: float) -> np.ndarray:
         """The answer model's inputs, in ANSWER_FEATURES order."""
-        best = max(probabilities, default=0.0)
+        ranked = [*sorted(probabilities, reverse=True), 0.0, 0.0]
         return np.asarray(
-            [self.no_answer_probability(probabilities), best, *context], dtype=np.float64
+            [self.no_answer_probability(probabilities), ranked[0], ranked[1], *context],
+            dtype=np.float64,
         )
 
     def answer_probability(self, probabilities: Sequence[float], *context: float) -> float:
@@ -77,7 +80,8 @@ class ReaderModel:
 def model_from_dict(data: dict[str, object]) -> ReaderModel:
     """A model from its JSON form; refuse one fitted for other features."""
     names = list(data.get("features", []))  # type: ignore[call-overload]
-    if names != list(FEATURES):
+    answer_names = list(data.get("answer_features", []))  # type: ignore[call-overload]
+    if names != list(FEATURES) or answer_names != list(ANSWER_FEATURES):
         raise ConfigError(
             "qa/answer/reader_model.json was fitted for other features; "
             "run `python -m evals.fit_reader` to fit it again"
@@ -101,7 +105,9 @@ def model_available(path: Path = MODEL_PATH) -> bool:
     """Whether a model fitted for today's features exists (before the first fit, or after a
     feature is added, only features can be computed)."""
     try:
-        return json.loads(path.read_text(encoding="utf-8")).get("features") == list(FEATURES)
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return (data.get("features") == list(FEATURES)
+                and data.get("answer_features") == list(ANSWER_FEATURES))
     except (OSError, ValueError, AttributeError):
         return False
 
