@@ -800,3 +800,33 @@ def test_sources_of_different_dates_answer_best_first_then_newest_first(tmp_path
         assert f"{c.title} ({c.date}): " in answer.text
         assert (corpus / c.source).read_text(encoding="utf-8")[c.start : c.end] == c.quote
     assert answer.text.index(first.title) < answer.text.index("differ in date")
+
+
+def test_a_reader_model_fitted_for_other_features_is_refused() -> None:
+    """A model file from before a feature was added would score with shifted weights: it is
+    refused with the command that fits it again, for the sentence features and the answer
+    model's alike."""
+    import json
+
+    from qa.answer.scorer import MODEL_PATH, model_from_dict
+
+    data = json.loads(MODEL_PATH.read_text(encoding="utf-8"))
+    assert model_from_dict(data).answer_weights.shape == (len(data["answer_features"]),)
+    for key in ("features", "answer_features"):
+        stale = {**data, key: data[key][:-1]}
+        with pytest.raises(qa.QAError, match="fit_reader"):
+            model_from_dict(stale)
+
+
+def test_the_answer_model_reads_the_runner_up() -> None:
+    """Two equally likely sentences and one clear best give the answer model different
+    inputs: the runner-up's probability is one of them."""
+    from qa.answer.scorer import ANSWER_FEATURES, load_model
+
+    model = load_model()
+    context = [0.0] * (len(ANSWER_FEATURES) - 3)
+    tied = model.answer_features([0.6, 0.6], *context)
+    clear = model.answer_features([0.6, 0.1], *context)
+    at = ANSWER_FEATURES.index("second_probability")
+    assert tied[at] == 0.6 and clear[at] == 0.1
+    assert model.answer_features([], *context)[at] == 0.0
