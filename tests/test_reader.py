@@ -41,6 +41,7 @@ from qa.retrieval.analysis import (
         ("Which news outlet reported the freeze?", ORG, "outlet"),  # a type noun that names
         ("Which section of the statute authorises the duty?", LAW, "section"),
         ("What did the minister describe?", DESCRIPTION, None),
+        ("What is the Comprehensive Strategic Partnership Treaty?", DESCRIPTION, "treaty"),
         ("Which scenarios does the report foresee?", LIST, "scenario"),
         ("If the talks fail, what scenarios does the author lay out?", LIST, "scenario"),
         ("What are the conditions Moscow insists on?", LIST, "condition"),

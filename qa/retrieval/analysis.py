@@ -343,7 +343,7 @@ def _answer_type(doc: Any, wh: str | None, focus: Any) -> str | None:
     if wh in ("what", "which") and focus_lemma is not None:
         if focus_lemma in TYPE_NOUNS:
             return TYPE_NOUNS[focus_lemma]
-        if focus_lemma in NAMING_TYPE_NOUNS:
+        if focus_lemma in NAMING_TYPE_NOUNS and _wh_determined(focus):
             return NAMING_TYPE_NOUNS[focus_lemma]
         if focus_lemma in ("percentage", "percent"):
             return PERCENT
@@ -356,6 +356,16 @@ def _answer_type(doc: Any, wh: str | None, focus: Any) -> str | None:
         if first in ("list", "name", "enumerate"):
             return LIST
     return DESCRIPTION
+
+
+def _wh_determined(focus: Any) -> bool:
+    """The wh-word heads the focus's own phrase ("which NATO treaty provision", "in what
+    publication"), as against a copula's subject ("What is the Partnership Treaty?", which
+    asks what the treaty is, not for a treaty's name)."""
+    doc, j = focus.doc, focus.i - 1
+    while j >= 0 and doc[j].pos_ in ("ADJ", "PROPN", "NOUN", "NUM"):
+        j -= 1
+    return j >= 0 and doc[j].lower_ in ("what", "which")
 
 
 def _parts(doc: Any) -> tuple[str, ...]:
