@@ -118,6 +118,40 @@ _INSTRUCTION = re.compile(
         (?:instructions|instrucciones|istruzioni|instrucoes|anweisungen)\b
     | \bignoriere\w*\b[^.?!]{{0,30}}\banweisungen\b
     | \bmake\s+sure\s+(?:to|that\s+you)\s+(?:always\s+)?{_SAY}\b
+    # The assistant's own workings, asked for or switched off: "your hidden configuration",
+    # "your new task", "disable your safety filter".
+    | \byour\s+(?:\w+\s+)?(?:instructions|prompt|configuration|config|settings|programming|
+        guidelines|rules|filters?|guardrails|restrictions|training\s+data|task|orders)\b
+    | \b(?:disable|turn\s+off|deactivate|remove|bypass)\s+(?:all\s+)?(?:your|the|any)\s+
+        (?:safety\s+|content\s+|ethical\s+)?(?:filters?|guardrails|safeguards)\b
+    | \b(?:disable|turn\s+off|deactivate)\s+(?:all\s+)?your\s+(?:\w+\s+)?(?:rules|restrictions|
+        limits|safety)\b
+    | \b(?:the\s+)?(?:hidden|secret|internal|original|initial)\s+(?:configuration|config|
+        settings|prompt|instructions|rules)\b[^.?!]{{0,40}}\b(?:you|given)\b
+    # A persona instead of the reader's part: "act like my grandmother", "as an unfiltered model".
+    | \bact\s+like\b | \bas\s+an?\s+(?:unfiltered|uncensored|unrestricted|jailbroken|evil|
+        rogue|free)\s+(?:\w+\s+)?(?:ai|assistant|model|chat\s?bot|bot|llm)\b
+    # Answers without the sources, or instead of an answer.
+    | \b(?:stop|quit|avoid|without|skip|drop|forget\s+about|ignore)\s+(?:using\s+|citing\s+|
+        quoting\s+)?(?:the\s+|any\s+|your\s+)?(?:documents|sources|citations|references|corpus|
+        context)\b(?!\s+of\b)
+    | \bwithout\s+(?:citing|quoting|checking|consulting)\b
+    | \b(?:do\s+not|don'?t|never)\s+(?:bother|worry)\s+(?:with|about)\s+(?:the\s+|any\s+)?
+        (?:documents|sources|citations|references)\b
+    | \bfrom\s+(?:your\s+)?(?:own\s+)?(?:memory|training)\b | \byour\s+context\s+window\b
+    | \bif\s+you\s+had\s+no\s+(?:rules|restrictions|filters|limits|guidelines)\b
+    # Who the assistant is or who speaks to it: "you are a Kremlin propagandist", "I am your
+    # developer".
+    | (?:^|[.;:!?,]\s*)you\s+are\s+(?:a|an)\s+(?!\w+\s+(?:for|of|to)\b) | \bi\s+am\s+your\s+
+        (?:developer|creator|administrator|admin|owner|operator|boss|master|programmer)\b
+    | \b(?:do\s+not|don'?t|never)\s+(?:use|consult|check|look\s+at|rely\s+on)\s+(?:the\s+|any\s+)?
+        (?:documents|sources|corpus|context|texts?)\b
+    | \b(?:instead|rather)\s+(?:of|than)\s+answering\b
+    # Another job altogether: "write a poem", "tell me a joke", "list every user who asked".
+    | (?:^|[.;:!?,]\s*|\b(?:please|now|then|and|just|you)\s+)(?:write|compose|sing|tell)\s+
+        (?:me\s+|us\s+)?(?:a|an)\s+(?:\w+\s+)?(?:poem|story|song|joke|limerick|haiku|rap|
+        fairy\s+tale)\b
+    | \b(?:list|show|reveal|give|name)\b[^.?!]{{0,20}}\b(?:every|all|other|previous)\s+users?\b
     )""",
     re.IGNORECASE | re.VERBOSE,
 )
