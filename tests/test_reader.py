@@ -166,6 +166,32 @@ def test_short_answer_drops_an_enumeration_label() -> None:
     assert "Esage Lab" in spans
 
 
+def test_a_framing_preposition_leaves_its_object_to_answer() -> None:
+    """"in Riyadh" is no candidate, "Riyadh" is; a preposition that carries the answer's
+    sense keeps its phrase ("via Poland")."""
+    text = "The shells reached Kyiv via Poland after talks in Riyadh with the delegation."
+    a = analyse("How did the shells reach Kyiv?")
+    spans = {text[s.start : s.end] for s in span_candidates(a, text, (
+        ("GPE", 19, 23), ("GPE", 28, 34), ("GPE", 47, 53)))}
+    assert "Riyadh" in spans and "in Riyadh" not in spans
+    assert "via Poland" in spans and "Poland" in spans
+
+
+def test_a_title_before_a_name_is_no_place() -> None:
+    """An unlabelled proper noun right before a person's name ("President" of "President
+    Ana Ruiz") is the person's title: a place question's type is met by the place, not by
+    the span that holds the title."""
+    from qa.answer.short import SPAN_FEATURES
+
+    text = "President Ana Ruiz met the delegation in Lisbon."
+    a = analyse("In which city did the delegation meet?")
+    spans = {text[s.start : s.end]: dict(zip(SPAN_FEATURES, s.features, strict=True))
+             for s in span_candidates(a, text, (("NAME", 0, 9), ("PERSON", 10, 18),
+                                                ("GPE", 41, 47)))}
+    assert spans["Lisbon"]["type_match"] == 1.0
+    assert spans["President Ana Ruiz"]["type_match"] == 0.0
+
+
 def test_span_candidates_are_whole_phrases() -> None:
     """A trailing possessive is trimmed ("the Party’s victory" -> "the Party"), a span that
     opens a bracket it does not close is no candidate, a quotation is one."""

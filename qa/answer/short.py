@@ -26,7 +26,14 @@ import numpy as np
 from qa.answer.features import mentions, word_root
 from qa.errors import ConfigError
 from qa.index.lexical import tokenize
-from qa.ingest.linguistics import CLOCK_COMPONENT, OBJECT_ARCS, SUBJECT_ARCS, nlp, role_group
+from qa.ingest.linguistics import (
+    CLOCK_COMPONENT,
+    NAME,
+    OBJECT_ARCS,
+    SUBJECT_ARCS,
+    nlp,
+    role_group,
+)
 from qa.retrieval.analysis import DESCRIPTION, REASON, QuestionAnalysis
 
 MODEL_PATH = Path(__file__).with_name("short_model.json")
@@ -197,7 +204,7 @@ def span_candidates(
     anchors = [t for t in doc if roots[t.i] in lemmas]
     first_anchor = min((t.idx for t in anchors), default=len(text))
     labels = analysis.labels
-    entity_spans = {(a, b): label for label, a, b in entities}
+    entity_spans = _titles_joined(text, {(a, b): label for label, a, b in entities})
     # Entities the question does not already name: "Trump" is no answer to "Who did Trump …",
     # nor "Donald J. Trump" (a person the question names by the surname).
     question = f"{analysis.question} {' '.join(analysis.content)}".lower()
@@ -306,6 +313,22 @@ def wants_short(analysis: QuestionAnalysis) -> bool:
     return True
 
 
+def _titles_joined(text: str, spans: dict[tuple[int, int], str]) -> dict[tuple[int, int], str]:
+    """A run of unlabelled proper nouns (``NAME``) right before or after an entity is a title
+    or a modifier of it ("President" of "President Donald J. Trump"): it takes that entity's
+    label, so a place question's type is not met by a person's title."""
+    labelled = [(a, b, label) for (a, b), label in spans.items() if label != NAME]
+    out = dict(spans)
+    for (a, b), label in spans.items():
+        if label != NAME:
+            continue
+        for c, d, other in labelled:
+            if (c >= b and not text[b:c].strip()) or (a >= d and not text[d:a].strip()):
+                out[(a, b)] = other
+                break
+    return out
+
+
 def _governor(token: Any) -> Any:
     """The content word a head depends on, through any preposition ("the appointment of X")."""
     head = token.head  # spaCy makes a new Token object per access: compare indexes
@@ -393,9 +416,17 @@ def _spans(doc: Any, entities: tuple[tuple[str, int, int], ...]) -> Iterator[tup
                 left = min([t, *(c.left_edge for c in own)], key=lambda x: x.i)
                 right = max([t, *(c.right_edge for c in own)], key=lambda x: x.i)
             kind = "clause" if t.dep_ in _CLAUSE else "phrase"
-            yield left.idx, right.idx + len(right.text), kind
+            if t.dep_ != "prep" or t.lower_ not in _FRAME_PREPOSITIONS or t.i == right.i:
+                yield left.idx, right.idx + len(right.text), kind
             if t.dep_ == "prep" and t.i < right.i:  # "in June 2024" -> also "June 2024"
                 yield doc[t.i + 1].idx, right.idx + len(right.text), "phrase"
+
+
+# Prepositions that only frame their object ("in June 2024", "of Article 5", "to Congress"):
+# the object answers alone. Others carry the answer's sense and stay ("via Poland",
+# "without territorial recovery", "between 2020 and 2025"). A closed class of English.
+_FRAME_PREPOSITIONS = frozenset("""in on at of to from for with into onto about regarding
+    toward towards during within upon after before since""".split())
 
 
 def _trim(text: str, a: int, b: int) -> tuple[int, int]:
