@@ -669,6 +669,34 @@ def test_framing_words_and_a_capital_whose_country_is_present_are_not_missing() 
          "We have been treated very badly. [1]",
          "How many lives did he say it cost to build?",
          "How many lives did Trump say the Panama Canal cost to build?"),
+        # "it" is what the question was about, not a phrase of the answer
+        ("What does the August 2025 executive order do?",
+         "The ad valorem duty imposed in Executive Order 14257 shall apply. [1]",
+         "When does it take effect?", "When does the August 2025 executive order take effect?"),
+        # ... unless the question asked for the thing: then the answer names it
+        ("Which executive order first banned imports of Russian crude oil?",
+         "Executive Order 14066 of March 8, 2022.",
+         "What does it prohibit?", "What does Executive Order 14066 of March 8, 2022 prohibit?"),
+        # a source only frames the question: "it" is what the source defines
+        ("How does the tariff order define Russian Federation oil?",
+         "Crude oil and petroleum products extracted in the Russian Federation. [1]",
+         "Who may sell it?", "Who may sell Russian Federation oil?"),
+        # ... but when "it" says something, it is the source
+        ("Does the Sejong outlook mention North Korean troops going to Russia?",
+         "Reports suggest North Korean troops were sent to Russia. [1]",
+         "Did it say they were fighting?", "Did the Sejong outlook say they were fighting?"),
+        # "it" is one thing: not plural, not an office
+        ("If both houses pass a joint resolution of disapproval, how long must the president "
+         "wait?", "10 calendar days. [1]",
+         "And if he vetoes it?", "And if he vetoes a joint resolution"),
+        # an abstention names nothing: the question's own topic stays; a question that said
+        # "that law" keeps the law the turn before named
+        ("What is CAATSA?", "The sources do not say: none of the passages found mentions it.",
+         "When was that law enacted?", "When was CAATSA enacted?"),
+        # "its" after a name of the question's own is that name's
+        ("What did Kellogg write about military aid in his book?", "He wrote about aid. [1]",
+         "Does he think Ukraine can get all its territory back?",
+         "Does Kellogg think Ukraine can get all its territory back?"),
     ],
 )
 def test_follow_ups_find_their_antecedent(
@@ -677,6 +705,16 @@ def test_follow_ups_find_their_antecedent(
     from qa.retrieval.questions import condense
 
     assert condense(follow_up, [(last_question, last_answer)]).startswith(resolved)
+
+
+def test_that_law_after_that_law_keeps_the_first_turns_law() -> None:
+    """A question that itself said "that law" was about the law of the turn before it."""
+    from qa.retrieval.questions import condense
+
+    turns = [("What is CAATSA?", "A 2017 sanctions statute. [1]"),
+             ("When was that law enacted?", "August 2, 2017. [1]")]
+    assert condense("What does it say about cyber sanctions?", turns).startswith(
+        "What does CAATSA say about cyber sanctions?")
 
 
 def test_a_resolved_follow_up_is_read_with_its_antecedent() -> None:

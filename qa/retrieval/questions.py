@@ -102,50 +102,130 @@ _PERSONAL = re.compile(r"\b(he|him|she|her)\b", re.IGNORECASE)
 _POSSESSIVE = re.compile(r"\b(his|hers)\b", re.IGNORECASE)
 _IT = re.compile(r"\b(it|that law|that order|the law|the order|the act|this law)\b", re.IGNORECASE)
 _ITS = re.compile(r"\bits\b", re.IGNORECASE)
+# "it" speaking: the follow-up asks what a source says ("Did it say …?", "What does it
+# recommend?"), so "it" is the document the last question named (closed-class speech verbs).
+_SPEECH = (r"say|mention|report|state|describe|claim|write|argue|note|suggest|expect|predict|"
+           r"conclude|recommend|find|cite|list|warn|call")
+_IT_SAYS = re.compile(
+    rf"\b(?:did|does|do|will|would|could|can|might|may)\s+it\s+(?:{_SPEECH})\b"
+    rf"|\bit\s+(?:(?:{_SPEECH})(?:s|ed|es)?|said|wrote|found)\b", re.IGNORECASE)
+# A capitalised word that does not open the sentence: a name of the question's own.
+_NAMED_BEFORE = re.compile(r"(?<!^)(?<![.?!] )\b[A-Z][\w.-]*[a-z]")
 # Entity labels that can be the "it" of a follow-up: laws, organisations, works, events, ...
 _THINGS = frozenset({"LAW", "ORG", "WORK_OF_ART", "EVENT", "PRODUCT", "FAC"})
 
 
-def antecedents(turns: list[tuple[str, str]]) -> tuple[str | None, str | None]:
+# How every abstention opens (qa.answer): such an answer names nothing the conversation is about.
+_ABSTAINED = re.compile(r"^\s*The sources do not (?:say|answer)\b")
+
+
+def antecedents(
+    turns: list[tuple[str, str]], question: str = ""
+) -> tuple[str | None, str | None]:
     """The person and the thing the last turn was about, read off spaCy's parse of its
-    answer and then its question: "he" is the first person named; "it" / "that law" is a
-    verbless answer itself ("The 2017 … Act (CAATSA)."), else the subject of the answer or
-    the question when it is not a pronoun, else the first law, organisation or work named."""
+    question and its answer (an abstention's answer counts for nothing). "he" is the person
+    the question named, or the one its answer named when it asked who. "it" / "that law" is
+    what the last question was itself about (its subject or object, not a wh-phrase, a
+    pronoun or a person: "the August 2025 order" of "What does the August 2025 order do?");
+    when it asked for the thing ("Which law …?"), the answer's verbless lead or its subject;
+    else the first law, organisation or work named."""
     from qa.ingest.linguistics import nlp
     from qa.retrieval.analysis import AGENT, OFFICE, PERSON, analyse
 
     last_q, last_a = (_strip_markers(t) for t in turns[-1])
-    thing = named = None
-    docs = list(nlp().pipe([last_a, last_q]))
+    if _ABSTAINED.match(last_a):
+        last_a = ""
+    a_doc, q_doc = nlp().pipe([last_a, last_q])
     # The person the last question named is the topic ("Who is Keith Kellogg?"); else the
     # first one its answer names. But a question that asked who did something ("Who is the
     # envoy Trump picked?") made its answer the topic: "he" is then the person it named.
-    asked = [re.sub(r"['’]s$", "", e.text) for e in docs[1].ents if e.label_ == "PERSON"]
+    asked = [re.sub(r"['’]s$", "", e.text) for e in q_doc.ents if e.label_ == "PERSON"]
     # (its answer leads with the name, which the small NER may label a company: "Kellogg")
-    found = [re.sub(r"['’]s$", "", e.text) for e in docs[0].ents
+    found = [re.sub(r"['’]s$", "", e.text) for e in a_doc.ents
              if e.label_ in ("PERSON", "ORG")]
     fresh = [p for p in found if not any(p in a or a in p for a in asked)]
+    person: str | None
     if fresh and analyse(last_q).answer_type in (PERSON, AGENT, OFFICE):
-        person: str | None = fresh[0]
+        person = fresh[0]
     else:
         person = asked[0] if asked else None
-    for n, doc in enumerate(docs):
+    named = None
+    for doc in (q_doc, a_doc):
         for ent in doc.ents:
             text = re.sub(r"['’]s$", "", ent.text)
             if ent.label_ == "PERSON" and person is None:
                 person = text
             elif ent.label_ in _THINGS and named is None:
                 named = text
-        if thing is None and n == 0 and len(doc) <= 20 and not any(
-            t.pos_ in ("VERB", "AUX") for t in doc
-        ):
-            thing = doc.text.strip(" .")
-        if thing is None:
-            subject = next((c for c in doc.noun_chunks if c.root.dep_ in ("nsubj", "nsubjpass")
-                            and c.root.pos_ not in ("PRON",) and c.root.tag_ != "WP"
-                            and c.root.ent_type_ != "PERSON"), None)  # a person is no "it"
-            thing = subject.text if subject is not None else None
+    lead = None
+    if len(a_doc) and not any(t.pos_ in ("VERB", "AUX") for t in next(a_doc.sents)):
+        lead = next(a_doc.sents).text.strip(" .")  # the answer's verbless lead: "CAATSA."
+    # "Which law …?" asked for the thing: its answer names it. Else the question named it.
+    asked_for = any(t.lower_ in ("what", "which") and t.i + 1 < len(q_doc)
+                    and q_doc[t.i + 1].pos_ in ("NOUN", "PROPN", "ADJ") for t in q_doc)
+    # A question that itself said "it" was about the turn before's thing.
+    source_first = bool(_IT_SAYS.search(question))
+    topic = antecedents(turns[:-1], last_q)[1] if _leans_back(q_doc) and len(turns) > 1 \
+        else _topic(q_doc, source_first)
+    thing = (_topic(a_doc) or lead or topic) if asked_for and not source_first else (
+        topic or _topic(a_doc) or lead)
     return person, thing or named
+
+
+def _topic(doc: Any, source_first: bool = False) -> str | None:
+    """What "it" can stand for in a sentence: its subject (or the noun phrase a verbless answer
+    is), else its object, that is one
+    thing (not plural), not a wh-phrase, a pronoun, a person or an office ("the president"),
+    and not a source that only frames the question ("How does the order define Russian oil?"
+    is about the oil), unless nothing else is there or ``source_first`` (the follow-up asks
+    what "it" says: "Did it say they were fighting?")."""
+    from qa.retrieval.analysis import NAMING_TYPE_NOUNS, OFFICE, PERSON, SOURCE_NOUNS, TYPE_NOUNS
+
+    people = {n for n, kind in {**TYPE_NOUNS, **NAMING_TYPE_NOUNS}.items()
+              if kind in (PERSON, OFFICE)}
+
+    def fits(chunk: Any) -> bool:
+        root = chunk.root
+        return (root.pos_ != "PRON" and root.ent_type_ not in ("PERSON", "DATE", "TIME")
+                and root.tag_ not in ("NNS", "NNPS") and root.lemma_.lower() not in people
+                and not any(t.tag_.startswith("W") for t in chunk))
+
+    chunks = [c for c in doc.noun_chunks if fits(c)]
+    for framing in ((True, False) if source_first else (False, True)):
+        for deps in (("ROOT", "nsubj", "nsubjpass"), ("dobj", "attr"), ("pobj",)):
+            for chunk in chunks:
+                if chunk.root.dep_ in deps and (
+                        chunk.root.lemma_.lower() in SOURCE_NOUNS) == framing:
+                    return _with_entity(doc, chunk)
+    # An acronym the small tagger took for another word class ("What is CAATSA?")
+    acronym = next((t for t in doc if t.dep_ in ("nsubj", "nsubjpass", "dobj", "attr", "pobj")
+                    and t.is_upper and len(t) > 1), None)
+    return str(acronym.text) if acronym is not None else None
+
+
+def _with_entity(doc: Any, chunk: Any) -> str:
+    """The noun phrase, stretched over the named entity its head belongs to ("the Trade Act" ->
+    "the Trade Act of 1974"); a verbless answer's noun phrase with all its modifiers
+    ("Executive Order 14066 of March 8, 2022", not "Executive Order")."""
+    root = chunk.root
+    if root.dep_ == "ROOT":  # a verbless answer: its whole phrase, up to a clause of its own
+        end = next((t.i for t in root.subtree
+                    if t.i > root.i and t.pos_ in ("VERB", "AUX", "SCONJ")), root.right_edge.i + 1)
+        return str(doc[root.left_edge.i : end].text).strip(" ,;:.")
+    ent = next((e for e in doc.ents if e.start <= root.i < e.end), None)
+    if ent is None:
+        return str(chunk.text)
+    return str(doc[min(chunk.start, ent.start) : max(chunk.end, ent.end)].text)
+
+
+def _leans_back(doc: Any) -> bool:
+    """The sentence's subject or object is "it", "that" or "that law": its topic is an earlier
+    turn's."""
+    back = ("it", "that", "this")
+    deps = ("nsubj", "nsubjpass", "dobj")
+    return any((t.dep_ in deps and t.lower_ in back)
+               or (t.dep_ == "det" and t.lower_ in back[1:] and t.head.dep_ in deps)
+               for t in doc)
 
 
 def condense(
@@ -157,7 +237,7 @@ def condense(
     topic of the last question is carried over when the new one still leans on it."""
     if not history or not needs_context(question):
         return question
-    person, thing = found or antecedents(history)
+    person, thing = found or antecedents(history, question)
     query = _substituted(question, person, thing)
     if _stands_alone(query, question):
         return query
@@ -177,8 +257,13 @@ def _substituted(question: str, person: str | None, thing: str | None) -> str:
     query = question
     if person and (_PERSONAL.search(query) or _POSSESSIVE.search(query)):
         query = _POSSESSIVE.sub(f"{person}'s", _PERSONAL.sub(person, query))
-    if thing and (_IT.search(query) or _ITS.search(query)):
-        query = _ITS.sub(f"{thing}'s", _IT.sub(thing, query))
+    if thing and _IT.search(query):
+        query = _IT.sub(thing, query)
+    its = _ITS.search(question)
+    # "its" after a name of the question's own is that name's ("Can Ukraine get all its
+    # territory back?"); only a bare "its" leans on the last turn ("What about its inflation?").
+    if thing and its and not _NAMED_BEFORE.search(question, 0, its.start()):
+        query = _ITS.sub(f"{thing}'s", query)
     return query
 
 
@@ -224,7 +309,7 @@ def prepare(question: Any, history: Any, max_chars: int) -> PreparedQuestion:
     turns = check_history(history)
     leans = bool(turns) and needs_context(text)
     plain = without_symbols(text)
-    found = antecedents(turns) if leans else (None, None)
+    found = antecedents(turns, text) if leans else (None, None)
     resolved = resolve(plain, *found) if leans else None
     return PreparedQuestion(
         question=text,
