@@ -177,6 +177,19 @@ def test_a_framing_preposition_leaves_its_object_to_answer() -> None:
     assert "via Poland" in spans and "Poland" in spans
 
 
+def test_a_name_the_ner_cut_into_pieces_is_one_candidate() -> None:
+    """"Countering America's" + "Adversaries" + "Sanctions Act" are one title-case name."""
+    text = ("Specifically, the 2017 Countering America's Adversaries Through Sanctions Act "
+            "requires a report.")
+    ents = tuple((label, text.index(name), text.index(name) + len(name)) for label, name in (
+        ("DATE", "2017"), ("ORG", "Countering America's"), ("NAME", "Adversaries"),
+        ("NAME", "Sanctions Act")))
+    a = analyse("Which law requires a report?")
+    spans = {text[s.start : s.end] for s in span_candidates(a, text, ents)}
+    assert "Countering America's Adversaries Through Sanctions Act" in spans
+    assert "Specifically" not in " ".join(s for s in spans if "Adversaries" in s)
+
+
 def test_a_title_before_a_name_is_no_place() -> None:
     """An unlabelled proper noun right before a person's name ("President" of "President
     Ana Ruiz") is the person's title: a place question's type is met by the place, not by

@@ -404,6 +404,7 @@ def _spans(doc: Any, entities: tuple[tuple[str, int, int], ...]) -> Iterator[tup
                 # "between $7.7 and $14.4 billion", "from 2020 to 2025": the range is one figure
                 opens = _RANGE_OPENS.search(text, 0, a)
                 yield (opens.start() if opens else a), d, "entity"
+    yield from _joined_names(doc, entities)
     for q in _QUOTATION.finditer(text):  # a title or a phrase the sentence quotes
         yield q.start(1), q.end(1), "quote"
     for chunk in doc.noun_chunks:
@@ -427,6 +428,35 @@ def _spans(doc: Any, entities: tuple[tuple[str, int, int], ...]) -> Iterator[tup
 # "without territorial recovery", "between 2020 and 2025"). A closed class of English.
 _FRAME_PREPOSITIONS = frozenset("""in on at of to from for with into onto about regarding
     toward towards during within upon after before since""".split())
+
+
+# Lower-case words inside a title-case name ("Countering America's Adversaries Through
+# Sanctions Act", "Bureau of Industry and Security"): a closed class of English.
+_NAME_JOINERS = frozenset({"of", "the", "for", "and", "through", "on", "in", "to", "'s", "’s",
+                           "-", "&"})
+
+
+def _joined_names(doc: Any, entities: tuple[tuple[str, int, int], ...]
+                  ) -> Iterator[tuple[int, int, str]]:
+    """A title-case run that the NER cut into pieces ("Countering America's" + "Adversaries"
+    + "Sanctions Act"), as one name: every run of capitalised words, joined by the words
+    names are joined by, that covers two entities or more."""
+    starts = sorted((a, b) for _, a, b in entities)
+    i, n = 0, len(doc)
+    while i < n:
+        if not (doc[i].is_title or doc[i].is_upper) or doc[i].is_punct:
+            i += 1
+            continue
+        j = last = i
+        while j + 1 < n and (doc[j + 1].is_title or doc[j + 1].is_upper or doc[j + 1].like_num
+                             or doc[j + 1].lower_ in _NAME_JOINERS) and not doc[j + 1].is_punct:
+            j += 1
+            if doc[j].is_title or doc[j].is_upper or doc[j].like_num:
+                last = j
+        a, b = doc[i].idx, doc[last].idx + len(doc[last].text)
+        if sum(1 for ea, eb in starts if a <= ea and eb <= b) >= 2:
+            yield a, b, "entity"
+        i = last + 1
 
 
 def _trim(text: str, a: int, b: int) -> tuple[int, int]:
