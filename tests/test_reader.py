@@ -720,6 +720,16 @@ def test_follow_ups_find_their_antecedent(
     assert condense(follow_up, [(last_question, last_answer)]).startswith(resolved)
 
 
+def test_a_long_chain_of_it_questions_is_followed_back_only_a_few_turns() -> None:
+    """Thousands of turns that each say "it" neither recurse without end nor stall."""
+    from qa.retrieval.questions import LOOK_BACK, prepare
+
+    turns = [("What is CAATSA?", "A sanctions law. [1]")]
+    turns += [("What about it?", "It is a law. [1]")] * 3000
+    prepared = prepare("When was it enacted?", turns, 2000)
+    assert LOOK_BACK < 10 and "it" not in prepared.query.split()
+
+
 def test_that_law_after_that_law_keeps_the_first_turns_law() -> None:
     """A question that itself said "that law" was about the law of the turn before it."""
     from qa.retrieval.questions import condense

@@ -119,16 +119,19 @@ _THINGS = frozenset({"LAW", "ORG", "WORK_OF_ART", "EVENT", "PRODUCT", "FAC"})
 _ABSTAINED = re.compile(r"^\s*The sources do not (?:say|answer)\b")
 
 
+LOOK_BACK = 3  # turns a chain of "it" questions is followed back through
+
+
 def antecedents(
-    turns: list[tuple[str, str]], question: str = ""
+    turns: list[tuple[str, str]], question: str = "", look_back: int = LOOK_BACK
 ) -> tuple[str | None, str | None]:
-    """The person and the thing the last turn was about, read off spaCy's parse of its
-    question and its answer (an abstention's answer counts for nothing). "he" is the person
-    the question named, or the one its answer named when it asked who. "it" / "that law" is
-    what the last question was itself about (its subject or object, not a wh-phrase, a
-    pronoun or a person: "the August 2025 order" of "What does the August 2025 order do?");
-    when it asked for the thing ("Which law …?"), the answer's verbless lead or its subject;
-    else the first law, organisation or work named."""
+    """The person and the thing the last turn was about, for ``question``, read off spaCy's
+    parse of the turn's question and answer (an abstention's answer counts for nothing).
+    "he" is the person the question named, or the one its answer named when it asked who.
+    "it" / "that law" is what the last question was itself about (``_topic``: "the August
+    2025 order" of "What does the August 2025 order do?"), or, when that question itself said
+    "it", what the turn before was about; when it asked for the thing ("Which law …?"), the
+    answer's subject or verbless lead; else the first law, organisation or work named."""
     from qa.ingest.linguistics import nlp
     from qa.retrieval.analysis import AGENT, OFFICE, PERSON, analyse
 
@@ -163,22 +166,22 @@ def antecedents(
     # "Which law …?" asked for the thing: its answer names it. Else the question named it.
     asked_for = any(t.lower_ in ("what", "which") and t.i + 1 < len(q_doc)
                     and q_doc[t.i + 1].pos_ in ("NOUN", "PROPN", "ADJ") for t in q_doc)
-    # A question that itself said "it" was about the turn before's thing.
     source_first = bool(_IT_SAYS.search(question))
-    topic = antecedents(turns[:-1], last_q)[1] if _leans_back(q_doc) and len(turns) > 1 \
-        else _topic(q_doc, source_first)
+    if _leans_back(q_doc) and len(turns) > 1 and look_back > 1:
+        topic = antecedents(turns[:-1], last_q, look_back - 1)[1]
+    else:
+        topic = _topic(q_doc, source_first)
     thing = (_topic(a_doc) or lead or topic) if asked_for and not source_first else (
         topic or _topic(a_doc) or lead)
     return person, thing or named
 
 
 def _topic(doc: Any, source_first: bool = False) -> str | None:
-    """What "it" can stand for in a sentence: its subject (or the noun phrase a verbless answer
-    is), else its object, that is one
-    thing (not plural), not a wh-phrase, a pronoun, a person or an office ("the president"),
-    and not a source that only frames the question ("How does the order define Russian oil?"
-    is about the oil), unless nothing else is there or ``source_first`` (the follow-up asks
-    what "it" says: "Did it say they were fighting?")."""
+    """What "it" can stand for in a sentence: its subject (or the noun phrase a verbless
+    answer is), else its object, that is one thing (not plural), not a wh-phrase, a pronoun,
+    a person, an office ("the president") or a date, and not a source that only frames the
+    question ("How does the order define Russian oil?" is about the oil), unless nothing else
+    is there or ``source_first`` (the follow-up asks what "it" says: "Did it say …?")."""
     from qa.retrieval.analysis import NAMING_TYPE_NOUNS, OFFICE, PERSON, SOURCE_NOUNS, TYPE_NOUNS
 
     people = {n for n, kind in {**TYPE_NOUNS, **NAMING_TYPE_NOUNS}.items()
