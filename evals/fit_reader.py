@@ -31,7 +31,7 @@ from evals import metrics as m
 from evals.dataset import EvalItem, load_dataset
 from evals.runner import Texts
 from qa.answer.extractive import QUOTES
-from qa.answer.scorer import ANSWER_CONTEXT, ANSWER_FEATURES
+from qa.answer.scorer import ANSWER_CONTEXT, ANSWER_FEATURES, answer_inputs
 
 MODEL_PATH = Path(__file__).resolve().parents[1] / "qa" / "answer" / "reader_model.json"
 TOP_N = (1, 2, 3, 5)
@@ -214,18 +214,14 @@ def _twin_weights(data: list[dict[str, Any]]) -> np.ndarray:
 
 def _answer_rows(per_item: list[tuple[dict[str, Any], np.ndarray]], names: list[str],
                  top_n: int) -> tuple[np.ndarray, np.ndarray]:
-    """Question-level rows (as ``ReaderModel.answer_features``) and answerable labels."""
+    """Question-level rows (``answer_inputs``, as ``qa.ask`` computes them) and answerable
+    labels."""
     context = [names.index(n) for n in ANSWER_CONTEXT]
     rows, labels = [], []
     for d, p in per_item:
-        if len(p):
-            order = np.argsort(-p)
-            top = d["rows"][int(order[0])]
-            second = float(p[order[1]]) if len(p) > 1 else 0.0
-            rows.append([float(np.prod(1 - p[order[:top_n]])), float(p[order[0]]), second,
-                         *[top[i] for i in context]])
-        else:
-            rows.append([1.0, 0.0, 0.0] + [0.0] * len(context))
+        top = d["rows"][int(np.argmax(p))] if len(p) else None
+        rows.append(answer_inputs([float(x) for x in p], top_n,
+                                  [top[i] if top is not None else 0.0 for i in context]))
         labels.append(int(d["answerable"]))
     return np.asarray(rows, dtype=np.float64), np.asarray(labels)
 

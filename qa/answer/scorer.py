@@ -54,17 +54,9 @@ class ReaderModel:
         z = ((rows - self.mean) / self.scale) @ self.weights + self.bias
         return 1.0 / (1.0 + np.exp(-z))
 
-    def no_answer_probability(self, probabilities: Sequence[float]) -> float:
-        best = sorted(probabilities, reverse=True)[: self.top_n]
-        return float(np.prod([1.0 - p for p in best])) if best else 1.0
-
     def answer_features(self, probabilities: Sequence[float], *context: float) -> np.ndarray:
         """The answer model's inputs, in ANSWER_FEATURES order."""
-        ranked = [*sorted(probabilities, reverse=True), 0.0, 0.0]
-        return np.asarray(
-            [self.no_answer_probability(probabilities), ranked[0], ranked[1], *context],
-            dtype=np.float64,
-        )
+        return answer_inputs(probabilities, self.top_n, context)
 
     def answer_probability(self, probabilities: Sequence[float], *context: float) -> float:
         """Probability that the question is answerable from these candidates."""
@@ -75,6 +67,18 @@ class ReaderModel:
     def no_answer(self, probabilities: Sequence[float], *context: Any) -> bool:
         """Abstain: the fitted answer probability is below the fitted threshold."""
         return self.answer_probability(probabilities, *context) < self.abstain_threshold
+
+
+def answer_inputs(
+    probabilities: Sequence[float], top_n: int, context: Sequence[float]
+) -> np.ndarray:
+    """The answer model's inputs in ANSWER_FEATURES order, for ``qa.ask`` and the fit alike:
+    Π(1 − pᵢ) over the ``top_n`` best sentence probabilities, the best and the runner-up
+    (0 when missing), then ``context``, the best sentence's ANSWER_CONTEXT features."""
+    ranked = sorted(probabilities, reverse=True)
+    no_answer = float(np.prod([1.0 - p for p in ranked[:top_n]]))  # 1.0 with no sentence
+    best, second = [*ranked, 0.0, 0.0][:2]
+    return np.asarray([no_answer, best, second, *context], dtype=np.float64)
 
 
 def model_from_dict(data: dict[str, object]) -> ReaderModel:

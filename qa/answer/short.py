@@ -441,7 +441,7 @@ def _joined_names(doc: Any, entities: tuple[tuple[str, int, int], ...]
     """A title-case run that the NER cut into pieces ("Countering America's" + "Adversaries"
     + "Sanctions Act"), as one name: every run of capitalised words, joined by the words
     names are joined by, that covers two entities or more."""
-    starts = sorted((a, b) for _, a, b in entities)
+    spans = [(a, b) for _, a, b in entities]
     i, n = 0, len(doc)
     while i < n:
         if not (doc[i].is_title or doc[i].is_upper) or doc[i].is_punct:
@@ -454,7 +454,7 @@ def _joined_names(doc: Any, entities: tuple[tuple[str, int, int], ...]
             if doc[j].is_title or doc[j].is_upper or doc[j].like_num:
                 last = j
         a, b = doc[i].idx, doc[last].idx + len(doc[last].text)
-        if sum(1 for ea, eb in starts if a <= ea and eb <= b) >= 2:
+        if sum(a <= ea and eb <= b for ea, eb in spans) >= 2:
             yield a, b, "entity"
         i = last + 1
 

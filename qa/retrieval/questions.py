@@ -6,6 +6,7 @@ retrieval query by carrying over the earlier question and the names in the earli
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Sequence
@@ -182,10 +183,9 @@ def _topic(doc: Any, source_first: bool = False) -> str | None:
     a person, an office ("the president") or a date, and not a source that only frames the
     question ("How does the order define Russian oil?" is about the oil), unless nothing else
     is there or ``source_first`` (the follow-up asks what "it" says: "Did it say …?")."""
-    from qa.retrieval.analysis import NAMING_TYPE_NOUNS, OFFICE, PERSON, SOURCE_NOUNS, TYPE_NOUNS
+    from qa.retrieval.analysis import SOURCE_NOUNS
 
-    people = {n for n, kind in {**TYPE_NOUNS, **NAMING_TYPE_NOUNS}.items()
-              if kind in (PERSON, OFFICE)}
+    people = _people_nouns()
 
     def fits(chunk: Any) -> bool:
         root = chunk.root
@@ -204,6 +204,15 @@ def _topic(doc: Any, source_first: bool = False) -> str | None:
     acronym = next((t for t in doc if t.dep_ in ("nsubj", "nsubjpass", "dobj", "attr", "pobj")
                     and t.is_upper and len(t) > 1), None)
     return str(acronym.text) if acronym is not None else None
+
+
+@functools.cache
+def _people_nouns() -> frozenset[str]:
+    """The type nouns of people and offices ("official", "president"): never an "it"."""
+    from qa.retrieval.analysis import NAMING_TYPE_NOUNS, OFFICE, PERSON, TYPE_NOUNS
+
+    return frozenset(n for n, kind in {**TYPE_NOUNS, **NAMING_TYPE_NOUNS}.items()
+                     if kind in (PERSON, OFFICE))
 
 
 def _with_entity(doc: Any, chunk: Any) -> str:
