@@ -22,10 +22,8 @@ S = "doc.txt"
 
 # Floors for the gate: the whole dev split (669 items over all six documents; the reader's
 # models are fitted on it), a little below the figures measured on it (README, "Latest
-# figures"): accuracy 0.739, abstention 0.632, recall@5 0.862, recall@2000c 0.875, MRR 0.778,
-# citation recall 0.769, token F1 0.322, short-answer F1 0.364, false abstentions 0.084. The
-# split grew by 150 items (25 near misses, 130 not about the outlook) this stop; refitted on
-# them, the reader trades some abstention (0.658 before the refit) for fewer false ones (0.105).
+# figures"): accuracy 0.743, abstention 0.639, recall@5 0.860, recall@2000c 0.875, MRR 0.778,
+# citation recall 0.767, short-answer F1 0.370, false abstentions 0.082.
 FLOORS = {
     "accuracy": 0.70,
     "abstention_accuracy": 0.60,
@@ -34,7 +32,7 @@ FLOORS = {
     "mrr": 0.75,
     "citation_recall": 0.73,
     "token_f1": 0.29,
-    "short_f1": 0.33,
+    "short_f1": 0.34,
 }
 MAX_FALSE_ABSTENTION = 0.11
 
