@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from qa.answer.acronyms import covered
 from qa.answer.common import INJECTION_REPLY, NOTHING_FOUND, abstention
 from qa.answer.document_facts import date_words, document_fact_answer
 from qa.answer.enumerations import enumeration_items
@@ -98,6 +99,7 @@ def score_candidates(
     for c, context in zip(pool, contexts, strict=True):
         pool_stems.update(tokenize(c.text))
         pool_stems.update(tokenize(context))
+        pool_stems.update(covered(analysis.question, c.text))
     pool_text = " ".join([c.text for c in pool] + abouts).lower()
     # Where a date the question names may be: the passage, its heading, and (for "the August
     # 2025 order") its document's own date; not a year in its title ("… Russia in 2025").

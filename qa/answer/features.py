@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from qa.answer.acronyms import covered
 from qa.index.lexical import stem, tokenize
 from qa.retrieval.analysis import FRAMING_NOUNS, NUMBER, QuestionAnalysis
 from qa.retrieval.questions import METONYMS
@@ -191,7 +192,8 @@ def features(
     """The feature vector of ``sentence`` for the question, in ``BASE_FEATURES`` order (the
     gaps of ``with_gaps`` come once every candidate of the question is known)."""
     nouns = pool.nouns
-    words = _stems(sentence.text)
+    # The question's "U.S." is in a sentence that says "the United States" (and back).
+    words = _stems(sentence.text) | covered(analysis.question, sentence.text)
     around = words | _stems(sentence.context)
     total = sum(pool.weights.values()) or 1.0
     overlap = sum(w for t, w in pool.weights.items() if t in words) / total

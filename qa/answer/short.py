@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from qa.answer.acronyms import aliases
 from qa.answer.features import mentions, word_root
 from qa.errors import ConfigError
 from qa.index.lexical import tokenize
@@ -195,7 +196,10 @@ def span_candidates(
     """Every span of ``text`` that could stand alone as the answer, with its features."""
     doc = _parse(text)
     # The question's own words, all of them: "May" in "the May 2025 report" is no answer.
+    # So are the sentence's words for what the question names by an acronym or spells out
+    # ("the United States" for "the U.S.").
     asked = set(tokenize(analysis.question)) | set(tokenize(" ".join(analysis.content)))
+    asked |= aliases(analysis.question, text)
     # The question's words by their first five letters, so that a word's derivations meet
     # ("appointed" and "the appointment of", "negotiate" and "negotiations").
     lemmas = {word_root(w) for w in analysis.content}
