@@ -27,7 +27,15 @@ from evals import metrics as m
 from evals.dataset import load_dataset
 from evals.runner import Texts
 from qa.index.opened import open_index
-from qa.retrieval.hybrid import DEFAULT_FUSION, FUSION_PATH, POOL, RANKINGS, Fusion, ranked_lists
+from qa.retrieval.hybrid import (
+    DEFAULT_FUSION,
+    FUSION_PATH,
+    POOL,
+    RANKINGS,
+    Fusion,
+    lexical_query,
+    ranked_lists,
+)
 from qa.retrieval.questions import prepare
 
 WEIGHTS = (0.0, 0.5, 1.0, 2.0)
@@ -46,7 +54,7 @@ def collect(settings: qa.Settings, path: Path) -> list[dict[str, Any]]:
         prepared = prepare(item.question, list(item.history) or None, settings.max_question_chars)
         vector = index.embedder.encode_query(prepared.query)
         results = {"dense": index.store.query_chunks(vector, POOL),
-                   "lexical": index.lexical.search(prepared.query, POOL),
+                   "lexical": index.lexical.search(lexical_query(prepared.query), POOL),
                    "passthrough": {"vector": vector}}
         records, rankings = ranked_lists(index, results)
         spans = {c: m.Span(str(meta["source"]), int(meta["start"]), int(meta["end"]))

@@ -79,3 +79,13 @@ def test_cached_rebuilds_when_the_previous_index_is_missing(tmp_path: Path) -> N
         patch=(tmp_path / "absent", ["c0"], lambda: []),
     )
     assert len(built) == len(TEXTS) and not built.removed
+
+
+def test_the_lexical_query_leaves_out_the_words_that_name_the_sources() -> None:
+    from qa.retrieval.hybrid import lexical_query
+
+    assert lexical_query("According to the outlook, what kind of peace does the author expect?"
+                         ) == "According to the what of peace does the expect?"
+    assert lexical_query("What does the CRS brief say about Kim?") == (
+        "What does the CRS say about Kim?")
+    assert lexical_query("the outlook") == "the outlook"  # nothing else left: all of it

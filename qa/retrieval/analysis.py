@@ -87,7 +87,7 @@ NAMING_TYPE_NOUNS: dict[str, str] = {
     **dict.fromkeys("""law bill treaty provision section subsection article directive
         resolution statute regulation amendment""".split(), LAW),
 }
-_KIND_NOUNS = frozenset({"kind", "type", "sort"})  # "what kind of X" asks about X
+KIND_NOUNS = frozenset({"kind", "type", "sort"})  # "what kind of X" asks about X
 _MODIFIERS = frozenset({"compound", "amod", "nmod", "poss"})  # of a source noun: "his inaugural"
 # Nouns by which a question refers to its sources rather than to what it asks about
 # ("according to the outlook", "by the author's estimate", "in his inaugural address"): a
@@ -109,7 +109,7 @@ _COMPARE = re.compile(
 )
 _NOT_CONSTRAINT = frozenset({"ORDINAL"})
 # What frames a question rather than says what it asks about: never required of a passage.
-FRAMING_NOUNS = frozenset(TYPE_NOUNS) | SOURCE_NOUNS | _KIND_NOUNS
+FRAMING_NOUNS = frozenset(TYPE_NOUNS) | SOURCE_NOUNS | KIND_NOUNS
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -282,7 +282,7 @@ def _focus(wh_token: Any) -> Any:
         return None
     if wh_token.dep_ == "det" and wh_token.head.pos_ in ("NOUN", "PROPN"):
         head = wh_token.head  # "what scenarios", "which country"
-        if head.lemma_.lower() in _KIND_NOUNS:  # "what kind of peace": the peace
+        if head.lemma_.lower() in KIND_NOUNS:  # "what kind of peace": the peace
             of = [p for c in head.children if c.dep_ == "prep" and c.lower_ == "of"
                   for p in c.children if p.dep_ == "pobj" and p.pos_ in ("NOUN", "PROPN")]
             return of[0] if of else head

@@ -24,6 +24,8 @@ import numpy as np
 from langchain_core.runnables import Runnable, RunnableConfig
 
 from qa.errors import ConfigError
+from qa.index.lexical import tokenize
+from qa.retrieval.analysis import KIND_NOUNS, SOURCE_NOUNS
 
 if TYPE_CHECKING:
     from qa.index.opened import OpenedIndex
@@ -85,6 +87,20 @@ _chains: weakref.WeakKeyDictionary[OpenedIndex, Runnable[dict[str, Any], list[Ca
 _chains_lock = threading.Lock()
 
 
+# The words by which a question points at its sources or the kind of thing it asks about
+# ("according to the outlook", "the CRS brief", "what kind of peace"): they name documents,
+# not what is asked, and BM25 would favour whatever passage repeats "author" or "report"
+# (cross-validated on the dev split: recall@5 0.846 -> 0.862 with them left out).
+_FRAMING_STEMS = frozenset(tokenize(" ".join(sorted(SOURCE_NOUNS | KIND_NOUNS))))
+
+
+def lexical_query(query: str) -> str:
+    """``query`` for BM25: without the words that only frame it (all of it when nothing
+    else is left)."""
+    kept = [w for w in query.split() if not set(tokenize(w)) & _FRAMING_STEMS]
+    return " ".join(kept) if tokenize(" ".join(kept)) else query
+
+
 SOURCES_POOL = 10  # searching within chosen documents casts a net this many times wider
 
 
@@ -114,7 +130,7 @@ def build_chain(engine: OpenedIndex) -> Runnable[dict[str, Any], list[Candidate]
         return engine.store.query_chunks(inp["vector"], inp.get("pool", POOL))
 
     def lexical(inp: dict[str, Any]) -> list[tuple[str, float]]:
-        return engine.lexical.search(inp["query"], inp.get("pool", POOL))
+        return engine.lexical.search(lexical_query(inp["query"]), inp.get("pool", POOL))
 
     def fuse(inp: dict[str, Any]) -> list[Candidate]:
         return fuse_rankings(engine, inp)
