@@ -312,7 +312,7 @@ def test_roles_are_the_documented_constants() -> None:
         "prose", "list-item", "heading", "title", "heading-list", "boilerplate",
         "legal-fragment", "instruction",
     }
-    assert roles.ANSWERABLE == {"prose", "list-item"}
+    assert roles.ANSWERABLE == {"prose", "list-item", "legal-fragment"}
 
 
 # --- the real corpus: false flags measured ---------------------------------------------------

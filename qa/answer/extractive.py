@@ -4,8 +4,9 @@ passages with one fitted, calibrated model and answers with the minimal span and
 Each sentence gets a probability of answering the question (``qa.answer.scorer``, logistic
 weights fitted on the dev split by ``evals/fit_reader.py``); the reader abstains when the
 no-answer probability Π(1 − pᵢ) over the best candidates passes the fitted threshold, and then
-says what the passages do hold. Only prose is quoted (list items for list questions): headings,
-titles, disclaimers, fragments of legal enumerations and planted instructions never are.
+says what the passages do hold. Prose, list items and clauses of legal enumerations are quoted
+(``qa.ingest.roles.ANSWERABLE``; the scorer weighs the role): headings, titles, disclaimers and
+planted instructions never are.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from qa.answer.scorer import ANSWER_CONTEXT, ReaderModel, load_model, model_avai
 from qa.answer.short import FIGURE_LABELS, correction, short_answer
 from qa.answer.source_questions import asks_which_source, newest_or_oldest_answer, title_citation
 from qa.index.lexical import tokenize
+from qa.ingest.roles import ANSWERABLE
 from qa.models import Answer, Citation, Passage, ReaderCandidate
 from qa.retrieval.analysis import LIST, QuestionAnalysis, analyse
 from qa.retrieval.hybrid import search
@@ -52,8 +54,6 @@ ANSWER_POOL = 7  # passages whose sentences may be quoted: 7 of 5, 7 and 10 gave
 # cross-validated reader decision on the dev split (1.065, 1.086, 1.081)
 MAX_QUOTES = 3  # for a list or a multi-part question
 QUOTES = 2  # for any other question
-QUOTABLE = frozenset({"prose", "legal-fragment"})  # the scorer weighs the role
-QUOTABLE_IN_LISTS = frozenset({"prose", "legal-fragment", "list-item"})
 
 
 @dataclass(frozen=True)
@@ -74,8 +74,7 @@ class Scored:
 
 def score_candidates(
     index: OpenedIndex, query: str, analysis: QuestionAnalysis, candidates: list[Candidate],
-    *, quotable: frozenset[str] | None = None, model: ReaderModel | None = None,
-    sources: list[str] | None = None,
+    *, model: ReaderModel | None = None, sources: list[str] | None = None,
 ) -> list[Scored]:
     """Every quotable sentence of the best passages, scored, most probable first (in reading
     order with probability NaN when ``model`` is None: features only, for fitting); with
@@ -84,7 +83,6 @@ def score_candidates(
     pool = _reading_named(index, query, analysis, candidates[:ANSWER_POOL], sources)
     if not pool:
         return []
-    allowed = quotable or (QUOTABLE_IN_LISTS if analysis.is_list else QUOTABLE)
     stored = index.sentences([c.chunk_id for c in pool])
     vector = index.embedder.encode_query(query)
     docs = index.documents()
@@ -120,7 +118,7 @@ def score_candidates(
         for i, s in enumerate(stored.get(c.chunk_id, [])):
             if s.role != "legal-fragment" or s.text.rstrip().endswith(":"):
                 lead = s.text.lower()
-            if s.role not in allowed:
+            if s.role not in ANSWERABLE:
                 continue
             led = s.role == "legal-fragment" and lead != s.text.lower()
             around = f"{context} {lead}" if led else context
@@ -226,8 +224,7 @@ def candidates_for(
             features=dict(zip(FEATURES, s.features, strict=True)), probability=s.probability,
             entities=s.entities,
         )
-        for s in score_candidates(index, prepared.query, analysis, candidates,
-                                  quotable=QUOTABLE_IN_LISTS, model=model)
+        for s in score_candidates(index, prepared.query, analysis, candidates, model=model)
     ]
 
 

@@ -35,7 +35,9 @@ BOILERPLATE = "boilerplate"
 LEGAL_FRAGMENT = "legal-fragment"
 INSTRUCTION = "instruction"
 ROLES = (PROSE, LIST_ITEM, HEADING, TITLE, HEADING_LIST, BOILERPLATE, LEGAL_FRAGMENT, INSTRUCTION)
-ANSWERABLE = frozenset({PROSE, LIST_ITEM})  # list items only for list questions
+# The roles a quote may have, for any kind of question (the reader's scorer weighs which): a
+# list item answers "What other name does Zorsecurity go by?" as well as "Which entities …?".
+ANSWERABLE = frozenset({PROSE, LIST_ITEM, LEGAL_FRAGMENT})
 
 # --- instructions: patterns on folded text (used with and without a parse) -----------------
 
