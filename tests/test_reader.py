@@ -21,11 +21,13 @@ from qa.retrieval.analysis import (
     LAW,
     LIST,
     MEASURE,
+    MONEY,
     NUMBER,
     OFFICE,
     ORG,
     PERCENT,
     PLACE,
+    QUANTITY,
     analyse,
 )
 
@@ -47,6 +49,10 @@ from qa.retrieval.analysis import (
         ("What are the conditions Moscow insists on?", LIST, "condition"),
         ("How soon after the vote is the first report due?", DURATION, "soon"),
         ("How large is the duty on imported steel?", MEASURE, "large"),
+        ("For how much longer can the economy hold out?", DURATION, "long"),
+        ("By how much were exports expected to grow?", MEASURE, None),  # a share, a sum, …
+        ("How much money did the fund receive?", MONEY, "money"),
+        ("How much oil does the refinery process?", QUANTITY, "oil"),
     ],
 )
 def test_question_analysis_reads_type_and_focus_from_the_parse(
@@ -918,3 +924,11 @@ def test_the_answer_model_reads_the_runner_up() -> None:
     at = ANSWER_FEATURES.index("second_probability")
     assert tied[at] == 0.6 and clear[at] == 0.1
     assert model.answer_features([], *context)[at] == 0.0
+
+
+def test_a_count_is_found_before_the_plural_of_a_y_noun() -> None:
+    from qa.answer.features import _counts
+
+    assert _counts("the United States and 10 countries formed the team", "country")
+    assert _counts("three smaller parties joined", "party")
+    assert not _counts("the country joined in 2024", "country")

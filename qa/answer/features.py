@@ -324,7 +324,8 @@ _FIGURE = r"(?:\d[\d,.]*|one|two|three|four|five|six|seven|eight|nine|ten|eleven
 def _counts(text: str, counted: str) -> bool:
     """A figure within five words before the counted noun ("five current and former Russian
     officials"), or "once"/"twice" for "how many times"."""
-    noun = re.escape(stem(counted))
+    noun = stem(counted)
+    noun = re.escape(noun[:-1] if noun.endswith("y") else noun)  # "countries" for "country"
     if noun == "time" and re.search(r"\b(once|twice)\b", text, re.IGNORECASE):
         return True
     pattern = rf"\b{_FIGURE}\b(?:\s+[\w,.'’-]+){{0,5}}?\s+{noun}\w*"

@@ -176,8 +176,12 @@ def analyse(question: str) -> QuestionAnalysis:
     counted = None
     if wh == "how" and wh_token is not None:
         nxt = doc[wh_token.i + 1] if wh_token.i + 1 < len(doc) else None
+        after = doc[nxt.i + 1] if nxt is not None and nxt.i + 1 < len(doc) else None
         if nxt is not None and nxt.pos_ in ("ADJ", "ADV") and nxt.lower_ not in ("many", "much"):
             focus_token = nxt  # "how long", "how large": the question asks for a measure
+        elif nxt is not None and nxt.lower_ == "much" and after is not None \
+                and after.tag_ in ("JJR", "RBR"):
+            focus_token = after  # "how much longer", "how much larger": a measure again
         elif nxt is not None and nxt.lower_ in ("many", "much"):
             wh = f"how {nxt.lower_}"
             counted_token = nxt.head if nxt.head.pos_ in ("NOUN", "PROPN") else None
@@ -322,7 +326,11 @@ def _answer_type(doc: Any, wh: str | None, focus: Any) -> str | None:
     if wh == "how many":
         return NUMBER
     if wh == "how much":
-        return MONEY if focus_lemma in (None, "money", "funding", "aid") else QUANTITY
+        # "How much money …" wants a sum; "By how much did wages grow?" any measure (a
+        # share, a sum, a quantity); "how much oil" a quantity.
+        if focus_lemma in ("money", "funding", "aid"):
+            return MONEY
+        return MEASURE if focus_lemma is None else QUANTITY
     if wh in ("who", "whom", "whose"):
         root = next((t for t in doc if t.dep_ == "ROOT"), None)
         named = [c for c in (root.children if root is not None else ())
