@@ -932,3 +932,16 @@ def test_a_count_is_found_before_the_plural_of_a_y_noun() -> None:
     assert _counts("the United States and 10 countries formed the team", "country")
     assert _counts("three smaller parties joined", "party")
     assert not _counts("the country joined in 2024", "country")
+
+
+def test_an_acronym_the_tagger_misreads_is_still_a_noun_to_cover() -> None:
+    """The small tagger makes "CAATSA" an adverb here; an acronym is a name all the same."""
+    a = analyse("Who signed CAATSA into law?")
+    assert "caatsa" in a.nouns and "caatsa" in a.content
+
+
+def test_a_pronoun_is_never_a_short_answer_candidate() -> None:
+    text = "Panama's promise to us has been broken, and we are taking it back."
+    spans = {text[s.start : s.end]
+             for s in span_candidates(analyse("What did Panama promise?"), text, ())}
+    assert spans and not spans & {"us", "we", "it"}

@@ -242,6 +242,8 @@ def span_candidates(
         new_share = len(words - asked) / len(words)
         if new_share == 0:
             continue  # the question's own words are never its answer
+        if all(t.pos_ in ("PRON", "DET") or t.is_punct for t in span):
+            continue  # "us", "this": a pronoun stands for the answer, it is not one
         root = span.root
         inside = {t.i for t in span}
         if root.dep_ == "compound" and root.head.pos_ == "PROPN" and root.head.i not in inside:

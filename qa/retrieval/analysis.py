@@ -210,13 +210,14 @@ def analyse(question: str) -> QuestionAnalysis:
     words = [t for t in tokens if t.i not in given]
     content = tuple(dict.fromkeys(
         t.lemma_.lower() for t in words
-        if t.pos_ in ("NOUN", "PROPN", "VERB", "ADJ", "NUM") and not t.is_stop and t.is_alpha
+        if (t.pos_ in ("NOUN", "PROPN", "VERB", "ADJ", "NUM") or _acronym(t))
+        and not t.is_stop and t.is_alpha
         or t.like_num
     ))
     nouns = tuple(dict.fromkeys(
         t.lemma_.lower() for t in words
         # nouns, and figures written as digits ("90 days"; "two factors" only counts)
-        if ((t.pos_ in ("NOUN", "PROPN") and not t.is_stop and len(t) > 1)
+        if (((t.pos_ in ("NOUN", "PROPN") or _acronym(t)) and not t.is_stop and len(t) > 1)
             or (t.like_num and not t.is_alpha))
         and t.lemma_.lower() not in FRAMING_NOUNS
     ))
@@ -251,6 +252,12 @@ def analyse(question: str) -> QuestionAnalysis:
         wh_role=role_group(phrase) if phrase is not None else None,
         wh_plural=phrase is not None and phrase.tag_ in ("NNS", "NNPS"),
     )
+
+
+def _acronym(token: Any) -> bool:
+    """An acronym ("CAATSA", "MSMT"): a name, whatever the small tagger makes of a word it has
+    not seen (it tags "Who signed CAATSA into law?"'s "CAATSA" an adverb)."""
+    return token.is_upper and token.is_alpha and len(token) >= 2
 
 
 _PRESUPPOSING = frozenset({"since", "given", "because", "as", "after", "now"})
