@@ -28,6 +28,7 @@ from qa.retrieval.analysis import (
     PERCENT,
     PLACE,
     QUANTITY,
+    YESNO,
     analyse,
 )
 
@@ -53,6 +54,10 @@ from qa.retrieval.analysis import (
         ("By how much were exports expected to grow?", MEASURE, None),  # a share, a sum, …
         ("How much money did the fund receive?", MONEY, "money"),
         ("How much oil does the refinery process?", QUANTITY, "oil"),
+        # a relative "that" asks nothing; "both" in a counting question compares nothing
+        ("Can you name the countries that formed the team?", LIST, None),
+        ("Does the order create any rights that private parties can enforce?", YESNO, None),
+        ("For how many days is the duty paused after both chambers vote?", NUMBER, "day"),
     ],
 )
 def test_question_analysis_reads_type_and_focus_from_the_parse(

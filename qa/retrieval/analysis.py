@@ -170,7 +170,7 @@ def analyse(question: str) -> QuestionAnalysis:
     """Parse ``question`` once (cached) and read its answer type, constraints and parts."""
     doc = nlp()(question)
     tokens = [t for t in doc if not t.is_space]
-    wh_token = next((t for t in tokens if t.tag_ in ("WP", "WRB", "WDT", "WP$")), None)
+    wh_token = next((t for t in tokens if _asks(t)), None)
     wh = wh_token.lower_ if wh_token is not None else None
     focus_token = _focus(wh_token)
     counted = None
@@ -254,6 +254,23 @@ def analyse(question: str) -> QuestionAnalysis:
     )
 
 
+# What "Can you …" asks for when it asks for words, not a yes or no: a closed class.
+_REQUESTS = frozenset("name list tell give identify describe explain summarise summarize".split())
+_WH_WORDS = frozenset("what which who whom whose when where why how".split())
+# Wh-words that ask for a typed answer whatever else the question says ("For how many days
+# … after both chambers pass it?" counts days; it compares nothing).
+_TYPED_WH = frozenset({"how many", "how much", "when", "where", "who", "whom", "whose"})
+
+
+def _asks(token: Any) -> bool:
+    """A wh-word that asks, not one that opens a relative clause ("the countries that formed
+    the team", "the order, which took effect …")."""
+    if token.tag_ not in ("WP", "WRB", "WDT", "WP$") or token.lower_ not in _WH_WORDS:
+        return False
+    verb = token.head.head if token.dep_ in ("det", "poss") else token.head
+    return token.head.dep_ != "relcl" and verb.dep_ != "relcl"
+
+
 def _acronym(token: Any) -> bool:
     """An acronym ("CAATSA", "MSMT"): a name, whatever the small tagger makes of a word it has
     not seen (it tags "Who signed CAATSA into law?"'s "CAATSA" an adverb)."""
@@ -326,7 +343,7 @@ def _answer_type(doc: Any, wh: str | None, focus: Any) -> str | None:
 
     assert isinstance(doc, Doc)
     text = doc.text
-    if _COMPARE.search(text):
+    if _COMPARE.search(text) and wh not in _TYPED_WH:
         return COMPARISON
     focus_lemma = focus.lemma_.lower() if isinstance(focus, Token) else None
     plural = isinstance(focus, Token) and focus.tag_ in ("NNS", "NNPS")
@@ -366,6 +383,10 @@ def _answer_type(doc: Any, wh: str | None, focus: Any) -> str | None:
             return LIST
     if wh is None:
         first = doc[0].lower_ if len(doc) else ""
+        if first in _YESNO_AUX and len(doc) > 2 and doc[1].lower_ == "you" \
+                and doc[2].lemma_.lower() in _REQUESTS:  # "Can you name the 10 countries …?"
+            plural = any(t.tag_ in ("NNS", "NNPS") and t.dep_ == "dobj" for t in doc)
+            return LIST if plural else DESCRIPTION
         if first in _YESNO_AUX:
             return YESNO
         if first in ("list", "name", "enumerate"):
