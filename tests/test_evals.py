@@ -22,19 +22,19 @@ S = "doc.txt"
 
 # Floors for the gate: the whole dev split (669 items over all six documents; the reader's
 # models are fitted on it), a little below the figures measured on it (README, "Latest
-# figures"): accuracy 0.743, abstention 0.639, recall@5 0.860, recall@2000c 0.875, MRR 0.778,
-# citation recall 0.767, short-answer F1 0.370, false abstentions 0.082.
+# figures"): accuracy 0.759, abstention 0.639, recall@5 0.863, recall@2000c 0.879, MRR 0.776,
+# citation recall 0.781, token F1 0.322, short-answer F1 0.396, false abstentions 0.076.
 FLOORS = {
-    "accuracy": 0.70,
+    "accuracy": 0.72,
     "abstention_accuracy": 0.60,
-    "recall@2000c": 0.84,
+    "recall@2000c": 0.85,
     "recall@5": 0.83,
     "mrr": 0.75,
-    "citation_recall": 0.73,
+    "citation_recall": 0.75,
     "token_f1": 0.29,
-    "short_f1": 0.34,
+    "short_f1": 0.36,
 }
-MAX_FALSE_ABSTENTION = 0.11
+MAX_FALSE_ABSTENTION = 0.10
 
 
 def span(start: int, end: int, source: str = S) -> m.Span:
