@@ -1,6 +1,7 @@
 """The role of a sentence in its document, decided once at index time.
 
-Only prose (and list items, for list questions) may be quoted as an answer. Every decision is
+Only prose, list items and clauses of legal enumerations (``ANSWERABLE``) may be quoted as an
+answer; headings, titles, boilerplate and instructions never are. Every decision is
 made on the folded text (``qa.ingest.normalize.fold``: NFKC, no zero-width or soft-hyphen
 characters, homoglyphs mapped to ASCII, markup unwrapped), so a disguise changes nothing.
 ``classify`` uses the dependency parse when one is given (``qa.ingest.linguistics`` supplies
