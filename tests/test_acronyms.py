@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from qa.answer.acronyms import aliases, covered, expansions
 from qa.answer.short import span_candidates
+from qa.retrieval.acronyms import aliases, covered, expansions
 from qa.retrieval.analysis import analyse
 
 

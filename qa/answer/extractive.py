@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from qa.answer.acronyms import covered
 from qa.answer.common import INJECTION_REPLY, NOTHING_FOUND, abstention
 from qa.answer.document_facts import date_words, document_fact_answer
 from qa.answer.enumerations import enumeration_items
@@ -41,6 +40,7 @@ from qa.answer.source_questions import asks_which_source, newest_or_oldest_answe
 from qa.index.lexical import tokenize
 from qa.ingest.roles import ANSWERABLE
 from qa.models import Answer, Citation, Passage, ReaderCandidate
+from qa.retrieval.acronyms import covered
 from qa.retrieval.analysis import LIST, QuestionAnalysis, analyse
 from qa.retrieval.hybrid import search
 from qa.retrieval.questions import analysis_of

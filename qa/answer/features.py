@@ -17,8 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from qa.answer.acronyms import covered
 from qa.index.lexical import stem, tokenize
+from qa.retrieval.acronyms import covered
 from qa.retrieval.analysis import FRAMING_NOUNS, NUMBER, QuestionAnalysis
 from qa.retrieval.questions import METONYMS
 

@@ -23,7 +23,6 @@ from typing import Any
 
 import numpy as np
 
-from qa.answer.acronyms import aliases
 from qa.answer.features import mentions, word_root
 from qa.errors import ConfigError
 from qa.index.lexical import tokenize
@@ -35,6 +34,7 @@ from qa.ingest.linguistics import (
     nlp,
     role_group,
 )
+from qa.retrieval.acronyms import aliases
 from qa.retrieval.analysis import DESCRIPTION, REASON, QuestionAnalysis
 
 MODEL_PATH = Path(__file__).with_name("short_model.json")

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from qa.ingest.linguistics import NAME, nlp, role_group
+from qa.retrieval.acronyms import is_acronym
 
 # Answer types and the spaCy entity labels that can fill them.
 PERSON, ORG, PLACE, DATE, NUMBER, MONEY, PERCENT, QUANTITY, MEASURE, DURATION, AGENT, OFFICE = (
@@ -267,14 +268,14 @@ def _asks(token: Any) -> bool:
     the team", "the order, which took effect …")."""
     if token.tag_ not in ("WP", "WRB", "WDT", "WP$") or token.lower_ not in _WH_WORDS:
         return False
-    verb = token.head.head if token.dep_ in ("det", "poss") else token.head
-    return token.head.dep_ != "relcl" and verb.dep_ != "relcl"
+    verb = token.head.head if token.dep_ in ("det", "poss") else token.head  # "which order"
+    return verb.dep_ != "relcl"
 
 
 def _acronym(token: Any) -> bool:
     """An acronym ("CAATSA", "MSMT"): a name, whatever the small tagger makes of a word it has
     not seen (it tags "Who signed CAATSA into law?"'s "CAATSA" an adverb)."""
-    return token.is_upper and token.is_alpha and len(token) >= 2
+    return token.is_alpha and is_acronym(token.text)
 
 
 _PRESUPPOSING = frozenset({"since", "given", "because", "as", "after", "now"})

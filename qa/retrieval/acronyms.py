@@ -50,33 +50,39 @@ def expansions(text: str, acronym: str) -> tuple[str, ...]:
     return tuple(out)
 
 
+@functools.lru_cache(maxsize=4096)
+def _found(text: str) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(_ACRONYM.findall(text)))
+
+
+def is_acronym(word: str) -> bool:
+    """Whether ``word`` is an acronym ("CAATSA", "U.S.") by the same pattern the matching
+    uses."""
+    return _ACRONYM.fullmatch(word) is not None
+
+
+@functools.lru_cache(maxsize=65536)
+def _pairs(question: str, text: str) -> tuple[tuple[str, str], ...]:
+    """(as the question says it, as ``text`` says it) for each name the two say differently:
+    an acronym of one spelt out in the other, or one acronym dotted in one and not the other
+    ("US" and "U.S.")."""
+    pairs: list[tuple[str, str]] = []
+    in_text = _found(text)
+    for acronym in _found(question):
+        pairs += [(acronym, name) for name in expansions(text, acronym)]
+        pairs += [(acronym, other) for other in in_text
+                  if other != acronym and _letters(other) == _letters(acronym)]
+    for acronym in in_text:
+        pairs += [(name, acronym) for name in expansions(question, acronym)]
+    return tuple(pairs)
+
+
 def aliases(question: str, text: str) -> frozenset[str]:
-    """The words of ``text`` by which it names what the question names another way: the
-    expansion of an acronym the question uses, or an acronym of a name the question spells
-    out (as ``tokenize`` gives them)."""
-    words: set[str] = set()
-    asked = set(_ACRONYM.findall(question))
-    for acronym in asked:
-        for name in expansions(text, acronym):
-            words.update(tokenize(name))
-    spelt = {_letters(a) for a in asked}
-    for acronym in set(_ACRONYM.findall(text)):  # "U.S." for "US", "NDAA" for its name
-        if _letters(acronym) in spelt or expansions(question, acronym):
-            words.update(tokenize(acronym))
-    return frozenset(words)
+    """The words of ``text`` by which it names what the question names another way (as
+    ``tokenize`` gives them)."""
+    return frozenset(w for _, said in _pairs(question, text) for w in tokenize(said))
 
 
 def covered(question: str, text: str) -> frozenset[str]:
-    """The question's words (as ``tokenize`` gives them) that ``text`` says another way: an
-    acronym of the question that ``text`` spells out, or a name the question spells out that
-    ``text`` abbreviates."""
-    words: set[str] = set()
-    for acronym in set(_ACRONYM.findall(question)):
-        if expansions(text, acronym) or any(
-            _letters(a) == _letters(acronym) for a in _ACRONYM.findall(text)
-        ):
-            words.update(tokenize(acronym))
-    for acronym in set(_ACRONYM.findall(text)):
-        for name in expansions(question, acronym):
-            words.update(tokenize(name))
-    return frozenset(words)
+    """The question's words (as ``tokenize`` gives them) that ``text`` says another way."""
+    return frozenset(w for asked, _ in _pairs(question, text) for w in tokenize(asked))
