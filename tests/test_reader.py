@@ -708,7 +708,8 @@ def test_framing_words_and_a_capital_whose_country_is_present_are_not_missing() 
         # ... but when "it" says something, it is the source
         ("Does the Sejong outlook mention North Korean troops going to Russia?",
          "Reports suggest North Korean troops were sent to Russia. [1]",
-         "Did it say they were fighting?", "Did the Sejong outlook say they were fighting?"),
+         "Did it say they were fighting?",
+         "Did the Sejong outlook say North Korean troops were fighting?"),
         # "it" is one thing: not plural, not an office
         ("If both houses pass a joint resolution of disapproval, how long must the president "
          "wait?", "10 calendar days. [1]",
@@ -749,6 +750,32 @@ def test_that_law_after_that_law_keeps_the_first_turns_law() -> None:
              ("When was that law enacted?", "August 2, 2017. [1]")]
     assert condense("What does it say about cyber sanctions?", turns).startswith(
         "What does CAATSA say about cyber sanctions?")
+
+
+def test_they_is_the_plural_noun_phrase_of_the_last_turn_and_keeps_its_topic() -> None:
+    """"they" / "them" / "their" stand for the last question's plural noun phrase (without
+    its quantifier), and the turn's topic is carried over too: "troops" alone says less."""
+    from qa.retrieval.questions import prepare
+
+    turn = ("How many North Korean troops were sent to Russia?", "About 11,000. [1]")
+    prepared = prepare("Where did they fight?", [turn], 2000)
+    assert prepared.resolved == "Where did North Korean troops fight?"
+    assert prepared.query.startswith("Where did North Korean troops fight? (")
+    assert "Russia" in prepared.query
+    assert prepare("What was their mission?", [turn], 2000).resolved == (
+        "What was North Korean troops' mission?")
+
+
+def test_a_chain_of_follow_ups_keeps_the_topic_its_first_turn_set() -> None:
+    """The third question of a chain leans on the second as it was read in its own turn,
+    not on its bare words ("Where did they fight?" says nothing of North Korea)."""
+    from qa.retrieval.questions import prepare
+
+    turns = [("How many troops did North Korea send to Russia?", "About 11,000. [1]"),
+             ("Where did they fight?", "In the Kursk region. [1]")]
+    prepared = prepare("What did Putin call them?", turns, 2000)
+    assert prepared.query.startswith("What did Putin call troops? (")
+    assert "North" in prepared.query and "Korea" in prepared.query
 
 
 def test_a_resolved_follow_up_is_read_with_its_antecedent() -> None:

@@ -103,6 +103,9 @@ _PERSONAL = re.compile(r"\b(he|him|she|her)\b", re.IGNORECASE)
 _POSSESSIVE = re.compile(r"\b(his|hers)\b", re.IGNORECASE)
 _IT = re.compile(r"\b(it|that law|that order|the law|the order|the act|this law)\b", re.IGNORECASE)
 _ITS = re.compile(r"\bits\b", re.IGNORECASE)
+_PLURAL = re.compile(r"\b(they|them|their)\b", re.IGNORECASE)
+_THEY = re.compile(r"\b(they|them)\b", re.IGNORECASE)
+_THEIR = re.compile(r"\btheir\b", re.IGNORECASE)
 # "it" speaking: the follow-up asks what a source says ("Did it say …?", "What does it
 # recommend?"), so "it" is the document the last question named (closed-class speech verbs).
 _SPEECH = (r"say|mention|report|state|describe|claim|write|argue|note|suggest|expect|predict|"
@@ -123,22 +126,36 @@ _ABSTAINED = re.compile(r"^\s*The sources do not (?:say|answer)\b")
 LOOK_BACK = 3  # turns a chain of "it" questions is followed back through
 
 
+@dataclass(frozen=True)
+class Antecedents:
+    """What the pronouns of a follow-up stand for: "he"/"his", "it"/"that law", "they"."""
+
+    person: str | None = None
+    thing: str | None = None
+    group: str | None = None  # a plural noun phrase: "North Korean troops"
+
+
 def antecedents(
     turns: list[tuple[str, str]], question: str = "", look_back: int = LOOK_BACK
-) -> tuple[str | None, str | None]:
+) -> Antecedents:
     """The person and the thing the last turn was about, for ``question``, read off spaCy's
     parse of the turn's question and answer (an abstention's answer counts for nothing).
     "he" is the person the question named, or the one its answer named when it asked who.
     "it" / "that law" is what the last question was itself about (``_topic``: "the August
     2025 order" of "What does the August 2025 order do?"), or, when that question itself said
     "it", what the turn before was about; when it asked for the thing ("Which law …?"), the
-    answer's subject or verbless lead; else the first law, organisation or work named."""
+    answer's subject or verbless lead; else the first law, organisation or work named.
+    "they" is the first plural noun phrase of the last question, else of its answer."""
     from qa.ingest.linguistics import nlp
     from qa.retrieval.analysis import AGENT, OFFICE, PERSON, analyse
 
     last_q, last_a = (_strip_markers(t) for t in turns[-1])
     if _ABSTAINED.match(last_a):
         last_a = ""
+    if look_back > 1 and len(turns) > 1 and needs_context(last_q):
+        # A chain ("How many troops did North Korea send?", "Where did they fight?", "What did
+        # Putin call them?"): the last question is read as it was resolved in its own turn.
+        last_q = resolve(last_q, antecedents(turns[:-1], last_q, look_back - 1)) or last_q
     a_doc, q_doc = nlp().pipe([last_a, last_q])
     # The person the last question named is the topic ("Who is Keith Kellogg?"); else the
     # first one its answer names. But a question that asked who did something ("Who is the
@@ -169,12 +186,30 @@ def antecedents(
                     and q_doc[t.i + 1].pos_ in ("NOUN", "PROPN", "ADJ") for t in q_doc)
     source_first = bool(_IT_SAYS.search(question))
     if _leans_back(q_doc) and len(turns) > 1 and look_back > 1:
-        topic = antecedents(turns[:-1], last_q, look_back - 1)[1]
+        topic = antecedents(turns[:-1], last_q, look_back - 1).thing
     else:
         topic = _topic(q_doc, source_first)
     thing = (_topic(a_doc) or lead or topic) if asked_for and not source_first else (
         topic or _topic(a_doc) or lead)
-    return person, thing or named
+    group = _group(q_doc) or _group(a_doc)
+    return Antecedents(person, thing or named, group)
+
+
+def _group(doc: Any) -> str | None:
+    """The first plural noun phrase that is not a wh-phrase or a pronoun, without its
+    quantifier ("North Korean troops" of "How many North Korean troops did …")."""
+    for chunk in doc.noun_chunks:
+        root = chunk.root
+        if root.tag_ not in ("NNS", "NNPS") or root.pos_ == "PRON":
+            continue
+        words = [t for t in chunk if not (t.tag_.startswith("W") or t.pos_ in ("DET", "NUM")
+                                           or t.lower_ in _QUANTIFIERS)]
+        if words and words[0].i <= root.i:
+            return str(doc[words[0].i : root.i + 1].text)
+    return None
+
+
+_QUANTIFIERS = frozenset({"many", "much", "few", "several", "some", "all", "more", "most"})
 
 
 def _topic(doc: Any, source_first: bool = False) -> str | None:
@@ -242,31 +277,53 @@ def _leans_back(doc: Any) -> bool:
 
 def condense(
     question: str, history: list[tuple[str, str]],
-    found: tuple[str | None, str | None] | None = None,
+    found: Antecedents | None = None,
 ) -> str:
     """A self-contained query: "he"/"his" become the person of the last turn, "it"/"that law"
     the thing it was about (entities from the parse, or ``found`` when already read), and the
     topic of the last question is carried over when the new one still leans on it."""
     if not history or not needs_context(question):
         return question
-    person, thing = found or antecedents(history, question)
-    query = _substituted(question, person, thing)
-    if _stands_alone(query, question):
+    query = _substituted(question, found or antecedents(history, question))
+    if _stands_alone(query, question) and not _PLURAL.search(question):
         return query
-    last_q = _strip_markers(history[-1][0])
-    topic = [w for w in re.findall(r"[\w’'-]+", last_q) if w.lower() not in _QUESTION_WORDS]
-    return f"{query} ({' '.join(topic[:10])})"
+    topic = [w for w in re.findall(r"[\w’'-]+", standalone(history))
+             if w.lower() not in _QUESTION_WORDS]
+    return f"{query} ({' '.join(dict.fromkeys(topic[:10]))})"
 
 
-def resolve(question: str, person: str | None, thing: str | None) -> str | None:
+def standalone(turns: list[tuple[str, str]], look_back: int = LOOK_BACK) -> str:
+    """The last turn's question as it was read in its turn: a follow-up ("Where did they
+    fight?") with what it leaned on carried over, so a chain of follow-ups keeps the topic
+    the first of them set ("How many troops did North Korea send to Russia?")."""
+    question = _strip_markers(turns[-1][0])
+    if look_back <= 1 or len(turns) < 2 or not needs_context(question):
+        return question
+    return _self_contained(question, turns[:-1], antecedents(turns[:-1], question, look_back - 1))
+
+
+def _self_contained(question: str, turns: list[tuple[str, str]], found: Antecedents) -> str:
+    """The follow-up with its pronouns resolved when that makes it stand alone ("Who replaced
+    Sergei Shoigu?"), else with the last turn's topic carried over; "they" always gets the
+    topic too ("the troops" says less than the turn did)."""
+    resolved = resolve(question, found)
+    return resolved if resolved and not _PLURAL.search(question) else condense(
+        question, turns, found)
+
+
+def resolve(question: str, found: Antecedents) -> str | None:
     """The follow-up with its pronouns replaced by their antecedents, when that alone makes it
     self-contained ("Who replaced him?" -> "Who replaced Sergei Shoigu?"), else None."""
-    resolved = _substituted(question, person, thing)
+    resolved = _substituted(question, found)
     return resolved if _stands_alone(resolved, question) else None
 
 
-def _substituted(question: str, person: str | None, thing: str | None) -> str:
+def _substituted(question: str, found: Antecedents) -> str:
+    person, thing, group = found.person, found.thing, found.group
     query = question
+    if group and _PLURAL.search(query):
+        query = _THEY.sub(group, _THEIR.sub(f"{group}'" if group.endswith("s") else f"{group}'s",
+                                            query))
     if person and (_PERSONAL.search(query) or _POSSESSIVE.search(query)):
         query = _POSSESSIVE.sub(f"{person}'s", _PERSONAL.sub(person, query))
     if thing and _IT.search(query):
@@ -321,11 +378,11 @@ def prepare(question: Any, history: Any, max_chars: int) -> PreparedQuestion:
     turns = check_history(history)
     leans = bool(turns) and needs_context(text)
     plain = without_symbols(text)
-    found = antecedents(turns, text) if leans else (None, None)
-    resolved = resolve(plain, *found) if leans else None
+    found = antecedents(turns, text) if leans else Antecedents()
+    resolved = resolve(plain, found) if leans else None
     return PreparedQuestion(
         question=text,
-        query=expand_aliases(resolved or condense(plain, turns, found)),
+        query=expand_aliases(_self_contained(plain, turns, found) if leans else plain),
         injected=looks_injected(text),
         notice=notice,
         previous=without_symbols(_strip_markers(turns[-1][0])) if leans else None,
