@@ -977,3 +977,35 @@ def test_a_pronoun_is_never_a_short_answer_candidate() -> None:
     spans = {text[s.start : s.end]
              for s in span_candidates(analyse("What did Panama promise?"), text, ())}
     assert spans and not spans & {"us", "we", "it"}
+
+
+@pytest.mark.slow
+def test_which_section_is_answered_with_the_division_the_quote_sits_in(tmp_path: Path) -> None:
+    """"Which section …?" is answered with the numbered division heading the best quote sits
+    under ("Sec. 3"), cited where the document writes it, then the quote; a document without
+    numbered divisions answers with its section heading; other questions are unchanged."""
+    from conftest import make_corpus
+
+    order = ("# Harbour Order\n\nSec. 1.  Purpose.  This order governs moorings in Port Elwood "
+             "and the fees the Harbour Board collects for them.\n\n"
+             "Sec. 2.  Fees.  Each mooring costs 40 crowns a night, payable to the harbourmaster "
+             "on arrival.\n\nSec. 3.  Severability.  If any provision of this order is held "
+             "invalid, the remainder of this order shall not be affected.\n")
+    notes = ("# Tide Notes\n\n## Spring Tides\n\nThe spring tide at Port Elwood reaches 4.2 "
+             "metres in March, when the moon is full.\n\n## Fishing Fleet\n\nThe fishing fleet "
+             "of Port Elwood counts thirty trawlers, most of them built in Quillan.\n")
+    corpus = make_corpus(tmp_path / "corpus", {"order.md": order, "notes.md": notes})
+    settings = qa.Settings.from_env(env={}, corpus_dir=corpus, index_dir=tmp_path / "index")
+    answer = qa.ask("In which section of the order is the remainder of the order unaffected when "
+                    "a provision is held invalid?", settings=settings)
+    assert answer.short == "Sec. 3" and not answer.abstained
+    first, second = answer.citations[:2]
+    assert first.quote.startswith("Sec. 3.") and order[first.start:first.end] == first.quote
+    assert "remainder of this order" in second.quote
+    assert answer.text.startswith("Sec. 3, “Sec. 3. Severability.” [1]: ")
+    heading = qa.ask("Under which heading does the document describe the trawlers?",
+                     settings=settings)
+    assert heading.short == "Fishing Fleet" and heading.citations[0].quote == "Fishing Fleet"
+    assert "thirty trawlers" in heading.citations[1].quote
+    plain = qa.ask("How much does a mooring cost a night?", settings=settings)
+    assert (plain.short or "").startswith("40 crowns") and not plain.text.startswith("Sec.")

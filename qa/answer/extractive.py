@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from qa.answer.common import INJECTION_REPLY, NOTHING_FOUND, abstention
+from qa.answer.divisions import asks_division, division_answer
 from qa.answer.document_facts import date_words, document_fact_answer
 from qa.answer.enumerations import enumeration_items
 from qa.answer.features import (
@@ -41,7 +42,7 @@ from qa.index.lexical import tokenize
 from qa.ingest.roles import ANSWERABLE
 from qa.models import Answer, Citation, Passage, ReaderCandidate
 from qa.retrieval.acronyms import covered
-from qa.retrieval.analysis import LIST, QuestionAnalysis, analyse
+from qa.retrieval.analysis import DESCRIPTION, LIST, QuestionAnalysis, analyse
 from qa.retrieval.hybrid import search
 from qa.retrieval.questions import analysis_of
 
@@ -249,6 +250,10 @@ def extractive_answer(
         return fact
     model = load_model()
     analysis = analysis_of(prepared)
+    if asks_division(analysis):
+        # "Which section says …?": the heading the quote sits under answers, so the quote
+        # need hold no name of a law; it is read as saying what the question describes.
+        analysis = replace(analysis, answer_type=DESCRIPTION)
     scored = score_candidates(index, prepared.query, analysis, candidates, model=model,
                               sources=sources)
     # A false premise is corrected whether or not the rest of the question finds an answer:
@@ -259,7 +264,9 @@ def extractive_answer(
     if not scored or model.no_answer(*_evidence(scored)):
         return _near_miss(index, prepared, analysis, scored, passages)
     chosen = _choose(index, analysis, scored, sources)
-    return _compose(index, prepared, analysis, chosen, passages)
+    division = division_answer(index, prepared, analysis, _citation(index, chosen[0]),
+                               neutralise_markers(chosen[0].text), passages)
+    return division or _compose(index, prepared, analysis, chosen, passages)
 
 
 def _choose(
