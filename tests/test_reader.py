@@ -718,6 +718,13 @@ def test_framing_words_and_a_capital_whose_country_is_present_are_not_missing() 
         # "that law" keeps the law the turn before named
         ("What is CAATSA?", "The sources do not say: none of the passages found mentions it.",
          "When was that law enacted?", "When was CAATSA enacted?"),
+        # ... and so is "it" asked when it was published, or after a question who wrote it
+        ("How does the tariff order define Russian Federation oil?",
+         "Crude oil and petroleum products extracted in the Russian Federation. [1]",
+         "When was it signed?", "When was the tariff order signed?"),
+        ("Who wrote the Sejong outlook on Russia for 2025?", "Beom-Shik Shin. [1]",
+         "Does it speak for the Sejong Institute?",
+         "Does the Sejong outlook speak for the Sejong Institute?"),
         # "its" after a name of the question's own is that name's
         ("What did Kellogg write about military aid in his book?", "He wrote about aid. [1]",
          "Does he think Ukraine can get all its territory back?",

@@ -113,6 +113,14 @@ _SPEECH = (r"say|mention|report|state|describe|claim|write|argue|note|suggest|ex
 _IT_SAYS = re.compile(
     rf"\b(?:did|does|do|will|would|could|can|might|may)\s+it\s+(?:{_SPEECH})\b"
     rf"|\bit\s+(?:(?:{_SPEECH})(?:s|ed|es)?|said|wrote|found)\b", re.IGNORECASE)
+# Verbs of a document's making (closed class): "When was it published?", "Who wrote it?"
+_PUBLISHING = frozenset({"write", "publish", "issue", "release", "update", "author", "sign",
+                         "date", "produce", "prepare", "compile"})
+_IT_PUBLISHED = re.compile(
+    r"\b(?:was|is|were|has|had)\s+it\s+(?:\w+\s+)?(?:written|published|issued|released|updated|"
+    r"authored|signed|dated|produced|prepared|compiled)\b"
+    r"|\b(?:wrote|published|issued|released|updated|authored|signed|produced|prepared)\s+it\b",
+    re.IGNORECASE)
 # A capitalised word that does not open the sentence: a name of the question's own.
 _NAMED_BEFORE = re.compile(r"(?<!^)(?<![.?!] )\b[A-Z][\w.-]*[a-z]")
 # Entity labels that can be the "it" of a follow-up: laws, organisations, works, events, ...
@@ -184,7 +192,10 @@ def antecedents(
     # "Which law …?" asked for the thing: its answer names it. Else the question named it.
     asked_for = any(t.lower_ in ("what", "which") and t.i + 1 < len(q_doc)
                     and q_doc[t.i + 1].pos_ in ("NOUN", "PROPN", "ADJ") for t in q_doc)
-    source_first = bool(_IT_SAYS.search(question))
+    # "it" is the source when the follow-up asks what it says or when it was published, or
+    # when the last question asked who wrote or published one ("Who wrote the outlook?").
+    source_first = bool(_IT_SAYS.search(question) or _IT_PUBLISHED.search(question)
+                        or any(t.dep_ == "ROOT" and t.lemma_.lower() in _PUBLISHING for t in q_doc))
     if _leans_back(q_doc) and len(turns) > 1 and look_back > 1:
         topic = antecedents(turns[:-1], last_q, look_back - 1).thing
     else:
