@@ -486,6 +486,9 @@ def test_questions_about_the_sources_as_a_set(tmp_path: Path) -> None:
     newest = qa.ask("Which source is the most recent?", settings=settings)
     check(newest, "quay.txt", "Quay Survey")
     assert newest.text.index("Tide Notes") < newest.text.index("Gull Counts")  # then in order
+    assert "June 30, 2024 (2024-06-30)" in newest.text  # its date, as a reader writes it too
+    counted = qa.ask("Which of the three documents is the most recent?", settings=settings)
+    check(counted, "quay.txt", "Quay Survey")  # "of the three …", "of my …" ask the same
     check(qa.ask("What is the oldest document?", settings=settings), "gulls.txt", "Gull Counts")
     says = qa.ask("Which of the documents talks about the spring tide?", settings=settings)
     check(says, "tides.md", "Tide Notes")

@@ -8,6 +8,7 @@ its date comes from its metadata, the date every citation already carries.
 from __future__ import annotations
 
 import re
+from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from qa.answer.document_facts import locate
@@ -21,8 +22,10 @@ if TYPE_CHECKING:
 _SOURCE = r"(?:sources?|documents?|reports?|texts?|papers?|publications?|files?)"
 # "Which source …", "Which of the documents …", "In which document …": the question asks for
 # a document (a closed class of English nouns for one).
-WHICH_SOURCE = re.compile(rf"\b(?:which|what)\s+(?:of\s+the\s+|one\s+of\s+the\s+)?{_SOURCE}\b",
-                          re.IGNORECASE)
+# "Which of the six documents …", "Which of my sources …" too.
+WHICH_SOURCE = re.compile(
+    rf"\b(?:which|what)\s+(?:one\s+)?(?:of\s+(?:the|my|your|our|these|those)\s+(?:\w+\s+)?)?"
+    rf"{_SOURCE}\b", re.IGNORECASE)
 _NEWEST = re.compile(r"\b(most\s+recent|newest|latest|last|youngest)\b", re.IGNORECASE)
 _OLDEST = re.compile(r"\b(oldest|earliest|first|least\s+recent)\b", re.IGNORECASE)
 _SUPERLATIVE_SOURCE = re.compile(
@@ -66,13 +69,26 @@ def newest_or_oldest_answer(
     which = "most recent" if newest else "oldest"
     others = "; ".join(f"{documents[s].get('title', s)} ({d})" for d, s in dated[1:])
     rest = f" Then, {'newest' if newest else 'oldest'} first: {others}." if others else ""
-    text = (f"{citation.quote} [1] is the {which} of the {len(dated)} dated sources "
-            f"({citation.date}).{rest}")
+    text = (f"{citation.quote} [1] is the {which} of the {len(dated)} dated sources, dated "
+            f"{_readable(citation.date)}.{rest}")
     return Answer(
         text=text, abstained=False, citations=[citation], passages=passages,
         query=prepared.query, backend="extractive", notice=prepared.notice,
         short=citation.quote,
     )
+
+
+def _readable(value: str | None) -> str:
+    """An ISO date as a reader writes it, then as the metadata does: "September 18, 2026
+    (2026-09-18)"; anything else as it is."""
+    m = re.fullmatch(r"(\d{4})-(\d{2})-(\d{2})", value or "")
+    if not m:
+        return value or ""
+    try:
+        day = date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+    except ValueError:
+        return value or ""
+    return f"{day:%B} {day.day}, {day.year} ({value})"
 
 
 def title_citation(engine: OpenedIndex, source: str) -> Citation | None:
