@@ -1019,3 +1019,33 @@ def test_which_section_is_answered_with_the_division_the_quote_sits_in(tmp_path:
     assert "thirty trawlers" in heading.citations[1].quote
     plain = qa.ask("How much does a mooring cost a night?", settings=settings)
     assert (plain.short or "").startswith("40 crowns") and not plain.text.startswith("Sec.")
+
+
+def test_a_passage_about_the_dated_noun_of_another_year_is_a_near_miss() -> None:
+    """"The 2024 threat assessment" dates the noun it asks about: a sentence on the 2025
+    assessment (and not on 2024) is flagged; a year that dates the question's clause sets
+    nothing, and a year the question itself names elsewhere is no rival."""
+    from qa.answer.features import FEATURES, QuestionPool, SentenceView, features
+    from qa.retrieval.analysis import analyse
+
+    question = "What did the 2024 annual threat assessment say about North Korea?"
+    analysis = analyse(question)
+    assert analysis.dated_nouns == (("2024", "assessment"),)
+    assert analyse("In 2024, how fast did Russia grow?").dated_nouns == ()
+    pool = QuestionPool(weights={}, roots=frozenset(), nouns=(), rarest=None, named=(),
+                        absent=(), asked=frozenset(), focus=frozenset(), pool_cover=1.0,
+                        rarest_in_pool=1.0, corpus_cover=1.0, pool_constraints=1.0, unseen=1.0,
+                        pool_overlap=1.0, pool_missing_max=0.0, topic_in_corpus=1.0)
+
+    def flagged(text: str, asked: str = question) -> float:
+        view = SentenceView(text=text, vector=np.zeros(384, dtype=np.float32), entities=(),
+                            context="", rank=0, fused=1.0, chunk_cosine=0.5,
+                            first_in_chunk=True, prose=True)
+        row = features(analyse(asked), pool, view, np.zeros(384, dtype=np.float32))
+        return row[FEATURES.index("dated_rival")]
+
+    assert flagged("The 2025 annual threat assessment says Russia aids North Korea.") == 1.0
+    assert flagged("The 2024 annual threat assessment says Russia aids North Korea.") == 0.0
+    assert flagged("The assessment says Russia aids North Korea.") == 0.0
+    both = "How did the 2026 threat assessment go beyond the 2025 one?"
+    assert flagged("The 2025 threat assessment was narrower.", both) == 0.0

@@ -53,6 +53,8 @@ BASE_FEATURES: tuple[str, ...] = (
     # sentence holds another of the same label ("in 2024" where the question asks about 2025)
     "rival_here",  # the same, for an entity or year the sentence and its context lack (the
     # passages may hold it elsewhere): "Putin met Kim three times" for a question on Trump
+    "dated_rival",  # the noun the question dates ("the 2024 assessment") is in the sentence
+    # dated by another year ("the 2025 assessment"), and the question's year is not
 )
 # Each of these again as its gap to the best candidate of the same question: how a sentence
 # compares with its rivals generalises better than its raw value.
@@ -223,6 +225,8 @@ def features(
     rival_here = any(label in held
                      and not mentions(dated if label == "DATE" else context, text, label)
                      for label, text in named)
+    dated_rival = any(_dated_otherwise(sentence.text, year, noun, analysis.years)
+                      for year, noun in analysis.dated_nouns)
     return [
         float(np.dot(sentence.vector, query_vector)),
         sentence.chunk_cosine,
@@ -250,7 +254,24 @@ def features(
         pool.topic_in_corpus,
         float(rival),
         float(rival_here),
+        float(dated_rival),
     ]
+
+
+_YEAR = re.compile(r"\b(?:1[89]|20)\d\d\b")
+DATED_REACH = 40  # characters before a noun in which a year dates it ("2025 annual threat ")
+
+
+def _dated_otherwise(text: str, year: str, noun: str, asked: Sequence[str]) -> bool:
+    """``noun`` occurs in ``text`` with a year the question does not name (``asked``) shortly
+    before it, and ``year`` itself is nowhere in ``text``."""
+    if year in text:
+        return False
+    for m in re.finditer(rf"\b{re.escape(noun)}", text, re.IGNORECASE):
+        if any(y not in asked for y in _YEAR.findall(text, max(0, m.start() - DATED_REACH),
+                                                m.start())):
+            return True
+    return False
 
 
 def named_sources(analysis: QuestionAnalysis, documents: Mapping[str, Any]) -> frozenset[str]:

@@ -142,6 +142,9 @@ class QuestionAnalysis:
     # several things ("which companies"): the slot its answer fills in a sentence.
     wh_role: str | None = None
     wh_plural: bool = False
+    # Each year with the noun it dates ("2024" and "assessment" of "the 2024 annual threat
+    # assessment"): a passage about that noun of another year is a near miss.
+    dated_nouns: tuple[tuple[str, str], ...] = ()
 
     @property
     def focus_is_type(self) -> bool:
@@ -205,6 +208,9 @@ def analyse(question: str) -> QuestionAnalysis:
         and not all(t.lemma_.lower() in TYPE_NOUNS or t.is_stop or t.is_punct for t in e)
     )
     years = tuple(dict.fromkeys(re.findall(r"\b(?:1[89]|20)\d\d\b", question)))
+    dated_nouns = tuple(dict.fromkeys(
+        (t.text, noun.lemma_.lower()) for t in tokens
+        if re.fullmatch(r"(?:1[89]|20)\d\d", t.text) and (noun := _dated_noun(t)) is not None))
     # A person's given names are not the question's words: the sources go on naming a person
     # by the surname ("Kellogg's appointment" answers "What is Keith Kellogg working on?").
     given = {t.i for e in doc.ents if e.label_ == "PERSON" for t in e[:-1]}
@@ -250,6 +256,7 @@ def analyse(question: str) -> QuestionAnalysis:
             if t.lower_[:5] != t.lemma_.lower()[:5]  # (words match by their first five letters)
         )),
         presupposes=_presupposes(doc, wh), topic=topic, source_phrases=source_phrases,
+        dated_nouns=dated_nouns,
         wh_role=role_group(phrase) if phrase is not None else None,
         wh_plural=phrase is not None and phrase.tag_ in ("NNS", "NNPS"),
     )
@@ -447,3 +454,17 @@ def _parts(doc: Any) -> tuple[str, ...]:
             for side in (left, right)
         )
     return ()
+
+
+def _dated_noun(year: Any) -> Any:
+    """The common noun a year modifies ("assessment" of "the 2024 annual threat assessment",
+    "report" of "the May 2026 report"), through the date it is part of; None for a year that
+    dates a clause ("in 2024, …")."""
+    token = year
+    for _ in range(3):
+        if token.dep_ not in ("nummod", "compound", "amod", "nmod", "npadvmod", "appos"):
+            return None
+        token = token.head
+        if token.pos_ == "NOUN" and token.ent_type_ != "DATE":
+            return token
+    return None
