@@ -728,6 +728,10 @@ def test_framing_words_and_a_capital_whose_country_is_present_are_not_missing() 
         ("Who wrote the Sejong outlook on Russia for 2025?", "Beom-Shik Shin. [1]",
          "Does it speak for the Sejong Institute?",
          "Does the Sejong outlook speak for the Sejong Institute?"),
+        # "the order" stands for an order: not for the section the last answer named
+        ("Which section of the order imposes the duty?", "Sec. 2 [1]: (a) I find ... [2]",
+         "Which section lets the president change the order?",
+         "Which section lets the president change the order?"),
         # "its" after a name of the question's own is that name's
         ("What did Kellogg write about military aid in his book?", "He wrote about aid. [1]",
          "Does he think Ukraine can get all its territory back?",

@@ -338,13 +338,24 @@ def _substituted(question: str, found: Antecedents) -> str:
     if person and (_PERSONAL.search(query) or _POSSESSIVE.search(query)):
         query = _POSSESSIVE.sub(f"{person}'s", _PERSONAL.sub(person, query))
     if thing and _IT.search(query):
-        query = _IT.sub(thing, query)
+        query = _IT.sub(lambda m: thing if _fits(m.group(0), thing) else m.group(0), query)
     its = _ITS.search(question)
     # "its" after a name of the question's own is that name's ("Can Ukraine get all its
     # territory back?"); only a bare "its" leans on the last turn ("What about its inflation?").
     if thing and its and not _NAMED_BEFORE.search(question, 0, its.start()):
         query = _ITS.sub(f"{thing}'s", query)
     return query
+
+
+def _fits(phrase: str, thing: str) -> bool:
+    """Whether ``thing`` can be what ``phrase`` ("it", "the order", "that law") refers to: a
+    phrase with a noun needs a thing of that kind ("Section 2" is no "order"; "CAATSA" or
+    "the Trade Act" can be "that law")."""
+    noun = phrase.split()[-1].lower()
+    if noun in ("it", "that", "this"):
+        return True
+    low = thing.lower()
+    return noun in low or (noun in ("law", "act") and (thing.isupper() or " act" in f" {low}"))
 
 
 def _stands_alone(query: str, question: str) -> bool:
