@@ -1053,3 +1053,29 @@ def test_a_passage_about_the_dated_noun_of_another_year_is_a_near_miss() -> None
     assert flagged("The assessment says Russia aids North Korea.") == 0.0
     both = "How did the 2026 threat assessment go beyond the 2025 one?"
     assert flagged("The 2025 threat assessment was narrower.", both) == 0.0
+
+
+@pytest.mark.parametrize(
+    ("question", "parts"),
+    [
+        ("Who may introduce a joint resolution in the House, compared with the Senate?",
+         ("Who may introduce a joint resolution in the House?",
+          "Who may introduce a joint resolution in the Senate?")),
+        ("What must the president certify to waive the cyber-related sanctions, compared with "
+         "the Ukraine-related ones?",
+         ("What must the president certify to waive the cyber-related sanctions?",
+          "What must the president certify to waive the Ukraine-related sanctions?")),
+        ("How does Russia's economy compare with Germany's?",
+         ("How does Russia's economy compare?", "How does Germany's economy compare?")),
+        ("Was growth expected to slow down in 2024 compared with 2023?",
+         ("Was growth expected to slow down in 2024?",
+          "Was growth expected to slow down in 2023?")),
+    ],
+)
+def test_x_compared_with_y_is_asked_of_each_side(question: str, parts: tuple[str, str]) -> None:
+    """"X, compared with Y" and "How does X compare with Y?" become the question about X and
+    the same question with Y where X stood ("ones" and "Germany's" take X's noun; a date is
+    compared with the date)."""
+    from qa.retrieval.analysis import analyse
+
+    assert analyse(question).parts == parts

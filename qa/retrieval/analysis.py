@@ -438,6 +438,9 @@ def _parts(doc: Any) -> tuple[str, ...]:
         return (first_text + "?", second_text)
     if not _COMPARE.search(doc.text):
         return ()
+    compared = _compared_with(doc)
+    if compared:
+        return compared
     for head in doc:
         sides = [c for c in head.children if c.dep_ == "conj" and c.pos_ in ("NOUN", "PROPN")]
         if head.pos_ not in ("NOUN", "PROPN") or not sides:
@@ -468,3 +471,57 @@ def _dated_noun(year: Any) -> Any:
         if token.pos_ == "NOUN" and token.ent_type_ != "DATE":
             return token
     return None
+
+
+def _compared_with(doc: Any) -> tuple[str, ...]:
+    """"X, compared with Y" / "How does X compare with Y?": the question about X (without
+    the comparison) and the same question about Y, Y standing where X stood. X is the
+    subject of "compare", else the last noun phrase before it; a Y of "ones" or a bare
+    possessive ("Germany's") takes X's noun ("the Ukraine-related sanctions")."""
+    verb = next((t for t in doc if t.lemma_.lower() == "compare"), None)
+    prep = next((c for c in verb.children if c.dep_ == "prep"
+                 and c.lower_ in ("with", "to")), None) if verb is not None else None
+    other = next((c for c in prep.children if c.dep_ == "pobj"), None) if prep else None
+    if verb is None or prep is None or other is None:
+        return ()
+    subjects = [c for c in verb.children if c.dep_ in ("nsubj", "nsubjpass")]
+    label = other.ent_type_
+    if subjects:  # the subject with all its modifiers ("the thresholds for the pipelines")
+        tokens = sorted(subjects[0].subtree, key=lambda t: t.i)
+        while tokens and (tokens[0].tag_.startswith("W") or tokens[0].pos_ == "AUX"):
+            tokens = tokens[1:]  # ("How do" the parser may hang under the subject)
+        if not tokens:
+            return ()
+        side = doc[tokens[0].i : tokens[-1].i + 1]
+    elif label:  # "in 2024 compared with 2023": the entity of the same kind before it
+        side = next((e for e in reversed(doc.ents) if e.label_ == label and e.end <= verb.i),
+                    None)
+    else:
+        side = next((c for c in reversed(list(doc.noun_chunks)) if c.end <= verb.i
+                     and c.root.pos_ != "PRON" and not any(t.tag_.startswith("W") for t in c)),
+                    None)
+    if side is None:
+        return ()
+    y_tokens = sorted(other.subtree, key=lambda t: t.i)
+    y = doc[y_tokens[0].i : y_tokens[-1].i + 1].text
+    noun = side.root.text
+    if other.lemma_.lower() == "one":  # "the Ukraine-related ones"
+        y = f"{doc[y_tokens[0].i : other.i].text} {noun}"
+    elif other.lower_ in ("that", "those", "these", "this"):  # "those for the pipelines"
+        y = f"{noun} {doc[other.i + 1 : y_tokens[-1].i + 1].text}"
+    elif other.tag_ == "POS" or y.endswith(("'s", "’s")):  # "Germany's"
+        y = f"{y} {noun}"
+    if side[0].lower_ not in ("the", "a", "an"):  # "the House" is "the" + the entity "House"
+        y = re.sub(r"^(?:the|a|an)\s+", "", y, flags=re.IGNORECASE)
+    if subjects:  # "How does X compare with Y?": drop "with Y"
+        cut = (prep.i, y_tokens[-1].i + 1)
+    else:  # "…, compared with Y": drop the whole phrase and the comma before it
+        start = min(t.i for t in verb.subtree)
+        while start > 0 and doc[start - 1].is_punct:
+            start -= 1
+        cut = (start, max(t.i for t in verb.subtree) + 1)
+    base = (doc[: cut[0]].text + " " + doc[cut[1] :].text).strip()
+    base = " ".join(re.sub(r"\s+([?.,])", r"\1", base).split())
+    if side.text not in base:
+        return ()
+    return base, base.replace(side.text, " ".join(y.split()), 1)
