@@ -20,19 +20,19 @@ from qa import Settings
 
 S = "doc.txt"
 
-# Floors for the gate: the whole dev split (669 items over all six documents; the reader's
+# Floors for the gate: the whole dev split (819 items over all six documents; the reader's
 # models are fitted on it), a little below the figures measured on it (README, "Latest
-# figures"): accuracy 0.759, abstention 0.639, recall@5 0.863, recall@2000c 0.879, MRR 0.776,
-# citation recall 0.781, token F1 0.322, short-answer F1 0.396, false abstentions 0.076.
+# figures"): accuracy 0.726, abstention 0.628, recall@5 0.841, recall@2000c 0.855, MRR 0.747,
+# citation recall 0.752, token F1 0.323, short-answer F1 0.372, false abstentions 0.087.
 FLOORS = {
-    "accuracy": 0.72,
+    "accuracy": 0.70,
     "abstention_accuracy": 0.60,
-    "recall@2000c": 0.85,
-    "recall@5": 0.83,
-    "mrr": 0.75,
-    "citation_recall": 0.75,
-    "token_f1": 0.29,
-    "short_f1": 0.36,
+    "recall@2000c": 0.83,
+    "recall@5": 0.82,
+    "mrr": 0.72,
+    "citation_recall": 0.73,
+    "token_f1": 0.30,
+    "short_f1": 0.35,
 }
 MAX_FALSE_ABSTENTION = 0.10
 
