@@ -27,13 +27,12 @@ DIVISION_NOUNS = frozenset(
 _ASKS = re.compile(
     rf"\b(?:which|what)\s+(?:\w+\s+)?(?:{'|'.join(sorted(DIVISION_NOUNS))})s?\b", re.IGNORECASE
 )
-# A numbered division as legal texts label it: "Sec. 7", "Section 1", "§ 9547" (the label),
-# at the start of a line (after any Markdown heading marks), and its title.
-_NUMBERED = re.compile(
-    r"(?m)^[ \t#]*(?P<line>(?P<label>(?:Sec(?:tion)?\.?|§+)\s*\d+[A-Za-z]?)\b\.?"
-    r"(?:[ \t]+[^.\n]*\.?)?)"
-)  # the line up to the end of the heading's title: "Sec. 8.  Severability."
-_NAMED_IN_TEXT = re.compile(r"(?:§+\s*\d|\b[Ss]ec(?:tion)?\.?\s+\d)")
+# A numbered division as legal texts label it: "Sec. 7", "Section 1", "§ 9547".
+_LABEL = r"(?:\b[Ss]ec(?:tion)?\.?\s*|§+\s*)\d+[A-Za-z]?"
+# ... heading a line (after any Markdown heading marks), up to the end of its title:
+# "Sec. 8.  Severability."
+_NUMBERED = re.compile(rf"(?m)^[ \t#]*(?P<line>(?P<label>{_LABEL})\b\.?(?:[ \t]+[^.\n]*\.?)?)")
+_NAMED_IN_TEXT = re.compile(_LABEL)
 
 
 def asks_division(analysis: QuestionAnalysis) -> bool:
@@ -47,9 +46,8 @@ def division_answer(
     found: Citation, said: str, passages: list[Passage],
 ) -> Answer | None:
     """The division ``found`` (the reader's best quote, ``said`` as the answer shows it) sits
-    in, cited first, then ``found``;
-    None when the question asks for no division, when the quote names one itself (a span of
-    it answers), or when its document marks none there."""
+    in, cited first, then ``found``; None when the question asks for no division, when the
+    quote names one itself (a span of it answers), or when its document marks none there."""
     if not asks_division(analysis) or _NAMED_IN_TEXT.search(found.quote):
         return None
     text = index.source_text(found.source)

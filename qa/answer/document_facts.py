@@ -59,15 +59,22 @@ def locate(field: str, value: str, text: str) -> tuple[int, int] | None:
     return None
 
 
+def iso_date(value: object) -> date | None:
+    """A metadata value that is an ISO date ("2025-08-06"), as a date; None for any other."""
+    m = re.fullmatch(r"(\d{4})-(\d{2})-(\d{2})", str(value or "").strip())
+    if not m:
+        return None
+    try:
+        return date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+    except ValueError:
+        return None
+
+
 def date_words(value: object) -> str:
     """A metadata date ("2025-08-06") as questions name it ("August 6, 2025", "6 August 2025",
     "August 2025"); empty for anything that is not an ISO date."""
-    m = re.fullmatch(r"(\d{4})-(\d{2})-(\d{2})", str(value or "").strip())
-    if not m:
-        return ""
-    try:
-        d = date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
-    except ValueError:
+    d = iso_date(value)
+    if d is None:
         return ""
     return " ".join([*_variants("date", d.isoformat()), d.strftime("%B %Y")])
 

@@ -19,7 +19,7 @@ import numpy as np
 
 from qa.index.lexical import stem, tokenize
 from qa.retrieval.acronyms import covered
-from qa.retrieval.analysis import FRAMING_NOUNS, NUMBER, QuestionAnalysis
+from qa.retrieval.analysis import FRAMING_NOUNS, NUMBER, YEAR, QuestionAnalysis
 from qa.retrieval.questions import METONYMS
 
 BASE_FEATURES: tuple[str, ...] = (
@@ -258,7 +258,6 @@ def features(
     ]
 
 
-_YEAR = re.compile(r"\b(?:1[89]|20)\d\d\b")
 DATED_REACH = 40  # characters before a noun in which a year dates it ("2025 annual threat ")
 
 
@@ -268,7 +267,7 @@ def _dated_otherwise(text: str, year: str, noun: str, asked: Sequence[str]) -> b
     if year in text:
         return False
     for m in re.finditer(rf"\b{re.escape(noun)}", text, re.IGNORECASE):
-        if any(y not in asked for y in _YEAR.findall(text, max(0, m.start() - DATED_REACH),
+        if any(y not in asked for y in YEAR.findall(text, max(0, m.start() - DATED_REACH),
                                                 m.start())):
             return True
     return False

@@ -8,10 +8,9 @@ its date comes from its metadata, the date every citation already carries.
 from __future__ import annotations
 
 import re
-from datetime import date
 from typing import TYPE_CHECKING, Any
 
-from qa.answer.document_facts import locate
+from qa.answer.document_facts import iso_date, locate
 from qa.models import Answer, Citation, Passage
 from qa.retrieval.analysis import analyse
 
@@ -81,14 +80,8 @@ def newest_or_oldest_answer(
 def _readable(value: str | None) -> str:
     """An ISO date as a reader writes it, then as the metadata does: "September 18, 2026
     (2026-09-18)"; anything else as it is."""
-    m = re.fullmatch(r"(\d{4})-(\d{2})-(\d{2})", value or "")
-    if not m:
-        return value or ""
-    try:
-        day = date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
-    except ValueError:
-        return value or ""
-    return f"{day:%B} {day.day}, {day.year} ({value})"
+    day = iso_date(value)
+    return f"{day:%B} {day.day}, {day.year} ({value})" if day else value or ""
 
 
 def title_citation(engine: OpenedIndex, source: str) -> Citation | None:

@@ -109,6 +109,7 @@ _COMPARE = re.compile(
     r"\b(compare[sd]?|comparison|differ(s|ence|ent)?|versus|vs\.?|contrast|both)\b", re.I
 )
 _NOT_CONSTRAINT = frozenset({"ORDINAL"})
+YEAR = re.compile(r"\b(?:1[89]|20)\d\d\b")  # a year as questions and passages write it
 # What frames a question rather than says what it asks about: never required of a passage.
 FRAMING_NOUNS = frozenset(TYPE_NOUNS) | SOURCE_NOUNS | KIND_NOUNS
 
@@ -207,10 +208,10 @@ def analyse(question: str) -> QuestionAnalysis:
         and not (e.label_ == "CARDINAL" and any(t.i in asked for t in e))
         and not all(t.lemma_.lower() in TYPE_NOUNS or t.is_stop or t.is_punct for t in e)
     )
-    years = tuple(dict.fromkeys(re.findall(r"\b(?:1[89]|20)\d\d\b", question)))
+    years = tuple(dict.fromkeys(YEAR.findall(question)))
     dated_nouns = tuple(dict.fromkeys(
         (t.text, noun.lemma_.lower()) for t in tokens
-        if re.fullmatch(r"(?:1[89]|20)\d\d", t.text) and (noun := _dated_noun(t)) is not None))
+        if YEAR.fullmatch(t.text) and (noun := _dated_noun(t)) is not None))
     # A person's given names are not the question's words: the sources go on naming a person
     # by the surname ("Kellogg's appointment" answers "What is Keith Kellogg working on?").
     given = {t.i for e in doc.ents if e.label_ == "PERSON" for t in e[:-1]}
