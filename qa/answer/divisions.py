@@ -42,13 +42,13 @@ def asks_division(analysis: QuestionAnalysis) -> bool:
 
 
 def division_answer(
-    index: OpenedIndex, prepared: PreparedQuestion, analysis: QuestionAnalysis,
-    found: Citation, said: str, passages: list[Passage],
+    index: OpenedIndex, prepared: PreparedQuestion, found: Citation, said: str,
+    passages: list[Passage],
 ) -> Answer | None:
-    """The division ``found`` (the reader's best quote, ``said`` as the answer shows it) sits
-    in, cited first, then ``found``; None when the question asks for no division, when the
-    quote names one itself (a span of it answers), or when its document marks none there."""
-    if not asks_division(analysis) or _NAMED_IN_TEXT.search(found.quote):
+    """For a question that ``asks_division``: the division ``found`` (the reader's best
+    quote, ``said`` as the answer shows it) sits in, cited first, then ``found``; None when
+    the quote names one itself (a span of it answers) or its document marks none there."""
+    if _NAMED_IN_TEXT.search(found.quote):
         return None
     text = index.source_text(found.source)
     heading = _division_before(text, found.start) or _section_heading(text, found)

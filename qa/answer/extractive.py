@@ -250,7 +250,8 @@ def extractive_answer(
         return fact
     model = load_model()
     analysis = analysis_of(prepared)
-    if asks_division(analysis):
+    dividing = asks_division(analysis)
+    if dividing:
         # "Which section says …?": the heading the quote sits under answers, so the quote
         # need hold no name of a law; it is read as saying what the question describes.
         analysis = replace(analysis, answer_type=DESCRIPTION)
@@ -264,8 +265,10 @@ def extractive_answer(
     if not scored or model.no_answer(*_evidence(scored)):
         return _near_miss(index, prepared, analysis, scored, passages)
     chosen = _choose(index, analysis, scored, sources)
-    division = division_answer(index, prepared, analysis, _citation(index, chosen[0]),
-                               neutralise_markers(chosen[0].text), passages)
+    division = division_answer(
+        index, prepared, _citation(index, chosen[0]), neutralise_markers(chosen[0].text),
+        passages,
+    ) if dividing else None
     return division or _compose(index, prepared, analysis, chosen, passages)
 
 

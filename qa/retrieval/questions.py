@@ -144,7 +144,17 @@ class Antecedents:
 
 
 def antecedents(
-    turns: list[tuple[str, str]], question: str = "", look_back: int = LOOK_BACK
+    turns: Sequence[tuple[str, str]], question: str = "", look_back: int = LOOK_BACK
+) -> Antecedents:
+    """What the pronouns of ``question`` stand for, after ``turns`` (``_antecedents``; read
+    once per conversation and question: the rewriting of a chain asks for the same turns
+    again)."""
+    return _antecedents(tuple((q, a) for q, a in turns), question, look_back)
+
+
+@functools.lru_cache(maxsize=256)
+def _antecedents(
+    turns: tuple[tuple[str, str], ...], question: str, look_back: int
 ) -> Antecedents:
     """The person and the thing the last turn was about, for ``question``, read off spaCy's
     parse of the turn's question and answer (an abstention's answer counts for nothing).
@@ -160,10 +170,12 @@ def antecedents(
     last_q, last_a = (_strip_markers(t) for t in turns[-1])
     if _ABSTAINED.match(last_a):
         last_a = ""
+    earlier = None  # what the last question's own pronouns stood for, when it had some
     if look_back > 1 and len(turns) > 1 and needs_context(last_q):
         # A chain ("How many troops did North Korea send?", "Where did they fight?", "What did
         # Putin call them?"): the last question is read as it was resolved in its own turn.
-        last_q = resolve(last_q, antecedents(turns[:-1], last_q, look_back - 1)) or last_q
+        earlier = _antecedents(turns[:-1], last_q, look_back - 1)
+        last_q = resolve(last_q, earlier) or last_q
     a_doc, q_doc = nlp().pipe([last_a, last_q])
     # The person the last question named is the topic ("Who is Keith Kellogg?"); else the
     # first one its answer names. But a question that asked who did something ("Who is the
@@ -196,8 +208,8 @@ def antecedents(
     # when the last question asked who wrote or published one ("Who wrote the outlook?").
     source_first = bool(_IT_SAYS.search(question) or _IT_PUBLISHED.search(question)
                         or any(t.dep_ == "ROOT" and t.lemma_.lower() in _PUBLISHING for t in q_doc))
-    if _leans_back(q_doc) and len(turns) > 1 and look_back > 1:
-        topic = antecedents(turns[:-1], last_q, look_back - 1).thing
+    if earlier is not None and _leans_back(q_doc):  # it still says "it": the turn before's
+        topic = earlier.thing
     else:
         topic = _topic(q_doc, source_first)
     thing = (_topic(a_doc) or lead or topic) if asked_for and not source_first else (
