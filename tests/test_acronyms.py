@@ -15,6 +15,10 @@ def test_expansions_read_the_initials_skipping_joining_words() -> None:
     assert expansions(text, "U.S.") == ("United States",)
     assert expansions(text, "UN") == ()  # no "United Nations" here
     assert expansions("United, States differ", "US") == ()  # a comma breaks a name
+    # an acronym inside the name gives all its letters
+    assert expansions("Do the UN Security Council resolutions bar it?", "UNSC") == (
+        "UN Security Council",)
+    assert expansions("the UN Security Council", "USC") == ()
 
 
 def test_aliases_and_covered_go_both_ways() -> None:

@@ -345,6 +345,20 @@ def test_why_how_and_describe_questions_get_no_short_answer(question: str, wante
         assert short_answer(a, SENTENCE, ENTITIES) is None
 
 
+def test_the_answer_model_knows_whether_a_question_asks_for_a_detail(settings: object) -> None:
+    """A why- or describe-question sets ``open`` on every sentence it weighs, a question for a
+    name does not; the answer-or-abstain model reads it (detail questions are the ones the
+    sources more often lack)."""
+    from qa.answer.scorer import ANSWER_CONTEXT
+
+    why = qa.reader_candidates("Why might Russia reject a weak ceasefire?", settings=settings)
+    who = qa.reader_candidates("Who was appointed special envoy?", settings=settings)
+    assert why and who
+    assert {c.features["open"] for c in why} == {1.0}
+    assert {c.features["open"] for c in who} == {0.0}
+    assert "open" in ANSWER_CONTEXT
+
+
 def test_the_fitted_short_model_matches_the_features() -> None:
     model = load_short_model()
     assert model is not None and model.weights.shape == (len(SPAN_FEATURES),)

@@ -36,7 +36,7 @@ from qa.answer.features import (
 )
 from qa.answer.markers import neutralise_markers
 from qa.answer.scorer import ANSWER_CONTEXT, ReaderModel, load_model, model_available
-from qa.answer.short import FIGURE_LABELS, correction, short_answer
+from qa.answer.short import FIGURE_LABELS, correction, short_answer, wants_short
 from qa.answer.source_questions import asks_which_source, newest_or_oldest_answer, title_citation
 from qa.index.lexical import tokenize
 from qa.ingest.roles import ANSWERABLE
@@ -109,7 +109,7 @@ def score_candidates(
     ]
     dated_text = " ".join(f"{c.text} {h}" for c, h in zip(pool, headings, strict=True)).lower()
     shared = question_pool(analysis, index.lexical.idf, pool_stems, pool_text, _vocabulary(index),
-                           dated_text)
+                           dated_text, open_question=not wants_short(analysis))
     top = pool[0].score or 1.0
     out: list[Scored] = []
     rows: list[list[float]] = []
@@ -463,8 +463,10 @@ def _near_miss(
             prepared, passages, "The sources do not say: the passages found do not answer this."
         )
     best = scored[0]
-    have = set(tokenize(best.text))
     pool = _pool_text(index, analysis, passages)
+    # (what the passages name by an acronym the question spells out, or back, is there)
+    have = set(tokenize(best.text)) | covered(
+        analysis.question, " ".join(p.text for p in passages[:ANSWER_POOL]))
     missing = [  # "lives" is mentioned where "life" is not
         w for w in analysis.nouns
         if tokenize(w) and not any(set(tokenize(form)) & have or mentions(pool, form)

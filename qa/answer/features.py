@@ -32,6 +32,8 @@ BASE_FEATURES: tuple[str, ...] = (
     "rarest_in_pool",  # the question's rarest noun (unseen = rarest) is in the passages
     "corpus_cover",  # share of the question's nouns that any document of the corpus holds
     "typed",  # the question expects a typed answer (a person, date, figure, ...)
+    "open",  # it asks a reason or a description, which no minimal span answers (a question
+    # for a detail is the kind the sources more often lack)
     "type_match",  # the sentence holds a new entity of the expected type (1 when untyped)
     "constraints",  # share of the question's entities and years in the sentence or context
     "pool_constraints",  # share of them anywhere in the retrieved passages
@@ -134,6 +136,7 @@ class QuestionPool:
     pool_overlap: float
     pool_missing_max: float
     topic_in_corpus: float
+    open: bool = False  # it asks a reason or a description (no minimal span answers it)
 
 
 def question_pool(
@@ -143,10 +146,13 @@ def question_pool(
     pool_text: str,
     vocabulary: frozenset[str],
     dated_text: str | None = None,
+    *,
+    open_question: bool = False,
 ) -> QuestionPool:
     """The question-level part of the features, for the passages ``pool_*`` describe; a date
     the question names is looked for in ``dated_text`` (the passages and their headings, not
-    their documents' titles) when given."""
+    their documents' titles) when given. ``open_question``: it asks a reason or a description
+    (``qa.answer.short.wants_short`` says no)."""
     unseen = max(idf.values(), default=1.0)  # a word no chunk holds is the rarest of all
     content = _word_stems(analysis.content)
     nouns = tuple(_word_stems(analysis.nouns))
@@ -182,6 +188,7 @@ def question_pool(
              if word_root(t) not in pool_roots and _lacks(t, pool_stems)), default=0.0
         ) / unseen,
         topic_in_corpus=float(all(word_root(t) in vocabulary for t in _word_stems(analysis.topic))),
+        open=open_question,
     )
 
 
@@ -237,6 +244,7 @@ def features(
         pool.rarest_in_pool,
         pool.corpus_cover,
         float(bool(labels)),
+        float(pool.open),
         type_match,
         constraints,
         pool.pool_constraints,

@@ -25,7 +25,7 @@ import numpy as np
 from qa.ingest.atomic import replace_with, temporary_beside
 
 logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs every build at DEBUG
-FORMAT = 2  # bump when tokenisation or the saved layout changes
+FORMAT = 3  # bump when tokenisation or the saved layout changes
 K1, B = 1.5, 0.75  # bm25s defaults ("lucene" variant); patched documents use the same
 MAX_PATCH_SHARE = 0.1  # a patch may add up to this share of the base's chunks
 
@@ -42,9 +42,15 @@ STOPWORDS = frozenset(
 )
 
 
+# Abbreviations legal and executive texts head their divisions with ("Sec. 3."), as a
+# question writes them out ("Section 3").
+_WRITTEN_OUT = {"sec": "section", "secs": "section", "sect": "section"}
+
+
 def stem(word: str) -> str:
     """A light suffix stripper: enough to match "sanctions"/"sanction", "ceasefires"."""
     word = word.replace("’", "'")
+    word = _WRITTEN_OUT.get(word, word)
     if word.endswith("'s"):
         word = word[:-2]
     for suffix, keep in (("ies", "y"), ("sses", "ss"), ("ing", ""), ("ed", ""), ("s", "")):

@@ -42,7 +42,15 @@ def expansions(text: str, acronym: str) -> tuple[str, ...]:
             if word.group().lower() in _SKIPPED and k:
                 j += 1
                 continue
-            if word.group()[0] != letters[k]:
+            said = word.group()
+            if len(said) > 1 and said.isupper():
+                # an acronym inside the name gives all its letters ("UN Security Council"
+                # is the UNSC), or none
+                if not letters.startswith(said, k):
+                    break
+                k, end, j = k + len(said), word.end(), j + 1
+                continue
+            if said[0] != letters[k]:
                 break
             k, end, j = k + 1, word.end(), j + 1
         if k == len(letters):
