@@ -312,6 +312,13 @@ def test_a_false_premise_is_corrected_by_the_entity_in_its_place() -> None:
     assert correction(a, text, ents, "DATE", "90 days") == "30 calendar days"
     assert correction(a, text, ents, "DATE", "1999") == "2017"
     assert correction(a, text, ents[:1], "DATE", "ten years") is None
+    # a year is put right by a year, not by a day of another
+    a = analyse("What did India pay for Russian oil in 2024?")
+    text = "The duty takes effect on August 27, after India bought oil in 2023."
+    ents = (("DATE", text.index("August 27"), text.index("August 27") + 9),
+            ("DATE", text.index("2023"), text.index("2023") + 4))
+    assert correction(a, text, ents, "DATE", "2024") == "2023"
+    assert correction(a, text, ents[:1], "DATE", "2024") is None
 
 
 def test_a_country_is_mentioned_by_any_of_its_names() -> None:

@@ -42,7 +42,7 @@ from qa.index.lexical import tokenize
 from qa.ingest.roles import ANSWERABLE
 from qa.models import Answer, Citation, Passage, ReaderCandidate
 from qa.retrieval.acronyms import covered
-from qa.retrieval.analysis import DESCRIPTION, LIST, QuestionAnalysis, analyse
+from qa.retrieval.analysis import DESCRIPTION, LIST, YEAR, QuestionAnalysis, analyse
 from qa.retrieval.hybrid import search
 from qa.retrieval.questions import analysis_of
 
@@ -417,7 +417,10 @@ def _premise_corrected(
     absent.sort(key=lambda e: e[0] in figures)  # a wrong name or place before a wrong figure
     for label, text in absent:
         kinds = figures if label in figures else {label}
-        if any(lb in kinds and best.text[a:b].lower() not in asked for lb, a, b in best.entities):
+        # A year is put right by a year ("2023, not 2024"), not by a day ("August 27").
+        year = label == "DATE" and YEAR.fullmatch(text.strip()) is not None
+        if any(lb in kinds and best.text[a:b].lower() not in asked
+               and (not year or YEAR.search(best.text, a, b)) for lb, a, b in best.entities):
             quote = neutralise_markers(best.text)
             # The short answer is what the passage holds in the premise's place: an entity of
             # the very label of the absent one ("Reuters" for "Bloomberg"), the most likely

@@ -35,7 +35,7 @@ from qa.ingest.linguistics import (
     role_group,
 )
 from qa.retrieval.acronyms import aliases
-from qa.retrieval.analysis import DESCRIPTION, REASON, QuestionAnalysis
+from qa.retrieval.analysis import DESCRIPTION, REASON, YEAR, QuestionAnalysis
 
 MODEL_PATH = Path(__file__).with_name("short_model.json")
 _ENUMERATION = re.compile(r"\s*\(?(?:[0-9]{1,3}|[A-Za-z]{1,2}|[ivxlcdmIVXLCDM]{1,6})\)\s+")
@@ -167,10 +167,12 @@ def correction(
     model = model or load_short_model()
     asked = set(tokenize(analysis.question))
     stretch = bool(_STRETCH.search(premise))
+    year = YEAR.fullmatch(premise.strip()) is not None  # a year by a year, not by a day
     rivals = {_trim(text, a, b) for lb, a, b in entities
               if lb == label and not set(tokenize(text[a:b])) <= asked
               and not _is_label(text, a, b)
-              and (not premise or bool(_STRETCH.search(text, a, b)) == stretch)}
+              and (not premise or bool(_STRETCH.search(text, a, b)) == stretch)
+              and (not year or YEAR.search(text, a, b) is not None)}
     if not rivals:
         return None
     candidates = [s for s in span_candidates(analysis, text, entities)
