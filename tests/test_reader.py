@@ -445,6 +445,16 @@ def test_a_false_premise_answer_leads_with_its_correction(tmp_path: Path) -> Non
 
 
 @pytest.mark.slow
+def test_a_clause_leads_in_by_a_colon_a_dash_or_breaking_off() -> None:
+    from qa.answer.enumerations import leads_in
+
+    assert leads_in("Grants may be made for the following purposes:")
+    assert leads_in("The term means—")
+    assert leads_in("that contributes to the ability of the Government of Syria to")
+    assert not leads_in("No grant may exceed $40,000 in a year.")
+    assert not leads_in("(1) to repair sea walls that protect towns;")
+
+
 def test_a_list_question_gets_the_items_of_the_enumeration(tmp_path: Path) -> None:
     """"Several factors explain …" is followed by its items ("Firstly, …", "Next, …"), and
     "… for the following purposes:" by its labelled clauses, not by the next clause of its
@@ -461,6 +471,11 @@ def test_a_list_question_gets_the_items_of_the_enumeration(tmp_path: Path) -> No
                       "purposes:\n\n(1) to repair sea walls that protect towns;\n\n(2) to "
                       "dredge channels used by fishing boats; and\n\n(3) to train harbour "
                       "pilots.\n\n(b) Limits. No grant may exceed $40,000 in a year.\n",
+        # a lead-in whose dash a conversion dropped
+        "levies.txt": "Levy Rules\n\nThe harbour board may raise a levy on ships whose owners "
+                      "help the smugglers of Elwood to\n\n(A) hide contraband in the grain "
+                      "holds;\n\n(B) forge the manifests of the cargo; or\n\n(C) bribe the "
+                      "customs officers at the quay.\n",
     })
     settings = qa.Settings.from_env(env={}, corpus_dir=corpus, index_dir=tmp_path / "index")
     cases = {
@@ -468,6 +483,8 @@ def test_a_list_question_gets_the_items_of_the_enumeration(tmp_path: Path) -> No
             ("Firstly, the new quay", "Next, the rail link", "Finally, the harbour fees"),
         "What purposes can grants be made for?":
             ("(1) to repair", "(2) to dredge", "(3) to train"),
+        "What acts of help to the smugglers of Elwood can bring a levy on ships?":
+            ("(A) hide contraband", "(B) forge the manifests", "(C) bribe the customs"),
     }
     for question, items in cases.items():
         answer = qa.ask(question, settings=settings)

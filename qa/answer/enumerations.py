@@ -1,8 +1,9 @@
 """The items of an enumeration, which a list question wants quoted one by one.
 
 A sentence opens or announces an enumeration when the sentences after it open with ordinals
-("Several factors explain this." then "First, …", "Next, …"), or when it ends in a colon and
-the clauses after it carry labels ("… for the following purposes:" then "(1) …", "(2) …").
+("Several factors explain this." then "First, …", "Next, …"), or when it leads in (a colon, a
+dash, or a clause broken off where a conversion dropped its dash) and the clauses after it
+carry labels ("… for the following purposes:" then "(1) …", "(2) …").
 The items are read from the stored sentences that follow it in its document, through the
 chunks after its own, so items in the next passage count.
 """
@@ -31,15 +32,14 @@ def enumeration_items(
     """The items of the enumeration the sentence ``text`` (ending at offset ``end`` of
     ``source``) opens or announces, in reading order; fewer than two items are none.
 
-    After a colon, the items are the clauses labelled in the style of the first label that
+    After a lead-in, the items are the clauses labelled in the style of the first label that
     follows ("(A) …", "(B) …", not their "(i) …"), up to a label in the announcing clause's
     own style ("(2) …"). Otherwise they are the run of sentences that open with an ordinal, by
     the stored NER ("First, …", "Secondly, …"), or with a sequel word once the run has begun
     ("Next, …"), up to a second "First, …"."""
     following = index.sentences_within(source, end, end + WINDOW)
-    if text.rstrip().endswith(":"):
-        found = _labelled(text, following)
-    else:
+    found = _labelled(text, following) if leads_in(text) else []
+    if not found:
         found = _ordinals(text, entities, following)
     found = found[:MAX_ITEMS]
     return found if len(found) >= 2 else []
@@ -70,6 +70,14 @@ def _labelled(text: str, following: list[StoredSentence]) -> list[StoredSentence
         if mine is not None and mine == style:
             items.append(s)
     return items
+
+
+def leads_in(text: str) -> bool:
+    """Whether a clause leads into labelled items: it ends in a colon or a dash ("… the
+    following entities:"), or breaks off mid-clause ("… the ability of the Government of Syria
+    to" where a conversion dropped the dash that followed)."""
+    tail = text.rstrip()
+    return tail.endswith((":", "—", "–")) or tail[-1:].isalnum()
 
 
 def _opens_with_ordinal(entities: tuple[tuple[str, int, int], ...]) -> bool:
