@@ -23,7 +23,7 @@ import numpy as np
 from qa.answer.common import INJECTION_REPLY, NOTHING_FOUND, abstention
 from qa.answer.divisions import asks_division, division_answer
 from qa.answer.document_facts import date_words, document_fact_answer
-from qa.answer.enumerations import enumeration_items
+from qa.answer.enumerations import enumeration_items, leads_in
 from qa.answer.features import (
     FEATURES,
     SentenceView,
@@ -307,6 +307,12 @@ def _choose(
             items = [i for i in _enumeration(index, s) if not _overlapping(i, [s])]
             if items:
                 return [s, *items]
+    elif not parts and leads_in(best.text):
+        # A clause that leads into labelled items says nothing without them ("… the Senate
+        # receives an identical joint resolution, then" and "(I) …", "(II) …").
+        items = [i for i in _enumeration(index, best) if not _overlapping(i, [best])]
+        if items:
+            return [best, *items]
     return chosen
 
 
