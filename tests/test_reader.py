@@ -780,6 +780,34 @@ def test_framing_words_and_a_capital_whose_country_is_present_are_not_missing() 
         ("What did Kellogg write about military aid in his book?", "He wrote about aid. [1]",
          "Does he think Ukraine can get all its territory back?",
          "Does Kellogg think Ukraine can get all its territory back?"),
+        # "Who did Trump address?": Trump, who does the asking's verb, stays "he"; the answer's
+        # person is "he" after "Who is the envoy …?"
+        ("Who did Trump address first in his 2025 inaugural speech?",
+         "Vice President Vance, Speaker Johnson. [1]",
+         "Did he acknowledge any of his predecessors?",
+         "Did Trump acknowledge any of Trump's predecessors?"),
+        ("Who is the envoy Trump picked for Ukraine?", "Keith Kellogg. Trump appointed him. [1]",
+         "What did he say about NATO?", "What did Keith Kellogg say about NATO?"),
+        # a name the answer's NER calls a person comes before an organisation's
+        ("Which U.S. commander testified that North Korea wants Russian help?",
+         "Admiral Samuel Paparo, commander of U.S. Indo-Pacific Command, testified so. [1]",
+         "And what did he say about China?", "And what did Samuel Paparo say about China?"),
+        # "What report …?" answered by what its author must do: "it" is the report asked for
+        ("What report on elections does the subchapter on Russian influence require?",
+         "Not later than 90 days after August 2, 2017, the Secretary of State shall submit a "
+         "report on Russian interference in elections in Europe. [1]",
+         "Does it have to be public?", "Does the report on elections have to be public?"),
+        # ... and a law the answer names by an acronym is "that law"
+        ("Which law requires a report before sanctions are eased?",
+         "CAATSA. Specifically, the 2017 CAATSA requires the president to report. [1]",
+         "When was that law enacted?", "When was the 2017 CAATSA enacted?"),
+        # "a separate one", "instead": the question leans on the last turn
+        ("What is the White House statement on the Black Sea talks with Russia called?",
+         "Outcomes of the United States and Russia Expert Groups On the Black Sea [1]",
+         "Was a separate one issued for Ukraine?", "Was a separate one issued for Ukraine? ("),
+        ("What is Position A in the outlook's scenarios?", "Reducing aid to Ukraine. [1]",
+         "What could push things toward Position C instead?",
+         "What could push things toward Position C instead? (Position"),
     ],
 )
 def test_follow_ups_find_their_antecedent(

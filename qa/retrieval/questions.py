@@ -22,7 +22,9 @@ if TYPE_CHECKING:
 
 _ANAPHORA = re.compile(
     r"\b(he|him|his|she|her|hers|they|them|their|it|its|that|this|those|these|there|"
-    r"the\s+(former|latter|same|report|author|book|plan|envoy|document))\b",
+    r"the\s+(former|latter|same|report|author|book|plan|envoy|document)|"
+    # "a separate one", "the other one"; "instead" sets the question against the last turn's
+    r"(?:a|another|the\s+other|a\s+separate|a\s+similar|the\s+same)\s+one|instead)\b",
     re.IGNORECASE,
 )
 _ELLIPTIC_START = re.compile(r"^\s*(and|also|what\s+about|how\s+about|and\s+what|or|but)\b", re.I)
@@ -127,6 +129,12 @@ _NAMED_BEFORE = re.compile(r"(?<!^)(?<![.?!] )\b[A-Z][\w.-]*[a-z]")
 _THINGS = frozenset({"LAW", "ORG", "WORK_OF_ART", "EVENT", "PRODUCT", "FAC"})
 
 
+# "Who did …", "Whom will …": the wh-word is the object, the name after it the subject (the
+# small parser reads "Who did Trump address" as a noun compound).
+_WHOM_DID = re.compile(r"^\s*(?:who|whom)\s+(?:did|does|do|will|would|has|had|can|could|should|"
+                       r"might|may)\s+$", re.IGNORECASE)
+
+
 # How every abstention opens (qa.answer): such an answer names nothing the conversation is about.
 _ABSTAINED = re.compile(r"^\s*The sources do not (?:say|answer)\b")
 
@@ -181,12 +189,20 @@ def _antecedents(
     # first one its answer names. But a question that asked who did something ("Who is the
     # envoy Trump picked?") made its answer the topic: "he" is then the person it named.
     asked = [re.sub(r"['’]s$", "", e.text) for e in q_doc.ents if e.label_ == "PERSON"]
-    # (its answer leads with the name, which the small NER may label a company: "Kellogg")
-    found = [re.sub(r"['’]s$", "", e.text) for e in a_doc.ents
-             if e.label_ in ("PERSON", "ORG")]
+    # (its answer leads with the name, which the small NER may label a company: "Kellogg";
+    # a name it labels a person comes first)
+    found = [re.sub(r"['’]s$", "", e.text) for e in sorted(
+        (e for e in a_doc.ents if e.label_ in ("PERSON", "ORG")),
+        key=lambda e: e.label_ != "PERSON")]
     fresh = [p for p in found if not any(p in a or a in p for a in asked)]
     person: str | None
-    if fresh and analyse(last_q).answer_type in (PERSON, AGENT, OFFICE):
+    # "Who did Trump address first?": the person who does the asking's verb stays "he".
+    acting = next((re.sub(r"['’]s$", "", e.text) for e in q_doc.ents
+                   if e.label_ == "PERSON" and (e.root.dep_ in ("nsubj", "nsubjpass")
+                                                and e.root.head.dep_ == "ROOT"
+                                                or _WHOM_DID.match(last_q[: e.start_char]))),
+                  None)
+    if fresh and not acting and analyse(last_q).answer_type in (PERSON, AGENT, OFFICE):
         person = fresh[0]
     else:
         person = asked[0] if asked else None
@@ -212,10 +228,31 @@ def _antecedents(
         topic = earlier.thing
     else:
         topic = _topic(q_doc, source_first)
-    thing = (_topic(a_doc) or lead or topic) if asked_for and not source_first else (
-        topic or _topic(a_doc) or lead)
+    if asked_for and not source_first:
+        # The answer names the thing asked for ("Which law …?" "CAATSA."), unless what it is
+        # about is no thing of that kind ("What report …?" answered by what its author must
+        # do): then the question's own phrase for it is what "it" stands for.
+        said = _topic(a_doc) or lead
+        wanted, head = _asked_phrase(q_doc)  # (a bare "the law" says less than any answer)
+        thing = said if said and (wanted is None or wanted == f"the {head}"
+                                  or _fits(f"the {head}", said)) else (wanted or said or topic)
+    else:
+        thing = topic or _topic(a_doc) or lead
     group = _group(q_doc) or _group(a_doc)
     return Antecedents(person, thing or named, group)
+
+
+def _asked_phrase(doc: Any) -> tuple[str | None, str]:
+    """The noun phrase a "what/which NOUN" question asks for, as "the NOUN …" (its head's
+    words: "the report on elections" of "What report on elections does the law require?"),
+    and its head noun."""
+    for t in doc:
+        if t.lower_ in ("what", "which") and t.dep_ == "det" and t.head.i > t.i \
+                and t.head.pos_ in ("NOUN", "PROPN"):
+            head = t.head
+            words = doc[t.i + 1 : head.right_edge.i + 1].text.strip(" ,;:?")
+            return (f"the {words}" if words else None), head.lower_
+    return None, ""
 
 
 def _group(doc: Any) -> str | None:
@@ -367,7 +404,8 @@ def _fits(phrase: str, thing: str) -> bool:
     if noun in ("it", "that", "this"):
         return True
     low = thing.lower()
-    return noun in low or (noun in ("law", "act") and (thing.isupper() or " act" in f" {low}"))
+    named = any(len(w) > 1 and w.isupper() for w in thing.split())  # "the 2017 CAATSA"
+    return noun in low or (noun in ("law", "act") and (named or " act" in f" {low}"))
 
 
 def _stands_alone(query: str, question: str) -> bool:
