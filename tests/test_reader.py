@@ -26,6 +26,7 @@ from qa.retrieval.analysis import (
     OFFICE,
     ORG,
     PERCENT,
+    PERSON,
     PLACE,
     QUANTITY,
     YESNO,
@@ -42,6 +43,10 @@ from qa.retrieval.analysis import (
         ("What growth rate did the bank forecast?", PERCENT, "rate"),
         ("How many soldiers crossed the border?", NUMBER, "soldier"),
         ("Which news outlet reported the freeze?", ORG, "outlet"),  # a type noun that names
+        ("Which analyst wrote the brief?", PERSON, "analyst"),
+        ("Which post did the general take after the war?", OFFICE, "post"),
+        ("What was the voter turnout in the regional elections?", PERCENT, "turnout"),
+        ("What is the island's total population?", NUMBER, "population"),
         ("Which section of the statute authorises the duty?", LAW, "section"),
         ("What did the minister describe?", DESCRIPTION, None),
         ("What is the Comprehensive Strategic Partnership Treaty?", DESCRIPTION, "treaty"),

@@ -61,17 +61,18 @@ PRIMARY_LABELS: dict[str, frozenset[str]] = {
 TYPE_NOUNS: dict[str, str] = {
     **dict.fromkeys("year date day month decade century time week".split(), DATE),
     **dict.fromkeys("country city state region place capital town nation".split(), PLACE),
-    **dict.fromkeys("person man woman official leader author".split(), PERSON),
+    **dict.fromkeys("""person man woman official leader author analyst expert scholar
+        researcher journalist reporter economist scientist lawyer activist""".split(), PERSON),
     # Offices and roles: filled by a person's name or by the office itself ("the Secretary"),
     # never by a country ("which minister" is not answered "Russia").
     **dict.fromkeys("""senator minister president secretary envoy ambassador chairman chair
         spokesperson spokesman representative commander general governor mayor diplomat
-        negotiator adviser advisor""".split(), OFFICE),
+        negotiator adviser advisor coordinator deputy aide post""".split(), OFFICE),
     **dict.fromkeys("river sea lake port island border".split(), PLACE),
     **dict.fromkeys("organization organisation agency institute body company".split(), ORG),
-    **dict.fromkeys("percentage percent share proportion rate".split(), PERCENT),
-    **dict.fromkeys("amount cost price sum".split(), MONEY),
-    **dict.fromkeys("number count total".split(), NUMBER),
+    **dict.fromkeys("percentage percent share proportion rate turnout".split(), PERCENT),
+    **dict.fromkeys("amount cost price sum gdp budget revenue income earnings".split(), MONEY),
+    **dict.fromkeys("number count total population".split(), NUMBER),
 }
 # Type nouns that name their answer too ("the ruling United Russia Party", "section 604",
 # "Chief Justice Roberts"): they give the answer's type, yet a passage says them, so unlike
