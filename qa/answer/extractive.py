@@ -54,6 +54,8 @@ if TYPE_CHECKING:
 ANSWER_POOL = 7  # passages whose sentences may be quoted: 7 of 5, 7 and 10 gave the best
 # cross-validated reader decision on the dev split (1.065, 1.086, 1.081)
 MAX_QUOTES = 3  # for a list or a multi-part question
+PREMISE_QUOTES = 3  # the most probable sentences searched for what stands in a false premise's
+# place (3 of 1, 3 and 5 answered the most dev questions)
 QUOTES = 2  # for any other question
 
 
@@ -259,7 +261,8 @@ def extractive_answer(
                               sources=sources)
     # A false premise is corrected whether or not the rest of the question finds an answer:
     # "Why did the order put tariffs on China?" is answered "India, not “China”".
-    corrected = _premise_corrected(index, prepared, analysis, scored, passages)
+    absent = _absent_premises(index, analysis, passages)
+    corrected = _premise_corrected(index, prepared, analysis, absent, scored, passages)
     if corrected is not None:
         return corrected
     if not scored or model.no_answer(*_evidence(scored)):
@@ -406,39 +409,54 @@ def _about_question(s: Scored, analysis: QuestionAnalysis) -> bool:
     return min(about) > 0.5
 
 
-def _premise_corrected(
-    index: OpenedIndex, prepared: PreparedQuestion, analysis: QuestionAnalysis,
-    scored: list[Scored], passages: list[Passage],
-) -> Answer | None:
-    """A false premise corrected: the question takes as given a name, place, date or figure
-    that no passage holds, and the best passage holds another of the same kind there."""
-    if not analysis.presupposes or not scored:
-        return None
-    best = scored[0]
+def _absent_premises(
+    index: OpenedIndex, analysis: QuestionAnalysis, passages: list[Passage]
+) -> list[tuple[str, str]]:
+    """What a question that takes something as given names and no passage holds: its
+    entities and bare figures (label, text), a wrong name or place before a wrong figure."""
+    if not analysis.presupposes:
+        return []
     pool = _pool_text(index, analysis, passages)
-    asked = {text.lower() for _, text in analysis.entities}
-    figures = FIGURE_LABELS
     absent = [(label, text) for label, text in analysis.entities if not mentions(pool, text, label)]
     absent += [("CARDINAL", w) for w in analysis.nouns if w.isdigit() and w not in pool]
-    absent.sort(key=lambda e: e[0] in figures)  # a wrong name or place before a wrong figure
+    return sorted(absent, key=lambda e: e[0] in FIGURE_LABELS)
+
+
+def _premise_corrected(
+    index: OpenedIndex, prepared: PreparedQuestion, analysis: QuestionAnalysis,
+    absent: list[tuple[str, str]], scored: list[Scored], passages: list[Passage],
+) -> Answer | None:
+    """A false premise corrected: the question takes as given a name, place, date or figure
+    that no passage holds (``absent``), and one of the most probable sentences holds another
+    of the same kind there."""
+    if not absent or not scored:
+        return None
+    asked = {text.lower() for _, text in analysis.entities}
+    figures = FIGURE_LABELS
     for label, text in absent:
         kinds = figures if label in figures else {label}
         # A year is put right by a year ("2023, not 2024"), not by a day ("August 27").
         year = label == "DATE" and YEAR.fullmatch(text.strip()) is not None
-        if any(lb in kinds and best.text[a:b].lower() not in asked
-               and (not year or YEAR.search(best.text, a, b)) for lb, a, b in best.entities):
-            quote = neutralise_markers(best.text)
-            # The short answer is what the passage holds in the premise's place: an entity of
-            # the very label of the absent one ("Reuters" for "Bloomberg"), the most likely
-            # span of them; a figure of another label ("2017" for "90 days") is no correction.
-            short = correction(analysis, best.text, best.entities, label, text)
-            lead = f"{short}, not “{text}”. " if short else ""
-            return Answer(
-                text=f"{lead}The sources do not support that: none of the passages found "
-                     f"mentions “{text}”. What they say: {quote} [1]",
-                abstained=False, citations=[_citation(index, best)], passages=passages,
-                query=prepared.query, backend="extractive", notice=prepared.notice, short=short,
-            )
+        holders = [s for s in scored[:PREMISE_QUOTES] if any(
+            lb in kinds and s.text[a:b].lower() not in asked
+            and (not year or YEAR.search(s.text, a, b)) for lb, a, b in s.entities)]
+        if not holders:
+            continue
+        # The short answer is what a passage holds in the premise's place: an entity of the
+        # very label of the absent one ("Reuters" for "Bloomberg"), the most likely span of
+        # them; a figure of another label ("2017" for "90 days") is no correction. The most
+        # probable sentence that holds one is quoted, else the most probable of the others.
+        found = next(((s, fix) for s in holders
+                      if (fix := correction(analysis, s.text, s.entities, label, text))), None)
+        chosen, short = found or (holders[0], None)
+        quote = neutralise_markers(chosen.text)
+        lead = f"{short}, not “{text}”. " if short else ""
+        return Answer(
+            text=f"{lead}The sources do not support that: none of the passages found "
+                 f"mentions “{text}”. What they say: {quote} [1]",
+            abstained=False, citations=[_citation(index, chosen)], passages=passages,
+            query=prepared.query, backend="extractive", notice=prepared.notice, short=short,
+        )
     return None
 
 
