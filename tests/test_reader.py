@@ -1167,3 +1167,15 @@ def test_x_compared_with_y_is_asked_of_each_side(question: str, parts: tuple[str
     from qa.retrieval.analysis import analyse
 
     assert analyse(question).parts == parts
+
+
+def test_an_alternative_question_is_asked_of_each_alternative() -> None:
+    """"A or B" weighed against each other ("more often", "first") is two questions; a plain
+    "or" with nothing weighed is one."""
+    from qa.retrieval.analysis import analyse
+
+    assert analyse("Did the House or the Senate pass the bill first?").parts == (
+        "Did the House pass the bill first?", "Did the Senate pass the bill first?")
+    assert analyse("Has Kim met Putin or Xi Jinping more often?").parts == (
+        "Has Kim met Putin more often?", "Has Kim met Xi Jinping more often?")
+    assert analyse("Did the House or the Senate pass the bill?").parts == ()

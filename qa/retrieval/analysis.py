@@ -438,7 +438,7 @@ def _parts(doc: Any) -> tuple[str, ...]:
             second_text = re.sub(r"\b(he|she)\b", person, second_text, flags=re.I)
             second_text = re.sub(r"\b(his|her)\b", f"{person}'s", second_text, flags=re.I)
         return (first_text + "?", second_text)
-    if not _COMPARE.search(doc.text):
+    if not (_COMPARE.search(doc.text) or _alternatives(doc)):
         return ()
     compared = _compared_with(doc)
     if compared:
@@ -459,6 +459,17 @@ def _parts(doc: Any) -> tuple[str, ...]:
             for side in (left, right)
         )
     return ()
+
+
+# Words that weigh one alternative against another without a comparative's -er: a closed class.
+_WEIGHING = frozenset({"first", "same", "sooner", "earlier", "later", "most", "least"})
+
+
+def _alternatives(doc: Any) -> bool:
+    """An alternative question: two things joined by "or" and weighed against each other
+    ("Has Kim met Putin or Xi more often?", "Which came first: A or B?")."""
+    return any(t.dep_ == "cc" and t.lower_ == "or" for t in doc) and any(
+        t.tag_ in ("JJR", "RBR", "JJS", "RBS") or t.lower_ in _WEIGHING for t in doc)
 
 
 def _dated_noun(year: Any) -> Any:
