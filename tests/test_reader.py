@@ -1169,6 +1169,18 @@ def test_x_compared_with_y_is_asked_of_each_side(question: str, parts: tuple[str
     assert analyse(question).parts == parts
 
 
+def test_time_counted_or_measured_is_asked_for_in_dates_too() -> None:
+    """spaCy labels "four years" and "15 days" DATE: "how many of the greatest years" counts
+    years (the object of its "of"), and "how much notice" is measured in time."""
+    from qa.retrieval.analysis import analyse
+
+    partitive = analyse("How many of the greatest years did he promise?")
+    assert partitive.counted == "year" and "DATE" in partitive.labels
+    assert "DATE" in analyse("How much notice must the Secretary give Congress?").labels
+    assert "DATE" not in analyse("How much money did the fund receive?").labels
+    assert analyse("How many of the senators voted?").counted == "senator"
+
+
 def test_an_alternative_question_is_asked_of_each_alternative() -> None:
     """"A or B" weighed against each other ("more often", "first") is two questions; a plain
     "or" with nothing weighed is one."""

@@ -100,6 +100,8 @@ SOURCE_NOUNS = frozenset(
     passage passages brief""".split()
 )
 TIME_UNITS = frozenset("second minute hour day week month year decade century".split())
+# What is measured in time ("how much notice": "15 days"): a closed class.
+TIMED_NOUNS = frozenset("time notice warning debate delay leave".split())
 # "how" + one of these asks for time ("how soon", "how long after"), any other adjective or
 # adverb for a size or amount ("how large", "how big"): a closed class of English.
 _TIME_MEASURES = frozenset("long soon late early often frequently recently old".split())
@@ -166,7 +168,8 @@ class QuestionAnalysis:
     def labels(self) -> frozenset[str]:
         """Entity labels that can fill the expected answer type (empty when untyped)."""
         labels = ENTITY_LABELS.get(self.answer_type or "", frozenset())
-        if self.answer_type == NUMBER and self.counted in TIME_UNITS:
+        if self.counted in TIME_UNITS or (self.answer_type == QUANTITY
+                                           and self.counted in TIMED_NOUNS):
             return labels | {"DATE", "TIME"}  # spaCy labels "30 calendar days" a DATE
         return labels
 
@@ -190,7 +193,7 @@ def analyse(question: str) -> QuestionAnalysis:
             focus_token = after  # "how much longer", "how much larger": a measure again
         elif nxt is not None and nxt.lower_ in ("many", "much"):
             wh = f"how {nxt.lower_}"
-            counted_token = nxt.head if nxt.head.pos_ in ("NOUN", "PROPN") else None
+            counted_token = nxt.head if nxt.head.pos_ in ("NOUN", "PROPN") else _partitive(nxt)
             counted = counted_token.lemma_.lower() if counted_token is not None else None
             focus_token = counted_token
     answer_type = _answer_type(doc, wh, focus_token)
@@ -470,6 +473,13 @@ def _alternatives(doc: Any) -> bool:
     ("Has Kim met Putin or Xi more often?", "Which came first: A or B?")."""
     return any(t.dep_ == "cc" and t.lower_ == "or" for t in doc) and any(
         t.tag_ in ("JJR", "RBR", "JJS", "RBS") or t.lower_ in _WEIGHING for t in doc)
+
+
+def _partitive(many: Any) -> Any:
+    """The noun counted by "how many of the X" (the object of its "of"), else None."""
+    of = next((c for c in many.children if c.dep_ == "prep" and c.lower_ == "of"), None)
+    noun = next((c for c in of.children if c.dep_ == "pobj"), None) if of is not None else None
+    return noun if noun is not None and noun.pos_ in ("NOUN", "PROPN") else None
 
 
 def _dated_noun(year: Any) -> Any:
