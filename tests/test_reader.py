@@ -1169,6 +1169,30 @@ def test_x_compared_with_y_is_asked_of_each_side(question: str, parts: tuple[str
     assert analyse(question).parts == parts
 
 
+def test_an_entity_named_by_its_acronym_is_met_not_rivalled() -> None:
+    """The question's "UN Security Council" is in a sentence that says "the UNSC": the
+    constraint is met, and the UNSC is no rival organisation in its place."""
+    from qa.answer.features import FEATURES, SentenceView, features, question_pool
+
+    question = "Do the UN Security Council resolutions bar arms transfers to North Korea?"
+    a = analyse(question)
+    text = "The UNSC resolutions prohibit weapons transfers to or from North Korea."
+    at = text.index("North Korea")
+    entities = (("ORG", 4, 8), ("GPE", at, at + len("North Korea")))
+    from qa.index.lexical import tokenize
+    from qa.retrieval.acronyms import covered
+
+    stems = set(tokenize(text)) | covered(question, text)
+    pool = question_pool(a, {}, stems, text.lower(), frozenset(stems))
+    view = SentenceView(text=text, vector=np.zeros(384, dtype=np.float32), entities=entities,
+                        context="", rank=0, fused=1.0, chunk_cosine=0.5, first_in_chunk=True,
+                        prose=True)
+    row = features(a, pool, view, np.zeros(384, dtype=np.float32))
+    assert row[FEATURES.index("constraints")] == 1.0
+    assert row[FEATURES.index("rival_here")] == 0.0
+    assert pool.absent == () and pool.pool_constraints == 1.0
+
+
 def test_time_counted_or_measured_is_asked_for_in_dates_too() -> None:
     """spaCy labels "four years" and "15 days" DATE: "how many of the greatest years" counts
     years (the object of its "of"), and "how much notice" is measured in time."""

@@ -173,14 +173,15 @@ def question_pool(
         named=named,
         absent=tuple((label, text) for label, text in named if not mentions(
             dated_text if label == "DATE" and dated_text is not None else pool_text, text,
-            label)),
+            label) and not _named_by(text, pool_stems)),
         asked=frozenset(text.lower() for _, text in analysis.entities),
         focus=frozenset(tokenize(analysis.focus))
         if analysis.focus and not analysis.focus_is_type else frozenset(),
         pool_cover=share((word_root(t) in pool_roots for t in nouns), nouns),
         rarest_in_pool=float(rarest is None or word_root(rarest) in pool_roots),
         corpus_cover=share((word_root(t) in vocabulary for t in nouns), nouns),
-        pool_constraints=share((mentions(pool_text, w, label) for label, w in named), named),
+        pool_constraints=share((mentions(pool_text, w, label) or _named_by(w, pool_stems)
+                                for label, w in named), named),
         unseen=unseen,
         pool_overlap=sum(w for t, w in weights.items() if word_root(t) in pool_roots) / total,
         pool_missing_max=max(
@@ -216,7 +217,12 @@ def features(
     )) if labels else 1.0  # an untyped question sets no type to meet
     context = sentence.text.lower() + " " + sentence.context
     named = pool.named
-    constraints = sum(mentions(context, w, label) for label, w in named) / len(named) \
+
+    def said(haystack: str, text: str, label: str) -> bool:
+        # (or named by an acronym the question spells out, or back: "UNSC")
+        return mentions(haystack, text, label) or _named_by(text, words)
+
+    constraints = sum(said(context, w, label) for label, w in named) / len(named) \
         if named else 1.0
     counted = 1.0  # neutral unless the question counts something
     if analysis.answer_type == NUMBER and analysis.counted:
@@ -230,7 +236,7 @@ def features(
     # a date the question names must be in the sentence or its heading.
     dated = sentence.text.lower() + " " + sentence.heading
     rival_here = any(label in held
-                     and not mentions(dated if label == "DATE" else context, text, label)
+                     and not said(dated if label == "DATE" else context, text, label)
                      for label, text in named)
     dated_rival = any(_dated_otherwise(sentence.text, year, noun, analysis.years)
                       for year, noun in analysis.dated_nouns)
@@ -313,6 +319,13 @@ def vocabulary_roots(words: Iterable[str]) -> frozenset[str]:
 def word_root(token: str) -> str:
     """A word's first five letters: "Korean" meets "Korea", "Russian" meets "Russia"."""
     return token[:5]
+
+
+def _named_by(phrase: str, stems: set[str] | frozenset[str]) -> bool:
+    """Every word of ``phrase`` is among ``stems`` (which hold the question's words a text
+    says by an acronym, or spells out: ``qa.retrieval.acronyms.covered``)."""
+    tokens = set(tokenize(phrase))
+    return bool(tokens) and tokens <= stems
 
 
 def mentions(haystack: str, phrase: str, label: str = "") -> bool:
