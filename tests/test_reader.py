@@ -1193,6 +1193,31 @@ def test_an_entity_named_by_its_acronym_is_met_not_rivalled() -> None:
     assert pool.absent == () and pool.pool_constraints == 1.0
 
 
+@pytest.mark.parametrize(("question", "sentence", "met"), [
+    ("On what date did the order take effect?", "It took effect on August 27, 2025.", 1.0),
+    ("On what date did the order take effect?", "It took effect in 2025.", 0.0),
+    ("In which month of 2008 did they sign it?", "They signed it in 2008.", 0.0),
+    ("In which month of 2008 did they sign it?", "They signed it in May 2008.", 1.0),
+    ("At what time does the duty apply?", "It applies from 12:01 a.m. on that day.", 1.0),
+    ("In what year was the treaty signed?", "It was signed on June 19, 2024.", 1.0),
+    ("When was the treaty signed?", "It was signed in 2024.", 1.0),  # no grain asked
+])
+def test_a_date_must_be_as_fine_as_the_question_asks(question: str, sentence: str,
+                                                     met: float) -> None:
+    from qa.answer.features import FEATURES, SentenceView, features, question_pool
+    from qa.ingest.linguistics import nlp
+
+    a = analyse(question)
+    doc = nlp()(sentence)
+    entities = tuple((e.label_, e.start_char, e.end_char) for e in doc.ents)
+    pool = question_pool(a, {}, set(), sentence.lower(), frozenset())
+    view = SentenceView(text=sentence, vector=np.zeros(384, dtype=np.float32), entities=entities,
+                        context="", rank=0, fused=1.0, chunk_cosine=0.5, first_in_chunk=True,
+                        prose=True)
+    assert features(a, pool, view, np.zeros(384, dtype=np.float32))[
+        FEATURES.index("grain")] == met, entities
+
+
 def test_time_counted_or_measured_is_asked_for_in_dates_too() -> None:
     """spaCy labels "four years" and "15 days" DATE: "how many of the greatest years" counts
     years (the object of its "of"), and "how much notice" is measured in time."""

@@ -19,7 +19,7 @@ import numpy as np
 
 from qa.index.lexical import stem, tokenize
 from qa.retrieval.acronyms import covered
-from qa.retrieval.analysis import FRAMING_NOUNS, NUMBER, YEAR, QuestionAnalysis
+from qa.retrieval.analysis import DATE, FRAMING_NOUNS, NUMBER, YEAR, QuestionAnalysis
 from qa.retrieval.questions import METONYMS
 
 BASE_FEATURES: tuple[str, ...] = (
@@ -35,6 +35,8 @@ BASE_FEATURES: tuple[str, ...] = (
     "open",  # it asks a reason or a description, which no minimal span answers (a question
     # for a detail is the kind the sources more often lack)
     "type_match",  # the sentence holds a new entity of the expected type (1 when untyped)
+    "grain",  # ... as fine as asked: "which month", "on what date", "at what time" want a
+    # month, a day, a clock time, not a bare year (1 when no grain is asked)
     "constraints",  # share of the question's entities and years in the sentence or context
     "pool_constraints",  # share of them anywhere in the retrieved passages
     "counted",  # "how many X": a figure right before X in the sentence (1 otherwise)
@@ -215,6 +217,7 @@ def features(
         label in labels and sentence.text[a:b].lower() not in pool.asked
         for label, a, b in sentence.entities
     )) if labels else 1.0  # an untyped question sets no type to meet
+    grain = _grain_met(analysis, sentence, pool.asked)
     context = sentence.text.lower() + " " + sentence.context
     named = pool.named
 
@@ -252,6 +255,7 @@ def features(
         float(bool(labels)),
         float(pool.open),
         type_match,
+        grain,
         constraints,
         pool.pool_constraints,
         counted,
@@ -270,6 +274,33 @@ def features(
         float(rival_here),
         float(dated_rival),
     ]
+
+
+_MONTHS = r"(?:january|february|march|april|may|june|july|august|september|october|november|" \
+          r"december|jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec)\.?"
+_CLOCK = re.compile(r"\d{1,2}[:.]\d{2}|\d{1,2}\s*(?:a\.m\.|p\.m\.|am\b|pm\b)|\bnoon\b|"
+                    r"\bmidnight\b", re.IGNORECASE)
+_DAY = re.compile(rf"\b{_MONTHS}\s+\d{{1,2}}\b|\b\d{{1,2}}\s+{_MONTHS}|\b\d{{4}}-\d{{2}}-\d{{2}}\b|"
+                  r"\b(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)\b",
+                  re.IGNORECASE)
+# How fine a date the focus noun asks for (a closed class of English)
+_GRAINS: dict[str, re.Pattern[str]] = {
+    "year": YEAR, "month": re.compile(rf"\b{_MONTHS}(?![a-z])", re.IGNORECASE),
+    "date": _DAY, "day": _DAY, "hour": _CLOCK, "minute": _CLOCK, "time": _CLOCK,
+}
+
+
+def _grain_met(analysis: QuestionAnalysis, sentence: SentenceView,
+               asked: frozenset[str]) -> float:
+    """1 when the question asks no grain of date or time, else whether a new date or time of
+    the sentence is as fine as asked ("On what date …?" is not answered by "in 2025")."""
+    grain = _GRAINS.get(analysis.focus or "") if analysis.answer_type == DATE else None
+    if grain is None:
+        return 1.0
+    return float(any(
+        label in ("DATE", "TIME") and sentence.text[a:b].lower() not in asked
+        and grain.search(sentence.text, a, b) is not None
+        for label, a, b in sentence.entities))
 
 
 DATED_REACH = 40  # characters before a noun in which a year dates it ("2025 annual threat ")

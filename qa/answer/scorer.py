@@ -28,7 +28,8 @@ MODEL_PATH = Path(__file__).with_name("reader_model.json")
 # features of the best sentence (the question-level ones are the same for every sentence).
 ANSWER_CONTEXT = (
     "pool_cover", "rarest_in_pool", "corpus_cover", "constraints", "pool_constraints",
-    "type_match", "counted", "topic_in_corpus", "rival", "rival_here", "dated_rival", "open",
+    "type_match", "grain", "counted", "topic_in_corpus", "rival", "rival_here", "dated_rival",
+    "open",
 )
 ANSWER_FEATURES = ("no_answer_probability", "best_probability", "second_probability",
                    *ANSWER_CONTEXT)
