@@ -563,6 +563,13 @@ def test_a_cited_document_is_not_the_document_asked_about(settings: qa.Settings)
     documents: the answer is not a document's own date."""
     answer = qa.ask("When was Executive Order 14024 issued?", settings=settings)
     assert " is dated " not in answer.text
+    # ... nor a thing of its own that the outlook mentions; its update is a fact of the brief
+    book = qa.ask("When did Keith Kellogg's book come out, going by the Sejong outlook?",
+                  settings=settings)
+    assert " is dated " not in book.text and "last spring" in book.text
+    update = qa.ask("What's the latest update date of the CRS brief on Russia and North Korea?",
+                    settings=settings)
+    assert " is dated " in update.text
 
 
 def test_fusion_weighs_each_ranking_by_reciprocal_rank() -> None:

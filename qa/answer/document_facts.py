@@ -142,12 +142,17 @@ def document_fact_answer(
     )
 
 
+# Nouns of a document's making (a closed class): "the latest update", "its publication".
+_MAKING_NOUNS = frozenset({"update", "version", "edition", "publication", "release",
+                           "revision", "publisher", "writer"})
+
+
 def _about_document(question: str, doc: dict[str, Any], source: str) -> bool:
     """The question names nothing its document's metadata does not: "When was the outlook
     published?" asks about the document, "When was Executive Order 14024 issued?" (a number
     no title or byline holds) about something the document cites."""
     from qa.index.lexical import tokenize
-    from qa.retrieval.analysis import analyse
+    from qa.retrieval.analysis import FRAMING_NOUNS, SOURCE_NOUNS, analyse
 
     described = " ".join(
         str(doc.get(k) or "") for k in ("title", "author", "publisher")
@@ -157,6 +162,10 @@ def _about_document(question: str, doc: dict[str, Any], source: str) -> bool:
     # A person may be the document's speaker ("When did Trump give his inaugural address?").
     named = [text for label, text in analysis.entities if label not in ("DATE", "PERSON")]
     named += [w for w in analysis.nouns if any(ch.isdigit() for ch in w)]
+    # ... nor a thing of its own: "When did Keith Kellogg's book come out?" asks about a book
+    people = {t for label, text in analysis.entities if label == "PERSON" for t in tokenize(text)}
+    named += [w for w in analysis.nouns if w not in SOURCE_NOUNS and w not in FRAMING_NOUNS
+              and w not in _MAKING_NOUNS and not set(tokenize(w)) <= people]
     return all(set(tokenize(name)) <= known for name in named if tokenize(name))
 
 
