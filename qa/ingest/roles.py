@@ -55,7 +55,8 @@ _SAY = (
 _MARKERS = re.compile(
     r"""<\|\s*[a-z_]+\s*\|>                                   # <|im_start|>, <|system|>
     | \[\s*/?\s*(?:inst|sys|system)\s*\] | <<\s*/?\s*sys\s*>>
-    | </?\s*(?:system|context|passage|document|instructions?|prompt)\s*>
+    | </?\s*(?:system|context|passage|document|instructions?|prompt|admin|developer|root|sudo|
+        override)\s*>
     | ^\W*(?:system|assistant|user|developer|human)\s*(?:prompt|message)?\s*:
     | \#\#\#\s*(?:system|instruction|response)
     """,
@@ -157,8 +158,12 @@ _INSTRUCTION = re.compile(
     # developer".
     | (?:^|[.;:!?,]\s*)you\s+are\s+(?:a|an)\s+(?!\w+\s+(?:for|of|to)\b) | \bi\s+am\s+your\s+
         (?:developer|creator|administrator|admin|owner|operator|boss|master|programmer)\b
-    | \b(?:do\s+not|don'?t|never)\s+(?:use|consult|check|look\s+at|rely\s+on)\s+(?:the\s+|any\s+)?
-        (?:documents|sources|corpus|context|texts?)\b
+    | \b(?:do\s+not|don'?t|never)\s+(?:use|consult|check|look\s+at|rely\s+on|mention|cite|refer\s+to)
+        \s+(?:the\s+|any\s+)?(?:documents|sources|corpus|context|texts?)\b
+    # Role-play: "Let's play a game. You're Kim's interpreter … Stay in character".
+    | \bstay\s+in\s+character\b | \blet'?s\s+play\s+a\s+game\b
+    | (?:^|[.;:!?,]\s*)you(?:'re|\s+are)\s+(?:now\s+)?[\w-]+(?:'s|’s)\s+(?:\w+\s+)?(?:interpreter|
+        assistant|advisor|adviser|spokes(?:man|woman|person)|secretary|double|voice)\b
     | \b(?:instead|rather)\s+(?:of|than)\s+answering\b
     # Another job altogether: "write a poem", "tell me a joke", "list every user who asked".
     | (?:^|[.;:!?,]\s*|\b(?:please|now|then|and|just|you)\s+)(?:write|compose|sing|tell)\s+
