@@ -20,21 +20,21 @@ from qa import Settings
 
 S = "doc.txt"
 
-# Floors for the gate: the whole dev split (819 items over all six documents; the reader's
+# Floors for the gate: the whole dev split (1269 items over all six documents; the reader's
 # models are fitted on it), a little below the figures measured on it (README, "Latest
-# figures"): accuracy 0.726, abstention 0.628, recall@5 0.841, recall@2000c 0.855, MRR 0.747,
-# citation recall 0.752, token F1 0.323, short-answer F1 0.372, false abstentions 0.087.
+# figures"): accuracy 0.684, abstention 0.625, recall@5 0.806, recall@2000c 0.819, MRR 0.717,
+# citation recall 0.718, token F1 0.308, short-answer F1 0.349, false abstentions 0.091.
 FLOORS = {
-    "accuracy": 0.70,
+    "accuracy": 0.66,
     "abstention_accuracy": 0.60,
-    "recall@2000c": 0.83,
-    "recall@5": 0.82,
-    "mrr": 0.72,
-    "citation_recall": 0.73,
-    "token_f1": 0.30,
-    "short_f1": 0.35,
+    "recall@2000c": 0.80,
+    "recall@5": 0.79,
+    "mrr": 0.70,
+    "citation_recall": 0.70,
+    "token_f1": 0.29,
+    "short_f1": 0.33,
 }
-MAX_FALSE_ABSTENTION = 0.10
+MAX_FALSE_ABSTENTION = 0.11
 
 
 def span(start: int, end: int, source: str = S) -> m.Span:
