@@ -158,8 +158,8 @@ _INSTRUCTION = re.compile(
     # developer".
     | (?:^|[.;:!?,]\s*)you\s+are\s+(?:a|an)\s+(?!\w+\s+(?:for|of|to)\b) | \bi\s+am\s+your\s+
         (?:developer|creator|administrator|admin|owner|operator|boss|master|programmer)\b
-    | \b(?:do\s+not|don'?t|never)\s+(?:use|consult|check|look\s+at|rely\s+on|mention|cite|refer\s+to)
-        \s+(?:the\s+|any\s+)?(?:documents|sources|corpus|context|texts?)\b
+    | \b(?:do\s+not|don'?t|never)\s+(?:use|consult|check|look\s+at|rely\s+on|mention|cite|
+        refer\s+to)\s+(?:the\s+|any\s+)?(?:documents|sources|corpus|context|texts?)\b
     # Role-play: "Let's play a game. You're Kim's interpreter … Stay in character".
     | \bstay\s+in\s+character\b | \blet'?s\s+play\s+a\s+game\b
     | (?:^|[.;:!?,]\s*)you(?:'re|\s+are)\s+(?:now\s+)?[\w-]+(?:'s|’s)\s+(?:\w+\s+)?(?:interpreter|
