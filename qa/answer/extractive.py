@@ -36,13 +36,19 @@ from qa.answer.features import (
 )
 from qa.answer.markers import neutralise_markers
 from qa.answer.scorer import ANSWER_CONTEXT, ReaderModel, load_model, model_available
-from qa.answer.short import FIGURE_LABELS, correction, short_answer, wants_short
+from qa.answer.short import (
+    FIGURE_LABELS,
+    correction,
+    puts_year_right,
+    short_answer,
+    wants_short,
+)
 from qa.answer.source_questions import asks_which_source, newest_or_oldest_answer, title_citation
 from qa.index.lexical import tokenize
 from qa.ingest.roles import ANSWERABLE
 from qa.models import Answer, Citation, Passage, ReaderCandidate
 from qa.retrieval.acronyms import covered
-from qa.retrieval.analysis import DESCRIPTION, LIST, YEAR, QuestionAnalysis, analyse
+from qa.retrieval.analysis import DESCRIPTION, LIST, QuestionAnalysis, analyse
 from qa.retrieval.hybrid import search
 from qa.retrieval.questions import analysis_of
 
@@ -307,23 +313,25 @@ def _choose(
         # The first quote that opens or announces an enumeration ("Several factors explain
         # this.", then "First, …", "Next, …") is answered with its items.
         for s in chosen:
-            items = [i for i in _enumeration(index, s) if not _overlapping(i, [s])]
+            items = _enumeration(index, s)
             if items:
                 return [s, *items]
     elif not parts and leads_in(best.text):
         # A clause that leads into labelled items says nothing without them ("… the Senate
         # receives an identical joint resolution, then" and "(I) …", "(II) …").
-        items = [i for i in _enumeration(index, best) if not _overlapping(i, [best])]
+        items = _enumeration(index, best)
         if items:
             return [best, *items]
     return chosen
 
 
 def _enumeration(index: OpenedIndex, s: Scored) -> list[Scored]:
-    """The items of the enumeration ``s`` opens or announces, unscored (``enumerations``)."""
-    return [Scored(i.chunk_id, s.source, i.start, i.end, i.text, i.role, i.entities, (),
-                   float("nan")) for i in enumeration_items(index, s.source, s.text, s.end,
-                                                              s.entities)]
+    """The items of the enumeration ``s`` opens or announces, unscored (``enumerations``),
+    none of them overlapping ``s``."""
+    items = [Scored(i.chunk_id, s.source, i.start, i.end, i.text, i.role, i.entities, (),
+                    float("nan")) for i in enumeration_items(index, s.source, s.text, s.end,
+                                                               s.entities)]
+    return [i for i in items if not _overlapping(i, [s])]
 
 
 def _overlapping(s: Scored, chosen: Sequence[Scored]) -> bool:
@@ -435,11 +443,10 @@ def _premise_corrected(
     figures = FIGURE_LABELS
     for label, text in absent:
         kinds = figures if label in figures else {label}
-        # A year is put right by a year ("2023, not 2024"), not by a day ("August 27").
-        year = label == "DATE" and YEAR.fullmatch(text.strip()) is not None
         holders = [s for s in scored[:PREMISE_QUOTES] if any(
             lb in kinds and s.text[a:b].lower() not in asked
-            and (not year or YEAR.search(s.text, a, b)) for lb, a, b in s.entities)]
+            and (label != "DATE" or puts_year_right(text, s.text, a, b))
+            for lb, a, b in s.entities)]
         if not holders:
             continue
         # The short answer is what a passage holds in the premise's place: an entity of the

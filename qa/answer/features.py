@@ -8,6 +8,7 @@ fits on the dev split. Adding a feature means adding it here and re-running the 
 
 from __future__ import annotations
 
+import calendar
 import functools
 import math
 import re
@@ -276,8 +277,9 @@ def features(
     ]
 
 
-_MONTHS = r"(?:january|february|march|april|may|june|july|august|september|october|november|" \
-          r"december|jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec)\.?"
+_MONTHS = "(?:" + "|".join(sorted(
+    {m.lower() for m in (*calendar.month_name[1:], *calendar.month_abbr[1:], "sept")},
+    key=len, reverse=True)) + r")\.?"
 _CLOCK = re.compile(r"\d{1,2}[:.]\d{2}|\d{1,2}\s*(?:a\.m\.|p\.m\.|am\b|pm\b)|\bnoon\b|"
                     r"\bmidnight\b", re.IGNORECASE)
 _DAY = re.compile(rf"\b{_MONTHS}\s+\d{{1,2}}\b|\b\d{{1,2}}\s+{_MONTHS}|\b\d{{4}}-\d{{2}}-\d{{2}}\b|"

@@ -167,12 +167,11 @@ def correction(
     model = model or load_short_model()
     asked = set(tokenize(analysis.question))
     stretch = bool(_STRETCH.search(premise))
-    year = YEAR.fullmatch(premise.strip()) is not None  # a year by a year, not by a day
     rivals = {_trim(text, a, b) for lb, a, b in entities
               if lb == label and not set(tokenize(text[a:b])) <= asked
               and not _is_label(text, a, b)
               and (not premise or bool(_STRETCH.search(text, a, b)) == stretch)
-              and (not year or YEAR.search(text, a, b) is not None)}
+              and puts_year_right(premise, text, a, b)}
     if not rivals:
         return None
     candidates = [s for s in span_candidates(analysis, text, entities)
@@ -183,6 +182,12 @@ def correction(
     probs = model.probabilities(np.asarray([s.features for s in candidates], dtype=np.float64))
     best = candidates[int(np.argmax(probs))]
     return text[best.start : best.end]
+
+
+def puts_year_right(premise: str, text: str, a: int, b: int) -> bool:
+    """Whether ``text[a:b]`` can stand where the premise stood, as far as years go: a year is
+    put right by a year ("2023, not 2024"), not by a day of another ("August 27")."""
+    return YEAR.fullmatch(premise.strip()) is None or YEAR.search(text, a, b) is not None
 
 
 @functools.lru_cache(maxsize=1024)

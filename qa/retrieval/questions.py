@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from qa.errors import QuestionError
 from qa.ingest.roles import looks_injected
 from qa.models import strip_markers
+from qa.retrieval.acronyms import is_acronym
 
 if TYPE_CHECKING:
     from qa.retrieval.analysis import QuestionAnalysis
@@ -404,7 +405,7 @@ def _fits(phrase: str, thing: str) -> bool:
     if noun in ("it", "that", "this"):
         return True
     low = thing.lower()
-    named = any(len(w) > 1 and w.isupper() for w in thing.split())  # "the 2017 CAATSA"
+    named = any(is_acronym(w) for w in thing.split())  # "the 2017 CAATSA"
     return noun in low or (noun in ("law", "act") and (named or " act" in f" {low}"))
 
 
