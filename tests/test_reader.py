@@ -298,6 +298,34 @@ def test_span_features_read_the_slot_the_question_asks_about() -> None:
                     "Samsung, Hyundai, and LG", "plural_coordinated") == 0.0
 
 
+def test_span_features_count_items_and_mark_modifiers_and_bounds() -> None:
+    """"Which two states" wants a span of two coordinated items; a head with a phrase after
+    it ("the channel in Asia") and a span opening with a bound ("no later than 180 days") are
+    marked, so the fitted model can prefer the bare phrase; a typed entity is marked apart
+    from a phrase that merely holds one."""
+    text = "The properties located in Maryland and New York were ordered vacated."
+    ents = (("GPE", 26, 34), ("GPE", 39, 47))
+    assert analyse("In which two states were the properties?").wh_count == 2
+    assert analyse("Which states held the properties?").wh_count == 0
+    assert _feature("In which two states were the properties?", text, ents,
+                    "Maryland and New York", "count_met") == 1.0
+    assert _feature("In which two states were the properties?", text, ents,
+                    "Maryland", "count_met") == 0.0
+    text = "It urged activating channels, such as the Korea-Japan channel in Northeast Asia."
+    ents = (("LOC", text.index("Northeast"), len(text) - 1),)
+    question = "Which minilateral channel should be activated?"
+    assert _feature(question, text, ents, "the Korea-Japan channel in Northeast Asia",
+                    "post_modified") == 1.0
+    assert _feature(question, text, ents, "the Korea-Japan channel", "post_modified") == 0.0
+    text = "Congress may act at least 30 days after the report."
+    at = text.index("30")
+    ents = (("DATE", at, at + 7),)
+    question = "How long after the report may Congress act?"
+    assert _feature(question, text, ents, "at least 30 days", "opens_bound") == 1.0
+    assert _feature(question, text, ents, "30 days", "opens_bound") == 0.0
+    assert _feature(question, text, ents, "30 days", "typed_entity") == 1.0
+
+
 def test_a_false_premise_is_corrected_by_the_entity_in_its_place() -> None:
     """"Why did Bloomberg report …" where the passage says Reuters: the correction is the
     ORG the passage holds, never the premise's own words or an entity of another label."""

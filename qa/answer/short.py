@@ -84,7 +84,13 @@ SPAN_FEATURES: tuple[str, ...] = (
     "plural_coordinated",  # ... and the question asks for several ("which companies")
     "starts_prep",  # it opens with a preposition ("of Article 5")
     "quoted",  # it is all of a quotation ("entitled “Assessing …”")
+    "count_met",  # it joins as many items as the question counts ("which two states")
+    "post_modified",  # its head takes a phrase or clause after it ("the channel in Asia")
+    "opens_bound",  # it opens with a bound on a figure ("no later than 180 days")
+    "typed_entity",  # it is an entity, or a bounded or joined one, that holds the type asked
 )
+_OPENS_BOUND = re.compile(r"(?:(?:no|not)\s+)?(?:(?:later|earlier|longer|shorter|more|less|fewer|"
+                          r"greater)\s+)?than\b|at (?:least|most)\b|up to\b", re.IGNORECASE)
 _REASON_MARKERS = frozenset({"to", "because", "due", "since", "as", "so"})
 WINDOW = 5  # tokens either side of a span that count as its context
 _BRACKETS = (("(", ")"), ("[", "]"), ("“", "”"))
@@ -267,6 +273,7 @@ def span_candidates(
         governor = _governor(root)
         coordinated = any(c.dep_ == "conj" and c.i in inside for c in root.children)
         has_number = any(t.like_num for t in span)
+        items = 1 + sum(1 for t in span if t.dep_ == "conj" and t.head.i in inside)
         row = (  # in SPAN_FEATURES order
             new_share,
             len(words & asked) / len(asked) if asked else 0.0,
@@ -300,6 +307,11 @@ def span_candidates(
             float(coordinated and analysis.wh_plural),
             float(span[0].pos_ == "ADP"),
             float(kind == "quote"),
+            float(analysis.wh_count > 1 and items == analysis.wh_count),
+            float(any(c.i > root.i and c.i in inside and c.dep_ in ("prep", "relcl", "acl")
+                      for c in root.children)),
+            float(_OPENS_BOUND.match(text, a, b) is not None),
+            float(holds_type and is_entity),
         )
         out.append(SpanCandidate(a, b, row))
     return out

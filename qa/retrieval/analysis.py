@@ -146,6 +146,7 @@ class QuestionAnalysis:
     # several things ("which companies"): the slot its answer fills in a sentence.
     wh_role: str | None = None
     wh_plural: bool = False
+    wh_count: int = 0  # how many things it asks for, when it says ("which two countries")
     # Each year with the noun it dates ("2024" and "assessment" of "the 2024 annual threat
     # assessment"): a passage about that noun of another year is a near miss.
     dated_nouns: tuple[tuple[str, str], ...] = ()
@@ -264,7 +265,26 @@ def analyse(question: str) -> QuestionAnalysis:
         dated_nouns=dated_nouns,
         wh_role=role_group(phrase) if phrase is not None else None,
         wh_plural=phrase is not None and phrase.tag_ in ("NNS", "NNPS"),
+        wh_count=_count_of(phrase) or _count_of(focus_token),
     )
+
+
+_COUNT_WORDS = {w: n for n, w in enumerate(
+    "zero one two three four five six seven eight nine ten eleven twelve".split())}
+
+
+def _count_of(phrase: Any) -> int:
+    """The number a question puts on the noun it asks for ("which two countries", "what are
+    the three scenarios", "both sides"), or 0."""
+    if phrase is None:
+        return 0
+    for c in phrase.children:
+        word = c.lower_
+        if word == "both":
+            return 2
+        if c.dep_ == "nummod" and (word in _COUNT_WORDS or word.isdigit()):
+            return _COUNT_WORDS.get(word) or int(word)
+    return 0
 
 
 # What "Can you …" asks for when it asks for words, not a yes or no: a closed class.
