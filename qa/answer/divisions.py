@@ -1,11 +1,14 @@
 """Questions for the part of a document that says something ("Which section of the order holds
-its definitions?", "Under which heading does the outlook discuss Samsung?").
+its definitions?", "Under which heading does the outlook discuss Samsung?"), and questions
+about a division named by its number ("What does sec 9544 do?", "Heading of Sec. 6?").
 
-The reader finds the sentence as for any question; the answer is then the division that
-sentence sits in, cited where the document writes it: the nearest numbered division heading
-before it ("Sec. 7.  Definitions.", "§ 9547. Termination"), else the heading of its section.
-A division the sentence itself names ("the assessment required by §1241") is left to the
-ordinary short answer.
+For the first kind the reader finds the sentence as for any question; the answer is then the
+division that sentence sits in, cited where the document writes it: the nearest numbered
+division heading before it ("Sec. 7.  Definitions.", "§ 9547. Termination"), else the heading
+of its section. A division the sentence itself names ("the assessment required by §1241") is
+left to the ordinary short answer. For the second kind, when the question asks nothing but
+what the division is, says or is called, its heading answers (its title the short answer),
+followed by the reader's best sentence inside it.
 """
 
 from __future__ import annotations
@@ -15,26 +18,15 @@ from typing import TYPE_CHECKING
 
 from qa.models import Answer, Citation, Passage
 from qa.retrieval.analysis import QuestionAnalysis
+from qa.retrieval.divisions import DIVISION_NOUNS, NAMED_IN_TEXT, Division, divisions_of
 
 if TYPE_CHECKING:
     from qa.index.opened import OpenedIndex
     from qa.retrieval.questions import PreparedQuestion
 
-# The nouns English names a document's divisions by (a closed class).
-DIVISION_NOUNS = frozenset(
-    {"section", "subsection", "part", "heading", "chapter", "subchapter", "article"}
-)
 _ASKS = re.compile(
     rf"\b(?:which|what)\s+(?:\w+\s+)?(?:{'|'.join(sorted(DIVISION_NOUNS))})s?\b", re.IGNORECASE
 )
-# A numbered division as legal texts label it: "Sec. 7", "Section 1", "§ 9547".
-_LABEL = r"(?:\b[Ss]ec(?:tion)?\.?\s*|§+\s*)\d+[A-Za-z]?"
-# ... heading a line (after any Markdown heading marks), up to the end of its title:
-# "Sec. 8.  Severability."
-_NUMBERED = re.compile(rf"(?m)^[ \t#]*(?P<line>(?P<label>{_LABEL})\b\.?(?:[ \t]+[^.\n]*\.?)?)")
-_NAMED_IN_TEXT = re.compile(_LABEL)
-
-
 def asks_division(analysis: QuestionAnalysis) -> bool:
     """"Which section …", "In which part …", "Under which heading …": the question asks
     for a division of a document, not for what it says."""
@@ -48,10 +40,10 @@ def division_answer(
     """For a question that ``asks_division``: the division ``found`` (the reader's best
     quote, ``said`` as the answer shows it) sits in, cited first, then ``found``; None when
     the quote names one itself (a span of it answers) or its document marks none there."""
-    if _NAMED_IN_TEXT.search(found.quote):
+    if NAMED_IN_TEXT.search(found.quote):
         return None
     text = index.source_text(found.source)
-    heading = _division_before(text, found.start) or _section_heading(text, found)
+    heading = _division_before(found.source, text, found.start) or _section_heading(text, found)
     if heading is None:
         return None
     start, end, short = heading
@@ -66,17 +58,14 @@ def division_answer(
     )
 
 
-def _division_before(text: str, position: int) -> tuple[int, int, str] | None:
+def _division_before(source: str, text: str, position: int) -> tuple[int, int, str] | None:
     """The last numbered division heading at or before ``position``: its line and label."""
     last = None
-    for m in _NUMBERED.finditer(text):
-        if m.start("line") > position:
+    for division in divisions_of(source, text):
+        if division.start > position:
             break
-        last = m
-    if last is None:
-        return None
-    line = last.group("line").rstrip()
-    return last.start("line"), last.start("line") + len(line), last.group("label")
+        last = division
+    return (last.start, last.heading_end, last.label) if last is not None else None
 
 
 def _section_heading(text: str, found: Citation) -> tuple[int, int, str] | None:
@@ -91,3 +80,51 @@ def _section_heading(text: str, found: Citation) -> tuple[int, int, str] | None:
     if at < 0:
         return None
     return at, at + len(heading), heading
+
+
+def defined_division_answer(
+    index: OpenedIndex, prepared: PreparedQuestion, division: Division,
+    inside: tuple[Citation, str] | None, passages: list[Passage], *, by_title: bool = False,
+) -> Answer:
+    """The heading of ``division`` cited first (its title the short answer, or its label
+    when the question gave the title), then ``inside`` (the reader's best quote within it,
+    as the answer shows it) when there is one."""
+    text = index.source_text(division.source)
+    meta = index.documents().get(division.source, {})
+    heading = Citation(
+        source=division.source, title=str(meta.get("title", division.source)), section=None,
+        quote=text[division.start : division.heading_end], start=division.start,
+        end=division.heading_end, date=meta.get("date") or None,
+    )
+    shown = " ".join(heading.quote.split())
+    if inside is None or inside[0].start < division.heading_end:
+        # (the best quote is the heading's own sentence, "Sec. 8.  Severability.  If any …")
+        cited = [inside[0]] if inside is not None else [heading]
+        said = inside[1] if inside is not None else shown
+        body = f"{said} [1]"
+    else:
+        cited = [heading, inside[0]]
+        body = f"{shown} [1]: {inside[1]} [2]"
+    return Answer(
+        text=body, abstained=False, citations=cited, passages=passages, query=prepared.query,
+        backend="extractive", notice=prepared.notice,
+        short=division.label if by_title or not division.title else division.title,
+    )
+
+
+_QUOTED = re.compile(r"[\"“‘']([^\"“”‘’']{3,200})[\"”’']")
+
+
+def titled_division(
+    index: OpenedIndex, analysis: QuestionAnalysis, sources: list[str]
+) -> Division | None:
+    """"Which section is titled 'Exceptions, waiver, and termination'?": the division of
+    ``sources`` whose title the question quotes, when it asks for a division."""
+    if not asks_division(analysis):
+        return None
+    quoted = {" ".join(q.lower().split()).rstrip(".") for q in _QUOTED.findall(analysis.question)}
+    if not quoted:
+        return None
+    found = [d for s in sources for d in divisions_of(s, index.source_text(s))
+             if d.title.lower() in quoted]
+    return found[0] if len(found) == 1 else None

@@ -21,7 +21,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from qa.answer.common import INJECTION_REPLY, NOTHING_FOUND, abstention
-from qa.answer.divisions import asks_division, division_answer
+from qa.answer.divisions import (
+    asks_division,
+    defined_division_answer,
+    division_answer,
+    titled_division,
+)
 from qa.answer.document_facts import date_words, document_fact_answer
 from qa.answer.enumerations import enumeration_items, leads_in
 from qa.answer.features import (
@@ -49,6 +54,7 @@ from qa.ingest.roles import ANSWERABLE
 from qa.models import Answer, Citation, Passage, ReaderCandidate
 from qa.retrieval.acronyms import covered
 from qa.retrieval.analysis import DESCRIPTION, LIST, QuestionAnalysis, analyse
+from qa.retrieval.divisions import defined_division
 from qa.retrieval.hybrid import search
 from qa.retrieval.questions import analysis_of
 
@@ -265,6 +271,9 @@ def extractive_answer(
         analysis = replace(analysis, answer_type=DESCRIPTION)
     scored = score_candidates(index, prepared.query, analysis, candidates, model=model,
                               sources=sources)
+    named = _named_division_answer(index, prepared, analysis, candidates, scored, passages)
+    if named is not None:
+        return named
     # A false premise is corrected whether or not the rest of the question finds an answer:
     # "Why did the order put tariffs on China?" is answered "India, not “China”".
     absent = _absent_premises(index, analysis, passages)
@@ -279,6 +288,24 @@ def extractive_answer(
         passages,
     ) if dividing else None
     return division or _compose(index, prepared, analysis, chosen, passages)
+
+
+def _named_division_answer(
+    index: OpenedIndex, prepared: PreparedQuestion, analysis: QuestionAnalysis,
+    candidates: list[Candidate], scored: list[Scored], passages: list[Passage],
+) -> Answer | None:
+    """"What does sec 9544 do?", "Which section is titled 'Definitions'?": the division's
+    heading answers, with the best sentence inside it."""
+    sources = list(dict.fromkeys(str(c.metadata["source"]) for c in candidates))
+    division = defined_division(index, analysis, sources) or titled_division(
+        index, analysis, sources)
+    if division is None:
+        return None
+    inside = next((s for s in scored if s.source == division.source
+                   and division.start <= s.start < division.end), None)
+    said = (_citation(index, inside), neutralise_markers(inside.text)) if inside else None
+    return defined_division_answer(index, prepared, division, said, passages,
+                                   by_title=division.title.lower() in analysis.question.lower())
 
 
 def _choose(

@@ -25,7 +25,8 @@ from langchain_core.runnables import Runnable, RunnableConfig
 
 from qa.errors import ConfigError
 from qa.index.lexical import tokenize
-from qa.retrieval.analysis import KIND_NOUNS, SOURCE_NOUNS
+from qa.retrieval.analysis import KIND_NOUNS, SOURCE_NOUNS, analyse
+from qa.retrieval.divisions import Division, asked_numbers, defined_division
 
 if TYPE_CHECKING:
     from qa.index.opened import OpenedIndex
@@ -114,10 +115,55 @@ def search(
         if chain is None:
             chain = _chains[index] = build_chain(index)
     if not sources:
-        return chain.invoke({"query": query, "pool": pool})
+        return divisions_first(index, query, chain.invoke({"query": query, "pool": pool}))
     wanted = set(sources)
     found = chain.invoke({"query": query, "pool": pool * SOURCES_POOL})
-    return [c for c in found if str(c.metadata.get("source")) in wanted]
+    return divisions_first(index, query,
+                           [c for c in found if str(c.metadata.get("source")) in wanted])
+
+
+def divisions_first(index: OpenedIndex, query: str, found: list[Candidate]) -> list[Candidate]:
+    """``found`` with the passages of a division the question asks about by number ("what
+    does sec 9544 do?") first: the one its heading opens, then the others found inside it.
+    The division is looked for in the documents the search found (a document whose passages
+    all missed is not read for it). A question that only cites a division ("the sanctions
+    of section 9529 …") keeps its order: what it asks is mostly said elsewhere."""
+    if not found or not asked_numbers(query):
+        return found
+    sources = list(dict.fromkeys(str(c.metadata.get("source")) for c in found))
+    division = defined_division(index, analyse(query), sources)
+    if division is None:
+        return found
+    named = [division]
+    first = [c for d in named if (c := _opening(index, query, d, found[0].score)) is not None]
+    opened = {c.chunk_id for c in first}
+    inside = [c for c in found if c.chunk_id not in opened and any(_within(c, d) for d in named)]
+    moved = opened | {c.chunk_id for c in inside}
+    return first + inside + [c for c in found if c.chunk_id not in moved]
+
+
+def _within(candidate: Candidate, division: Division) -> bool:
+    m = candidate.metadata
+    return (str(m.get("source")) == division.source
+            and int(m.get("start", -1)) < division.end and int(m.get("end", -1)) > division.start)
+
+
+def _opening(index: OpenedIndex, query: str, division: Division, score: float
+             ) -> Candidate | None:
+    """The chunk that holds the start of ``division``'s text, as a candidate ranked first."""
+    reach = 4 * index.settings.chunk_chars  # a chunk may begin before the heading
+    ids = index.store.chunk_ids_between(division.source, max(division.start - reach, 0),
+                                        division.end)
+    records = index.records(ids)
+    opening = next((c for c in ids if c in records
+                    and int(records[c][1].get("end", -1)) > division.heading_end), None)
+    if opening is None:
+        return None
+    text, metadata = records[opening]
+    vector = index.embedder.encode_query(query)
+    stored = index.sentences([opening]).get(opening, [])
+    dense = max((float(s.vector @ vector) for s in stored), default=0.0)
+    return Candidate(opening, score, dense, text, metadata)
 
 
 def build_chain(engine: OpenedIndex) -> Runnable[dict[str, Any], list[Candidate]]:
