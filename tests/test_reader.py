@@ -1275,3 +1275,23 @@ def test_an_alternative_question_is_asked_of_each_alternative() -> None:
     assert analyse("Has Kim met Putin or Xi Jinping more often?").parts == (
         "Has Kim met Putin more often?", "Has Kim met Xi Jinping more often?")
     assert analyse("Did the House or the Senate pass the bill?").parts == ()
+
+
+@pytest.mark.slow
+def test_a_quote_that_points_back_carries_the_sentence_before_it(tmp_path: Path) -> None:
+    """"However, Moscow rejects this plan." names no plan: it is quoted with the sentence
+    before it, as one quote whose offsets still point into the source."""
+    from conftest import make_corpus
+
+    corpus = make_corpus(tmp_path / "corpus", {
+        "harbour.txt": "Harbour Notes\n\nThe council weighed two plans for the old quay. "
+                       "One plan would fill the eastern basin with gravel from the dunes. "
+                       "However, the fishermen's guild firmly rejects this plan.\n\n"
+                       "The western basin stays open to ferries all year.\n",
+    })
+    settings = qa.Settings.from_env(env={}, corpus_dir=corpus, index_dir=tmp_path / "index")
+    answer = qa.ask("Which plan does the fishermen's guild reject?", settings=settings)
+    assert not answer.abstained
+    first = answer.citations[0]
+    assert "firmly rejects this plan" in first.quote and "eastern basin" in first.quote
+    assert qa.source_text(first.source, settings=settings)[first.start:first.end] == first.quote

@@ -315,7 +315,7 @@ def _choose(
     """The quotes: the best sentence, then others close to it (reasons, lists), and for a
     multi-part or comparison question the best sentence for each part."""
     model = load_model()
-    best = scored[0]
+    best = _with_antecedent(index, scored[0])
     chosen = [best]
     parts = analysis.parts
     if parts:
@@ -350,6 +350,39 @@ def _choose(
         if items:
             return [best, *items]
     return chosen
+
+
+# A sentence that points back at what the one before it said: a demonstrative phrase ("this
+# scenario", "these measures") or a pronoun that opens it ("It would …", "They …"). A closed
+# class of English; a legal text's references to itself ("this title", "such person") and
+# to time ("this year") point at nothing before.
+_POINTS_BACK = re.compile(
+    r"^(?:\W*(?:however|moreover|therefore|thus|nevertheless|in addition|in particular),?\s+)?"
+    r"(?:it|they|this|these|he|she)\b(?!\s+(?:is|was)\s+(?:essential|crucial|likely|unlikely|"
+    r"possible|important|necessary|clear|expected)\b)"
+    r"|\b(?:this|these|those|such)\s+(?!(?:title|section|subsection|paragraph|subparagraph|"
+    r"clause|chapter|part|act|order|law|year|month|week|day|time|point|way|regard|respect|"
+    r"person|persons|entity|entities|date|report|resolution)\b)[a-z]+",
+    re.IGNORECASE,
+)
+
+
+def _with_antecedent(index: OpenedIndex, s: Scored) -> Scored:
+    """``s`` quoted with the sentence before it when it points back at it ("However,
+    Russia is strongly opposed to this scenario." says nothing of which scenario): one
+    quote, from the start of the one before to the end of ``s``, in the same passage."""
+    if s.role != "prose" or not _POINTS_BACK.search(s.text):
+        return s
+    before = [b for b in index.sentences_within(s.source, max(s.start - 600, 0), s.start)
+              if b.end <= s.start and b.chunk_id == s.chunk_id and b.role == "prose"]
+    if not before:
+        return s
+    prev = before[-1]
+    if index.source_text(s.source)[prev.end : s.start].strip():
+        return s  # not the sentence right before it
+    shift = len(prev.text) + 1  # (texts as the chunks hold them: entities index into these)
+    return replace(s, start=prev.start, text=f"{prev.text} {s.text}", entities=prev.entities
+                   + tuple((label, a + shift, b + shift) for label, a, b in s.entities))
 
 
 def _enumeration(index: OpenedIndex, s: Scored) -> list[Scored]:
