@@ -78,3 +78,17 @@ def test_a_division_asked_about_by_number_is_answered_by_its_heading(tmp_path: P
     # a question that asks more than what the division is keeps the ordinary reader
     answer = qa.ask("How much does § 12 charge a night for mooring?", settings=settings)
     assert answer.short is not None and "40 crowns" in answer.short
+    # ... and is not abstained on because its passage never writes the division's number
+    answer = qa.ask("Under § 13, which vessels must take a pilot on board?", settings=settings)
+    assert not answer.abstained and "90 metres" in answer.citations[0].quote
+
+
+def test_a_passage_is_about_the_division_it_sits_in() -> None:
+    """The passage under "§ 13. Pilotage" never says "13": the division's label and title
+    are what it is about, as a section heading is."""
+    from qa.retrieval.divisions import division_at
+
+    at = CODE.index("A pilot boards")
+    division = division_at("code.md", CODE, at)
+    assert division is not None and division.title == "Pilotage"
+    assert division_at("code.md", CODE, 0) is None  # before the first heading

@@ -20,21 +20,21 @@ from qa import Settings
 
 S = "doc.txt"
 
-# Floors for the gate: the whole dev split (1269 items over all six documents; the reader's
+# Floors for the gate: the whole dev split (1569 items over all six documents; the reader's
 # models are fitted on it), a little below the figures measured on it (README, "Latest
-# figures"): accuracy 0.684, abstention 0.625, recall@5 0.806, recall@2000c 0.819, MRR 0.717,
-# citation recall 0.718, token F1 0.308, short-answer F1 0.349, false abstentions 0.091.
+# figures"): accuracy 0.655, abstention 0.615, recall@5 0.799, recall@2000c 0.812, MRR 0.713,
+# citation recall 0.717, token F1 0.304, short-answer F1 0.343, false abstentions 0.115.
 FLOORS = {
-    "accuracy": 0.66,
-    "abstention_accuracy": 0.60,
-    "recall@2000c": 0.80,
-    "recall@5": 0.79,
-    "mrr": 0.70,
+    "accuracy": 0.635,
+    "abstention_accuracy": 0.59,
+    "recall@2000c": 0.79,
+    "recall@5": 0.78,
+    "mrr": 0.69,
     "citation_recall": 0.70,
     "token_f1": 0.29,
-    "short_f1": 0.33,
+    "short_f1": 0.32,
 }
-MAX_FALSE_ABSTENTION = 0.11
+MAX_FALSE_ABSTENTION = 0.13
 
 
 def span(start: int, end: int, source: str = S) -> m.Span:

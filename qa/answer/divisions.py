@@ -18,7 +18,13 @@ from typing import TYPE_CHECKING
 
 from qa.models import Answer, Citation, Passage
 from qa.retrieval.analysis import QuestionAnalysis
-from qa.retrieval.divisions import DIVISION_NOUNS, NAMED_IN_TEXT, Division, divisions_of
+from qa.retrieval.divisions import (
+    DIVISION_NOUNS,
+    NAMED_IN_TEXT,
+    Division,
+    division_at,
+    divisions_of,
+)
 
 if TYPE_CHECKING:
     from qa.index.opened import OpenedIndex
@@ -60,11 +66,7 @@ def division_answer(
 
 def _division_before(source: str, text: str, position: int) -> tuple[int, int, str] | None:
     """The last numbered division heading at or before ``position``: its line and label."""
-    last = None
-    for division in divisions_of(source, text):
-        if division.start > position:
-            break
-        last = division
+    last = division_at(source, text, position)
     return (last.start, last.heading_end, last.label) if last is not None else None
 
 

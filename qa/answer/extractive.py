@@ -54,7 +54,7 @@ from qa.ingest.roles import ANSWERABLE
 from qa.models import Answer, Citation, Passage, ReaderCandidate
 from qa.retrieval.acronyms import covered
 from qa.retrieval.analysis import DESCRIPTION, LIST, QuestionAnalysis, analyse
-from qa.retrieval.divisions import defined_division
+from qa.retrieval.divisions import defined_division, division_words
 from qa.retrieval.hybrid import search
 from qa.retrieval.questions import analysis_of
 
@@ -104,8 +104,11 @@ def score_candidates(
     # What each passage's document says of itself, and its context: that and its section.
     dated = _names_a_month(analysis)
     abouts = [_about(docs.get(str(c.metadata["source"]), {}), dated) for c in pool]
+    # (a legal text's passage is about its numbered division, "§ 9545", though it never says so)
     contexts = [
-        f"{c.metadata.get('section') or ''} {about}".lower()
+        f"{c.metadata.get('section') or ''} "
+        f"{division_words(index, str(c.metadata['source']), int(c.metadata.get('start', 0)))} "
+        f"{about}".lower()
         for c, about in zip(pool, abouts, strict=True)
     ]
     pool_stems: set[str] = set()
@@ -113,7 +116,7 @@ def score_candidates(
         pool_stems.update(tokenize(c.text))
         pool_stems.update(tokenize(context))
         pool_stems.update(covered(analysis.question, c.text))
-    pool_text = " ".join([c.text for c in pool] + abouts).lower()
+    pool_text = " ".join([c.text for c in pool] + abouts + contexts).lower()
     # Where a date the question names may be: the passage, its heading, and (for "the August
     # 2025 order") its document's own date; not a year in its title ("… Russia in 2025").
     headings = [
@@ -540,7 +543,8 @@ def _pool_text(index: OpenedIndex, analysis: QuestionAnalysis, passages: list[Pa
     docs = index.documents()
     dated = _names_a_month(analysis)
     return " ".join(
-        f"{p.text} {p.section or ''} {_about(docs.get(p.source, {}), dated)}"
+        f"{p.text} {p.section or ''} {division_words(index, p.source, p.start)} "
+        f"{_about(docs.get(p.source, {}), dated)}"
         for p in passages[:ANSWER_POOL]
     ).lower()
 

@@ -11,6 +11,7 @@ and a question that asks only what the division is or says is answered by its he
 
 from __future__ import annotations
 
+import bisect
 import functools
 import re
 from dataclasses import dataclass
@@ -77,6 +78,20 @@ def divisions_of(source: str, text: str) -> tuple[Division, ...]:
         out.append(Division(source, m.start("label"), heading_end, end, m.group("label"),
                             title))
     return tuple(out)
+
+
+def division_at(source: str, text: str, position: int) -> Division | None:
+    """The numbered division of ``text`` that ``position`` falls in (None before the first)."""
+    found = divisions_of(source, text)
+    at = bisect.bisect_right([d.start for d in found], position) - 1
+    return found[at] if at >= 0 else None
+
+
+def division_words(index: OpenedIndex, source: str, position: int) -> str:
+    """The label and title of the division ``position`` of ``source`` falls in ("§ 9545
+    Report on …"), or "": a passage of it is about "§ 9545" though its text never says so."""
+    division = division_at(source, index.source_text(source), position)
+    return f"{division.label} {division.title}" if division is not None else ""
 
 
 def asked_numbers(question: str) -> tuple[str, ...]:
