@@ -1295,3 +1295,20 @@ def test_a_quote_that_points_back_carries_the_sentence_before_it(tmp_path: Path)
     first = answer.citations[0]
     assert "firmly rejects this plan" in first.quote and "eastern basin" in first.quote
     assert qa.source_text(first.source, settings=settings)[first.start:first.end] == first.quote
+
+
+@pytest.mark.slow
+def test_a_premise_the_passages_spell_out_is_no_false_premise(tmp_path: Path) -> None:
+    """"Why did NATO admit Finland?" where the passage writes "the North Atlantic Treaty
+    Organization": the premise holds, so it is answered, not corrected as if NATO were absent."""
+    from conftest import make_corpus
+
+    corpus = make_corpus(tmp_path / "corpus", {
+        "alliance.txt": "Alliance Notes\n\nThe North Atlantic Treaty Organization admitted "
+                        "Finland in April 2023 after Russia invaded Ukraine. The decision ended "
+                        "decades of Finnish neutrality.\n",
+    })
+    settings = qa.Settings.from_env(env={}, corpus_dir=corpus, index_dir=tmp_path / "index")
+    answer = qa.ask("Why did NATO admit Finland in 2023?", settings=settings)
+    assert "not “NATO”" not in answer.text and "NATO" not in (answer.short or "")
+    assert any("North Atlantic Treaty Organization" in c.quote for c in answer.citations)

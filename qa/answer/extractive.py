@@ -34,6 +34,7 @@ from qa.answer.features import (
     SentenceView,
     features,
     mentions,
+    named_by,
     named_sources,
     question_pool,
     vocabulary_roots,
@@ -488,7 +489,10 @@ def _absent_premises(
     if not analysis.presupposes:
         return []
     pool = _pool_text(index, analysis, passages)
-    absent = [(label, text) for label, text in analysis.entities if not mentions(pool, text, label)]
+    # (what the passages say by an acronym the question spells out, or back, is there)
+    said = covered(analysis.question, " ".join(p.text for p in passages[:ANSWER_POOL]))
+    absent = [(label, text) for label, text in analysis.entities
+              if not mentions(pool, text, label) and not named_by(text, said)]
     absent += [("CARDINAL", w) for w in analysis.nouns if w.isdigit() and w not in pool]
     return sorted(absent, key=lambda e: e[0] in FIGURE_LABELS)
 

@@ -176,14 +176,14 @@ def question_pool(
         named=named,
         absent=tuple((label, text) for label, text in named if not mentions(
             dated_text if label == "DATE" and dated_text is not None else pool_text, text,
-            label) and not _named_by(text, pool_stems)),
+            label) and not named_by(text, pool_stems)),
         asked=frozenset(text.lower() for _, text in analysis.entities),
         focus=frozenset(tokenize(analysis.focus))
         if analysis.focus and not analysis.focus_is_type else frozenset(),
         pool_cover=share((word_root(t) in pool_roots for t in nouns), nouns),
         rarest_in_pool=float(rarest is None or word_root(rarest) in pool_roots),
         corpus_cover=share((word_root(t) in vocabulary for t in nouns), nouns),
-        pool_constraints=share((mentions(pool_text, w, label) or _named_by(w, pool_stems)
+        pool_constraints=share((mentions(pool_text, w, label) or named_by(w, pool_stems)
                                 for label, w in named), named),
         unseen=unseen,
         pool_overlap=sum(w for t, w in weights.items() if word_root(t) in pool_roots) / total,
@@ -224,7 +224,7 @@ def features(
 
     def said(haystack: str, text: str, label: str) -> bool:
         # (or named by an acronym the question spells out, or back: "UNSC")
-        return mentions(haystack, text, label) or _named_by(text, words)
+        return mentions(haystack, text, label) or named_by(text, words)
 
     constraints = sum(said(context, w, label) for label, w in named) / len(named) \
         if named else 1.0
@@ -354,7 +354,7 @@ def word_root(token: str) -> str:
     return token[:5]
 
 
-def _named_by(phrase: str, stems: set[str] | frozenset[str]) -> bool:
+def named_by(phrase: str, stems: set[str] | frozenset[str]) -> bool:
     """Every word of ``phrase`` is among ``stems`` (which hold the question's words a text
     says by an acronym, or spells out: ``qa.retrieval.acronyms.covered``)."""
     tokens = set(tokenize(phrase))
