@@ -1312,3 +1312,14 @@ def test_a_premise_the_passages_spell_out_is_no_false_premise(tmp_path: Path) ->
     answer = qa.ask("Why did NATO admit Finland in 2023?", settings=settings)
     assert "not “NATO”" not in answer.text and "NATO" not in (answer.short or "")
     assert any("North Atlantic Treaty Organization" in c.quote for c in answer.citations)
+
+
+def test_a_title_is_found_where_the_text_writes_it_without_its_aside() -> None:
+    """A metadata title with an aside the text lacks, in another letter case, is located
+    whole, not cut at the aside: a "which document" answer quotes all of it."""
+    from qa.answer.document_facts import locate
+
+    text = "TITLE: Outcomes of the Harbour Expert Groups On the Tides\nDATE: 2025-03-25\n"
+    title = "Outcomes of the Harbour (and River) Expert Groups on the Tides"
+    start, end = locate("title", title, text) or (0, 0)
+    assert text[start:end] == "Outcomes of the Harbour Expert Groups On the Tides"

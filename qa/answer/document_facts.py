@@ -51,11 +51,12 @@ def asked_field(question: str) -> str | None:
 
 
 def locate(field: str, value: str, text: str) -> tuple[int, int] | None:
-    """Offsets of the first verbatim appearance of a metadata value in the text."""
+    """Offsets of the first appearance of a metadata value in the text, verbatim but for
+    letter case ("Expert Groups On the Black Sea" for "… on the Black Sea")."""
     for variant in _variants(field, value):
-        i = text.find(variant)
-        if i >= 0:
-            return i, i + len(variant)
+        found = re.search(re.escape(variant), text, re.IGNORECASE)
+        if found:
+            return found.start(), found.end()
     return None
 
 
@@ -88,8 +89,11 @@ def _variants(field: str, value: str) -> list[str]:
             d = date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
             out += [d.strftime(f) for f in _DATE_FORMATS]
     else:
+        # without an aside the text may not carry ("Russia (and Ukraine) Expert Groups"),
+        # then the head before any comma, aside or bar
+        bare = " ".join(re.sub(r"\([^()]*\)", " ", value).split())
         head = re.split(r"[,;(|]", value)[0].strip()
-        out += [head, head.removeprefix("The ").strip()]
+        out += [bare, head, head.removeprefix("The ").strip()]
     return [v for v in dict.fromkeys(out) if len(v) >= 4]
 
 
