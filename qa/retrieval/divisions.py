@@ -17,6 +17,7 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from qa.errors import CorpusError
 from qa.index.lexical import tokenize
 from qa.retrieval.analysis import FRAMING_NOUNS, QuestionAnalysis
 
@@ -90,7 +91,11 @@ def division_at(source: str, text: str, position: int) -> Division | None:
 def division_words(index: OpenedIndex, source: str, position: int) -> str:
     """The label and title of the division ``position`` of ``source`` falls in ("§ 9545
     Report on …"), or "": a passage of it is about "§ 9545" though its text never says so."""
-    division = division_at(source, index.source_text(source), position)
+    try:
+        text = index.source_text(source)
+    except CorpusError:  # (no text to read it in: an index assembled from parts, a file gone;
+        return ""  # what cites the file says so, the features only lack its headings)
+    division = division_at(source, text, position)
     return f"{division.label} {division.title}" if division is not None else ""
 
 
