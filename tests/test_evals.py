@@ -22,8 +22,8 @@ S = "doc.txt"
 
 # Floors for the gate: the whole dev split (1569 items over all six documents; the reader's
 # models are fitted on it), a little below the figures measured on it (README, "Latest
-# figures"): accuracy 0.655, abstention 0.615, recall@5 0.799, recall@2000c 0.812, MRR 0.713,
-# citation recall 0.717, token F1 0.304, short-answer F1 0.343, false abstentions 0.115.
+# figures"): accuracy 0.665, abstention 0.620, recall@5 0.799, recall@2000c 0.812, MRR 0.713,
+# citation recall 0.719, token F1 0.305, short-answer F1 0.345, false abstentions 0.105.
 FLOORS = {
     "accuracy": 0.635,
     "abstention_accuracy": 0.59,
@@ -34,7 +34,7 @@ FLOORS = {
     "token_f1": 0.29,
     "short_f1": 0.32,
 }
-MAX_FALSE_ABSTENTION = 0.13
+MAX_FALSE_ABSTENTION = 0.125
 
 
 def span(start: int, end: int, source: str = S) -> m.Span:

@@ -151,17 +151,30 @@ def question_pool(
     dated_text: str | None = None,
     *,
     open_question: bool = False,
+    english: frozenset[str] = frozenset(),
 ) -> QuestionPool:
     """The question-level part of the features, for the passages ``pool_*`` describe; a date
     the question names is looked for in ``dated_text`` (the passages and their headings, not
     their documents' titles) when given. ``open_question``: it asks a reason or a description
-    (``qa.answer.short.wants_short`` says no)."""
-    unseen = max(idf.values(), default=1.0)  # a word no chunk holds is the rarest of all
+    (``qa.answer.short.wants_short`` says no). ``english``: the everyday words of English
+    (``Embedder.english_words``)."""
+    unseen = max(idf.values(), default=1.0)  # a word no chunk holds is the rarest of all ...
+    # ... unless it is an everyday English word ("essay", "clout", "coffers"): a paraphrase
+    # as likely as a detail, it weighs as a typical word of the corpus
+    typical = float(np.median(list(idf.values()))) if idf else unseen
+    # (written in lower case: "Geneva" is a name, whatever an uncased vocabulary holds)
+    everyday = {t for w in analysis.content if w in english
+                and re.search(rf"\b{re.escape(analysis.written_form(w))}\b", analysis.question)
+                for t in tokenize(w)}
+
+    def weight(stem_: str) -> float:
+        return idf.get(stem_, typical if stem_ in everyday else unseen)
+
     content = _word_stems(analysis.content)
     nouns = tuple(_word_stems(analysis.nouns))
     pool_roots = {word_root(t) for t in pool_stems}
-    rarest = max(nouns, key=lambda t: idf.get(t, unseen)) if nouns else None
-    weights = {t: idf.get(t, unseen) for t in content}
+    rarest = max(nouns, key=weight) if nouns else None
+    weights = {t: weight(t) for t in content}
     total = sum(weights.values()) or 1.0
     named = analysis.entities + tuple(("DATE", y) for y in analysis.years)
 

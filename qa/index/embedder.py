@@ -14,6 +14,7 @@ sentences embedded alone: accuracy 0.763 vs 0.725 on the full evaluation set).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import os
@@ -219,6 +220,14 @@ class Embedder:
                     if isinstance(model, _OnnxModel) and (os.cpu_count() or 1) > 1 else model
                 )
             return self._one_core_model
+
+    @functools.cached_property
+    def english_words(self) -> frozenset[str]:
+        """The whole words of the model's WordPiece vocabulary (lower case, letters only): the
+        everyday words of English, which a question may use in paraphrase ("clout" for
+        "influence") where a passage does not."""
+        vocab = self.model.tokenizer.get_vocab()
+        return frozenset(w for w in vocab if w.isalpha() and w.islower() and len(w) > 2)
 
     def _load(self) -> _OnnxModel | _TorchModel:
         if self.backend == "onnx":
