@@ -20,13 +20,13 @@ from qa import Settings
 
 S = "doc.txt"
 
-# Floors for the gate: the whole dev split (1569 items over all six documents; the reader's
+# Floors for the gate: the whole dev split (1689 items over all six documents; the reader's
 # models are fitted on it), a little below the figures measured on it (README, "Latest
-# figures"): accuracy 0.665, abstention 0.620, recall@5 0.799, recall@2000c 0.812, MRR 0.713,
-# citation recall 0.719, token F1 0.305, short-answer F1 0.345, false abstentions 0.105.
+# figures"): accuracy 0.667, abstention 0.595, recall@5 0.804, recall@2000c 0.818, MRR 0.719,
+# citation recall 0.717, token F1 0.301, short-answer F1 0.349, false abstentions 0.098.
 FLOORS = {
     "accuracy": 0.635,
-    "abstention_accuracy": 0.59,
+    "abstention_accuracy": 0.57,
     "recall@2000c": 0.79,
     "recall@5": 0.78,
     "mrr": 0.69,
@@ -34,7 +34,7 @@ FLOORS = {
     "token_f1": 0.29,
     "short_f1": 0.32,
 }
-MAX_FALSE_ABSTENTION = 0.125
+MAX_FALSE_ABSTENTION = 0.12
 
 
 def span(start: int, end: int, source: str = S) -> m.Span:
