@@ -540,8 +540,7 @@ def test_a_list_question_gets_the_items_of_the_enumeration(tmp_path: Path) -> No
         for c in answer.citations:
             assert (corpus / c.source).read_text(encoding="utf-8")[c.start : c.end] == c.quote
     # Any question answered by a clause that leads in gets the items it leads into.
-    answer = qa.ask("On what grounds may the harbour board raise a levy on ships?",
-                    settings=settings)
+    answer = qa.ask("Which ships may the harbour board raise a levy on?", settings=settings)
     quotes = [c.quote for c in answer.citations]
     assert quotes[0].startswith("The harbour board may raise a levy"), quotes
     assert [q[:3] for q in quotes[1:]] == ["(A)", "(B)", "(C)"]

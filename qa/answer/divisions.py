@@ -24,6 +24,7 @@ from qa.retrieval.divisions import (
     Division,
     division_at,
     divisions_of,
+    readable_text,
 )
 
 if TYPE_CHECKING:
@@ -127,6 +128,7 @@ def titled_division(
     quoted = {" ".join(q.lower().split()).rstrip(".") for q in _QUOTED.findall(analysis.question)}
     if not quoted:
         return None
-    found = [d for s in sources for d in divisions_of(s, index.source_text(s))
+    texts = {s: text for s in sources if (text := readable_text(index, s)) is not None}
+    found = [d for s, text in texts.items() for d in divisions_of(s, text)
              if d.title.lower() in quoted]
     return found[0] if len(found) == 1 else None

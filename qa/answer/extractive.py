@@ -128,7 +128,8 @@ def score_candidates(
     dated_text = " ".join(f"{c.text} {h}" for c, h in zip(pool, headings, strict=True)).lower()
     shared = question_pool(analysis, index.lexical.idf, pool_stems, pool_text, _vocabulary(index),
                            dated_text, open_question=not wants_short(analysis),
-                           english=index.embedder.english_words)
+                           english=index.embedder.english_words,
+                           idf_range=index.lexical.idf_range)
     top = pool[0].score or 1.0
     out: list[Scored] = []
     rows: list[list[float]] = []

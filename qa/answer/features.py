@@ -152,16 +152,21 @@ def question_pool(
     *,
     open_question: bool = False,
     english: frozenset[str] = frozenset(),
+    idf_range: tuple[float, float] | None = None,
 ) -> QuestionPool:
     """The question-level part of the features, for the passages ``pool_*`` describe; a date
     the question names is looked for in ``dated_text`` (the passages and their headings, not
     their documents' titles) when given. ``open_question``: it asks a reason or a description
     (``qa.answer.short.wants_short`` says no). ``english``: the everyday words of English
-    (``Embedder.english_words``)."""
-    unseen = max(idf.values(), default=1.0)  # a word no chunk holds is the rarest of all ...
-    # ... unless it is an everyday English word ("essay", "clout", "coffers"): a paraphrase
-    # as likely as a detail, it weighs as a typical word of the corpus
-    typical = float(np.median(list(idf.values()))) if idf else unseen
+    (``Embedder.english_words``); ``idf_range``: the median and largest of ``idf``, when the
+    caller keeps them (``LexicalIndex.idf_range``)."""
+    if idf_range is None:
+        idf_range = (float(np.median(list(idf.values()))), max(idf.values())) if idf \
+            else (1.0, 1.0)
+    # A word no chunk holds is the rarest of all, unless it is an everyday English word
+    # ("essay", "clout", "coffers"): a paraphrase as likely as a detail, it weighs as a
+    # typical word of the corpus.
+    typical, unseen = idf_range
     # (written in lower case: "Geneva" is a name, whatever an uncased vocabulary holds)
     everyday = {t for w in analysis.content if w in english
                 and re.search(rf"\b{re.escape(analysis.written_form(w))}\b", analysis.question)

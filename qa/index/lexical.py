@@ -10,6 +10,7 @@ scores rank with the others; past ``MAX_PATCH_SHARE`` of the base it is rebuilt.
 from __future__ import annotations
 
 import copy
+import functools
 import json
 import logging
 import math
@@ -88,6 +89,13 @@ class LexicalIndex:
 
     def _idf(self, df: int) -> float:
         return math.log(1 + (self.documents - df + 0.5) / (df + 0.5))
+
+    @functools.cached_property
+    def idf_range(self) -> tuple[float, float]:
+        """(median, largest) idf of the vocabulary: a typical word's weight and the rarest's,
+        read by every question (computed once per index, not per question)."""
+        values = list(self.idf.values())
+        return (float(np.median(values)), max(values)) if values else (1.0, 1.0)
 
     def _patch_init(self, removed: Iterable[str], added: list[tuple[str, list[str]]]) -> None:
         """Masked base chunks and added chunks (id, tokens) on top of the base index."""

@@ -91,12 +91,19 @@ def division_at(source: str, text: str, position: int) -> Division | None:
 def division_words(index: OpenedIndex, source: str, position: int) -> str:
     """The label and title of the division ``position`` of ``source`` falls in ("§ 9545
     Report on …"), or "": a passage of it is about "§ 9545" though its text never says so."""
-    try:
-        text = index.source_text(source)
-    except CorpusError:  # (no text to read it in: an index assembled from parts, a file gone;
-        return ""  # what cites the file says so, the features only lack its headings)
-    division = division_at(source, text, position)
+    text = readable_text(index, source)
+    division = division_at(source, text, position) if text is not None else None
     return f"{division.label} {division.title}" if division is not None else ""
+
+
+def readable_text(index: OpenedIndex, source: str) -> str | None:
+    """``source``'s indexed text, or None when there is none to read its divisions in (an
+    index assembled from parts, a file gone: what cites the file says so; finding divisions
+    only lacks its headings)."""
+    try:
+        return index.source_text(source)
+    except CorpusError:
+        return None
 
 
 def asked_numbers(question: str) -> tuple[str, ...]:
@@ -138,8 +145,8 @@ def defined_division(
     """The division a question names by number and asks nothing else about than what it
     is, says or is called ("What's § 9523 called?", "what's section 8 of the russian oil
     order?"), looked for in ``sources`` (those of the best passages, best first)."""
-    named = named_divisions(analysis.question, {s: index.source_text(s) for s in sources},
-                            sources)
+    texts = {s: text for s in sources if (text := readable_text(index, s)) is not None}
+    named = named_divisions(analysis.question, texts, sources)
     if len(named) != 1:
         return None
     division = named[0]
