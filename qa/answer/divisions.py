@@ -100,18 +100,17 @@ def defined_division_answer(
         end=division.heading_end, date=meta.get("date") or None,
     )
     shown = " ".join(heading.quote.split())
-    if inside is None or inside[0].start < division.heading_end:
+    short = division.label if by_title or not division.title else division.title
+    if inside is None:
+        cited, body = [heading], f"{shown} [1]"
+    elif inside[0].start < division.heading_end and short in " ".join(inside[0].quote.split()):
         # (the best quote is the heading's own sentence, "Sec. 8.  Severability.  If any …")
-        cited = [inside[0]] if inside is not None else [heading]
-        said = inside[1] if inside is not None else shown
-        body = f"{said} [1]"
+        cited, body = [inside[0]], f"{inside[1]} [1]"
     else:
-        cited = [heading, inside[0]]
-        body = f"{shown} [1]: {inside[1]} [2]"
+        cited, body = [heading, inside[0]], f"{shown} [1]: {inside[1]} [2]"
     return Answer(
         text=body, abstained=False, citations=cited, passages=passages, query=prepared.query,
-        backend="extractive", notice=prepared.notice,
-        short=division.label if by_title or not division.title else division.title,
+        backend="extractive", notice=prepared.notice, short=short,
     )
 
 
