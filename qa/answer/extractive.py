@@ -491,8 +491,7 @@ def _absent_premises(
     if not analysis.presupposes:
         return []
     pool = _pool_text(index, analysis, passages)
-    # (what the passages say by an acronym the question spells out, or back, is there)
-    said = covered(analysis.question, " ".join(p.text for p in passages[:ANSWER_POOL]))
+    said = _said_otherwise(analysis, passages)
     absent = [(label, text) for label, text in analysis.entities
               if not mentions(pool, text, label) and not named_by(text, said)]
     absent += [("CARDINAL", w) for w in analysis.nouns if w.isdigit() and w not in pool]
@@ -555,6 +554,13 @@ def _pool_text(index: OpenedIndex, analysis: QuestionAnalysis, passages: list[Pa
     ).lower()
 
 
+def _said_otherwise(analysis: QuestionAnalysis, passages: list[Passage]) -> frozenset[str]:
+    """The question's words the passages say by an acronym it spells out, or spell out where
+    it uses the acronym ("NATO" / "the North Atlantic Treaty Organization"): those are there."""
+    return frozenset(covered(analysis.question,
+                             " ".join(p.text for p in passages[:ANSWER_POOL])))
+
+
 def _near_miss(
     index: OpenedIndex, prepared: PreparedQuestion, analysis: QuestionAnalysis,
     scored: list[Scored], passages: list[Passage],
@@ -568,9 +574,7 @@ def _near_miss(
         )
     best = scored[0]
     pool = _pool_text(index, analysis, passages)
-    # (what the passages name by an acronym the question spells out, or back, is there)
-    have = set(tokenize(best.text)) | covered(
-        analysis.question, " ".join(p.text for p in passages[:ANSWER_POOL]))
+    have = set(tokenize(best.text)) | _said_otherwise(analysis, passages)
     missing = [  # "lives" is mentioned where "life" is not
         w for w in analysis.nouns
         if tokenize(w) and not any(set(tokenize(form)) & have or mentions(pool, form)

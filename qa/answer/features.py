@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from qa.index.lexical import idf_range as range_of
 from qa.index.lexical import stem, tokenize
 from qa.retrieval.acronyms import covered
 from qa.retrieval.analysis import DATE, FRAMING_NOUNS, NUMBER, YEAR, QuestionAnalysis
@@ -160,13 +161,10 @@ def question_pool(
     (``qa.answer.short.wants_short`` says no). ``english``: the everyday words of English
     (``Embedder.english_words``); ``idf_range``: the median and largest of ``idf``, when the
     caller keeps them (``LexicalIndex.idf_range``)."""
-    if idf_range is None:
-        idf_range = (float(np.median(list(idf.values()))), max(idf.values())) if idf \
-            else (1.0, 1.0)
     # A word no chunk holds is the rarest of all, unless it is an everyday English word
     # ("essay", "clout", "coffers"): a paraphrase as likely as a detail, it weighs as a
     # typical word of the corpus.
-    typical, unseen = idf_range
+    typical, unseen = idf_range or range_of(idf)
     # (written in lower case: "Geneva" is a name, whatever an uncased vocabulary holds)
     everyday = {t for w in analysis.content if w in english
                 and re.search(rf"\b{re.escape(analysis.written_form(w))}\b", analysis.question)

@@ -18,7 +18,7 @@ import os
 import re
 import shutil
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -46,6 +46,12 @@ STOPWORDS = frozenset(
 # Abbreviations legal and executive texts head their divisions with ("Sec. 3."), as a
 # question writes them out ("Section 3").
 _WRITTEN_OUT = {"sec": "section", "secs": "section", "sect": "section"}
+
+
+def idf_range(idf: Mapping[str, float]) -> tuple[float, float]:
+    """(median, largest) of a vocabulary's idf: a typical word's weight and the rarest's."""
+    values = list(idf.values())
+    return (float(np.median(values)), max(values)) if values else (1.0, 1.0)
 
 
 def stem(word: str) -> str:
@@ -92,10 +98,8 @@ class LexicalIndex:
 
     @functools.cached_property
     def idf_range(self) -> tuple[float, float]:
-        """(median, largest) idf of the vocabulary: a typical word's weight and the rarest's,
-        read by every question (computed once per index, not per question)."""
-        values = list(self.idf.values())
-        return (float(np.median(values)), max(values)) if values else (1.0, 1.0)
+        """``idf_range(self.idf)``, read by every question: computed once per index."""
+        return idf_range(self.idf)
 
     def _patch_init(self, removed: Iterable[str], added: list[tuple[str, list[str]]]) -> None:
         """Masked base chunks and added chunks (id, tokens) on top of the base index."""

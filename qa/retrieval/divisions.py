@@ -4,9 +4,9 @@ Legal texts head their divisions with a label and a title on a line of their own
 Report on media organizations …", "Sec. 8.  Severability."), and readers ask for them by
 label: "what does sec 9544 do?", "heading of Sec. 6 in the order?". A chunk's embedding and
 its BM25 terms hold its body, not the label of the division it sits in, so such a question
-finds the division by its label here: its passages are read first (``qa.retrieval.hybrid``),
-and a question that asks only what the division is or says is answered by its heading
-(``qa.answer.divisions``).
+finds the division by its label here. A question that asks only what the division is, says
+or is called reads its passages first (``qa.retrieval.hybrid``) and is answered by its heading
+(``qa.answer.divisions``); any passage is about the division it sits in (``division_words``).
 """
 
 from __future__ import annotations
@@ -53,15 +53,7 @@ class Division:
     end: int  # where the next division begins, or the text ends
     label: str  # "§ 9544", "Sec. 8"
     title: str  # "Report on media organizations …", "Severability" ("" when none)
-
-    @property
-    def number(self) -> str:
-        return _number(self.label)
-
-
-def _number(label: str) -> str:
-    found = _NUMBER.search(label)
-    return found.group().lower() if found else ""
+    number: str  # "9544", "8": as a question names it (lower case)
 
 
 @functools.lru_cache(maxsize=64)
@@ -76,8 +68,10 @@ def divisions_of(source: str, text: str) -> tuple[Division, ...]:
         heading_end = rest.end("title") if title else m.end("label")
         heading_end += text.startswith(".", heading_end)
         end = found[n + 1].start("label") if n + 1 < len(found) else len(text)
-        out.append(Division(source, m.start("label"), heading_end, end, m.group("label"),
-                            title))
+        label = m.group("label")
+        number = _NUMBER.search(label)
+        out.append(Division(source, m.start("label"), heading_end, end, label, title,
+                            number.group().lower() if number else ""))
     return tuple(out)
 
 

@@ -134,12 +134,12 @@ def divisions_first(index: OpenedIndex, query: str, found: list[Candidate]) -> l
     division = defined_division(index, analyse(query), sources)
     if division is None:
         return found
-    named = [division]
-    first = [c for d in named if (c := _opening(index, query, d, found[0].score)) is not None]
-    opened = {c.chunk_id for c in first}
-    inside = [c for c in found if c.chunk_id not in opened and any(_within(c, d) for d in named)]
-    moved = opened | {c.chunk_id for c in inside}
-    return first + inside + [c for c in found if c.chunk_id not in moved]
+    opening = _opening(index, query, division, found[0].score)
+    first = [opening] if opening is not None else []
+    first += [c for c in found if _within(c, division) and c.chunk_id not in
+              {f.chunk_id for f in first}]
+    moved = {c.chunk_id for c in first}
+    return first + [c for c in found if c.chunk_id not in moved]
 
 
 def _within(candidate: Candidate, division: Division) -> bool:
