@@ -6,10 +6,12 @@ Debian's Chromium (``make test`` installs it).
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 import qa
 
@@ -485,7 +487,14 @@ def test_markers_open_citations_and_keyboard_only_use(docs_app: Any, browser: An
         doc_text = page.inner_text("#qa-doc .qa-doc-text")
         assert "**" not in doc_text and "\n#" not in doc_text
 
-    # the sources panel switched to that (first) answer: its quote is the one marked
+    # the sources panel switched to that (first) answer: its quote is the one marked (the
+    # panel and the document view re-render separately: under load one lands a moment later)
+    same = """() => { const n = s => s.split(/\\s+/).join(' ').trim();
+        const card = document.querySelector('#qa-sources .qa-card mark');
+        const m = document.querySelector('#qa-doc mark#qa-target');
+        return card && m && n(m.innerText).includes(n(card.innerText).slice(0, 30)); }"""
+    with contextlib.suppress(PlaywrightTimeout):
+        page.wait_for_function(same, timeout=10_000)
     card_quote = page.locator("#qa-sources .qa-card mark").first.inner_text()
     assert " ".join(card_quote.split())[:30] in " ".join(mark.inner_text().split())
 
