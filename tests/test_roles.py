@@ -255,6 +255,21 @@ def test_ratios_and_section_numbers_are_not_clock_times(spacy_ready: None) -> No
     assert "TIME" not in {label for label, *_ in notes.entities}, notes
 
 
+@pytest.mark.parametrize("text", [
+    "(B) will further the enforcement of this chapter; and",
+    "(ii) lack the economic capability to respond (aa) in time; or",
+])
+def test_enumeration_labels_are_not_entities(spacy_ready: None, text: str) -> None:
+    (notes,) = annotate([SentenceInput(text)])
+    assert not any(span in ("B", "ii", "aa") for _, span, *_ in notes.entities), notes
+
+
+def test_an_acronym_in_brackets_stays_an_entity(spacy_ready: None) -> None:
+    (notes,) = annotate([SentenceInput("The European Union (EU) and the United Nations (UN) met.")])
+    spans = {span for _, span, *_ in notes.entities}
+    assert {"EU", "UN"} <= spans, notes
+
+
 # --- the other roles -------------------------------------------------------------------------
 
 TITLE = "The Inauguration of Trump 2.0 and Outlook on Russia in 2025"

@@ -123,6 +123,16 @@ def role_group(token: Any) -> str | None:
 
 
 NAME = "NAME"  # a run of proper nouns the statistical NER left unlabelled
+# The label of an enumerated clause as statutes write it: "(B)", "(ii)", "(aa)", "(3)". It
+# names no organisation or person ("(B) will further …" holds no answer to "which agency");
+# an acronym in brackets ("(EU)", "(NATO)") is no label.
+_LABEL = re.compile(r"[A-Za-z]|([a-z])\1|[ivxlcdm]{1,6}|[IVXLCDM]{1,6}|\d{1,3}")
+
+
+def enumeration_label(text: str, a: int, b: int) -> bool:
+    """Whether ``text[a:b]`` is an enumeration label between brackets ("(B)")."""
+    return (a > 0 and text[a - 1] == "(" and text[b : b + 1] == ")"
+            and _LABEL.fullmatch(text[a:b]) is not None)
 
 
 def _unlabelled_names(doc: Any) -> list[tuple[str, int, int]]:
@@ -163,6 +173,8 @@ def annotate(items: Sequence[SentenceInput]) -> list[SentenceNotes]:
         entities = []
         for label, a, b in [*((e.label_, e.start_char, e.end_char) for e in doc.ents),
                             *_unlabelled_names(doc)]:
+            if enumeration_label(doc.text, a, b):
+                continue
             start = positions[a]
             end = positions[b - 1] + 1
             span = item.text[start:end]
