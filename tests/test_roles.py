@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from qa.ingest import roles
+from qa.ingest import linguistics, roles
 from qa.ingest.chunking import ChunkSettings, chunk_document
 from qa.ingest.linguistics import SentenceInput, SentenceNotes, annotate, nlp
 from qa.ingest.loaders import load_document
@@ -262,6 +262,26 @@ def test_ratios_and_section_numbers_are_not_clock_times(spacy_ready: None) -> No
 def test_enumeration_labels_are_not_entities(spacy_ready: None, text: str) -> None:
     (notes,) = annotate([SentenceInput(text)])
     assert not any(span in ("B", "ii", "aa") for _, span, *_ in notes.entities), notes
+
+
+@pytest.mark.parametrize("span, label, ok", [
+    ("valorem", "GPE", False),  # a Latin word misread as a place
+    ("a)(1", "NAME", False),  # a piece of a citation
+    (".", "NAME", False),
+    ("Section 3(a)(1)", "LAW", True),
+    ("2024", "DATE", True),  # figures and dates need no capital
+    ("the European Union", "ORG", True),
+])
+def test_an_entity_must_look_like_one(span: str, label: str, ok: bool) -> None:
+    assert linguistics._plausible(label, span) is ok
+
+
+def test_balanced_brackets_and_quotes_in_order() -> None:
+    assert linguistics.balanced("Section 3(a)(1)")
+    assert not linguistics.balanced("1)(A")
+    assert not linguistics.balanced("(Position D")
+    assert not linguistics.balanced('the flag" effect')
+    assert linguistics.balanced("entitled “Assessing Russian Activities”")
 
 
 def test_an_acronym_in_brackets_stays_an_entity(spacy_ready: None) -> None:

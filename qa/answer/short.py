@@ -31,6 +31,7 @@ from qa.ingest.linguistics import (
     NAME,
     OBJECT_ARCS,
     SUBJECT_ARCS,
+    balanced,
     nlp,
     role_group,
 )
@@ -93,7 +94,6 @@ _OPENS_BOUND = re.compile(r"(?:(?:no|not)\s+)?(?:(?:later|earlier|longer|shorter
                           r"greater)\s+)?than\b|at (?:least|most)\b|up to\b", re.IGNORECASE)
 _REASON_MARKERS = frozenset({"to", "because", "due", "since", "as", "so"})
 WINDOW = 5  # tokens either side of a span that count as its context
-_BRACKETS = (("(", ")"), ("[", "]"), ("“", "”"))
 
 
 @dataclass(frozen=True)
@@ -243,7 +243,7 @@ def span_candidates(
     seen: set[tuple[int, int]] = set()
     for a, b, kind in _spans(doc, entities):
         a, b = _trim(text, a, b)
-        if b <= a or (a, b) in seen or not _balanced(text[a:b]) or _is_label(text, a, b):
+        if b <= a or (a, b) in seen or not balanced(text[a:b]) or _is_label(text, a, b):
             continue
         seen.add((a, b))
         span = doc.char_span(a, b, alignment_mode="expand")
@@ -367,12 +367,6 @@ def _is_label(text: str, a: int, b: int) -> bool:
     before = text[: max(a - 1, 0)].rstrip()
     return _ENUMERATION.fullmatch(text[max(a - 1, 0) : b + 2]) is not None and (
         not before or before[-1] in ";:")
-
-
-def _balanced(text: str) -> bool:
-    """Every bracket or quote it opens it closes: "(Position D" and 'the flag" effect' are
-    half a phrase."""
-    return text.count('"') % 2 == 0 and all(text.count(o) == text.count(c) for o, c in _BRACKETS)
 
 
 def _tokens_in(doc: Any, spans: list[tuple[int, int]]) -> list[Any]:

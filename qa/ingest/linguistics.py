@@ -129,6 +129,36 @@ NAME = "NAME"  # a run of proper nouns the statistical NER left unlabelled
 _LABEL = re.compile(r"[A-Za-z]|([a-z])\1|[ivxlcdm]{1,6}|[IVXLCDM]{1,6}|\d{1,3}")
 
 
+# Labels of things named by a proper name, which English capitalises: a lower-case "entity" is
+# the statistical model misreading a common or foreign word ("ad valorem" as a place).
+_PROPER_LABELS = frozenset({"PERSON", "ORG", "GPE", "LOC", "NORP", "FAC", "EVENT", "PRODUCT",
+                            "WORK_OF_ART", "LAW", "LANGUAGE", NAME})
+
+
+def _plausible(label: str, span: str) -> bool:
+    """Whether a span can be an entity at all: it holds a letter or digit and balanced
+    brackets (not "." or "a)(1" cut from a citation), and a name is capitalised."""
+    if not any(ch.isalnum() for ch in span) or not balanced(span):
+        return False
+    return label not in _PROPER_LABELS or any(ch.isupper() for ch in span)
+
+
+_BRACKETS = {")": "(", "]": "[", "”": "“"}
+
+
+def balanced(text: str) -> bool:
+    """Every bracket or quote it opens it closes, in order: "(Position D", "a)(1" and
+    'the flag" effect' are pieces of a phrase."""
+    open_: list[str] = []
+    for ch in text:
+        if ch in "([“":
+            open_.append(ch)
+        elif ch in _BRACKETS:
+            if not open_ or open_.pop() != _BRACKETS[ch]:
+                return False
+    return not open_ and text.count('"') % 2 == 0
+
+
 def enumeration_label(text: str, a: int, b: int) -> bool:
     """Whether ``text[a:b]`` is an enumeration label between brackets ("(B)")."""
     return (a > 0 and text[a - 1] == "(" and text[b : b + 1] == ")"
@@ -173,7 +203,7 @@ def annotate(items: Sequence[SentenceInput]) -> list[SentenceNotes]:
         entities = []
         for label, a, b in [*((e.label_, e.start_char, e.end_char) for e in doc.ents),
                             *_unlabelled_names(doc)]:
-            if enumeration_label(doc.text, a, b):
+            if enumeration_label(doc.text, a, b) or not _plausible(label, doc.text[a:b]):
                 continue
             start = positions[a]
             end = positions[b - 1] + 1
