@@ -97,7 +97,8 @@ _MODIFIERS = frozenset({"compound", "amod", "nmod", "poss"})  # of a source noun
 SOURCE_NOUNS = frozenset(
     """source sources document documents text report reports author authors article analysis
     outlook paper study speech address statute law act order fact sheet section subsection
-    passage passages brief statement transcript""".split()
+    passage passages brief statement transcript piece essay commentary column memo remarks
+    briefing""".split()
 )
 TIME_UNITS = frozenset("second minute hour day week month year decade century".split())
 # What is measured in time ("how much notice": "15 days"): a closed class.
