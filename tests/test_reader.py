@@ -1325,8 +1325,8 @@ def test_a_title_is_found_where_the_text_writes_it_without_its_aside() -> None:
 
 
 def test_an_everyday_word_no_passage_uses_weighs_as_a_typical_word() -> None:
-    """"For my essay, …": a word the corpus never uses is the rarest of all when it is a name
-    or a term, but an everyday English word ("essay", "clout") is as likely a paraphrase as
+    """"For my homework, …": a word the corpus never uses is the rarest of all when it is a name
+    or a term, but an everyday English word ("homework", "clout") is as likely a paraphrase as
     a missing detail, and weighs as a typical word of the corpus; a name stays rarest, though
     an uncased vocabulary lists "geneva"."""
     from qa.answer.features import question_pool
@@ -1334,11 +1334,11 @@ def test_an_everyday_word_no_passage_uses_weighs_as_a_typical_word() -> None:
 
     idf = dict(zip(tokenize("statute make president notify congress"), [2.0, 1.0, 1.0, 3.0, 4.0],
                    strict=True))
-    english = frozenset({"essay", "geneva"})
-    a = analyse("For my essay, which statute makes the president notify Congress?")
+    english = frozenset({"homework", "geneva"})
+    a = analyse("For my homework, which statute makes the president notify Congress?")
     everyday = question_pool(a, idf, set(idf), "", frozenset(), english=english)
     plain = question_pool(a, idf, set(idf), "", frozenset())
-    assert everyday.weights["essay"] == 2.0 and plain.weights["essay"] == 4.0  # median, max
+    assert everyday.weights["homework"] == 2.0 and plain.weights["homework"] == 4.0  # median, max
     assert everyday.pool_missing_max < plain.pool_missing_max
     b = analyse("Which statute did the delegates sign in Geneva?")
     assert question_pool(b, idf, set(idf), "", frozenset(), english=english).weights["geneva"] \
