@@ -271,6 +271,14 @@ def test_enumeration_labels_are_not_entities(spacy_ready: None, text: str) -> No
     ("Section 3(a)(1)", "LAW", True),
     ("2024", "DATE", True),  # figures and dates need no capital
     ("the European Union", "ORG", True),
+    ("13662", "DATE", False),  # an executive order's number
+    ("H.R. 2913", "DATE", False),  # a bill's
+    ("later than", "DATE", False),
+    ("June 2026", "DATE", True),
+    ("the past eight years", "DATE", True),
+    ("the 1990s", "DATE", True),
+    ("8/6/2025", "DATE", True),
+    ("12:01 a.m. eastern daylight", "TIME", True),
 ])
 def test_an_entity_must_look_like_one(span: str, label: str, ok: bool) -> None:
     assert linguistics._plausible(label, span) is ok

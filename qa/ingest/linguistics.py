@@ -135,11 +135,31 @@ _PROPER_LABELS = frozenset({"PERSON", "ORG", "GPE", "LOC", "NORP", "FAC", "EVENT
                             "WORK_OF_ART", "LAW", "LANGUAGE", NAME})
 
 
+# What every date or time of English holds: a month or weekday, a unit or word of time, a
+# year (or decade), a numeric date or a clock time. "13662" (an executive order), "9561" (a
+# section) and "later than" are figures and words the statistical NER misread as dates.
+_TIME_WORD = re.compile(
+    r"\b(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|"
+    r"sept?(?:ember)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?|monday|tuesday|wednesday|"
+    r"thursday|friday|saturday|sunday|seconds?|minutes?|hours?|days?|daily|weeks?|weekly|"
+    r"weekends?|months?|monthly|years?|yearly|annual(?:ly)?|decades?|century|centuries|"
+    r"quarters?|quarterly|fortnight|today|tomorrow|yesterday|tonight|now|ago|spring|summer|"
+    r"autumn|fall|winter|morning|afternoon|evening|night|noon|midnight|era|period|term|"
+    r"times?|dates?|o'clock)\b"
+    r"|\b1[0-9]\d\d(?:s|['’]s)?\b|\b2[01]\d\d(?:s|['’]s)?\b|['’]\d\ds\b"
+    r"|\b\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}\b|\b\d{1,2}:\d\d\b|\b[ap]\.?m\b\.?",
+    re.IGNORECASE,
+)
+
+
 def _plausible(label: str, span: str) -> bool:
     """Whether a span can be an entity at all: it holds a letter or digit and balanced
-    brackets (not "." or "a)(1" cut from a citation), and a name is capitalised."""
+    brackets (not "." or "a)(1" cut from a citation), a name is capitalised and a date or
+    time says something of time."""
     if not any(ch.isalnum() for ch in span) or not balanced(span):
         return False
+    if label in ("DATE", "TIME"):
+        return _TIME_WORD.search(span) is not None
     return label not in _PROPER_LABELS or any(ch.isupper() for ch in span)
 
 
