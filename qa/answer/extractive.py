@@ -321,7 +321,7 @@ def _choose(
     """The quotes: the best sentence, then others close to it (reasons, lists), and for a
     multi-part or comparison question the best sentence for each part."""
     model = load_model()
-    best = _with_antecedent(index, scored[0])
+    best = _with_sequel(index, _with_antecedent(index, scored[0]))
     chosen = [best]
     parts = analysis.parts
     if parts:
@@ -389,6 +389,24 @@ def _with_antecedent(index: OpenedIndex, s: Scored) -> Scored:
     shift = len(prev.text) + 1  # (texts as the chunks hold them: entities index into these)
     return replace(s, start=prev.start, text=f"{prev.text} {s.text}", entities=prev.entities
                    + tuple((label, a + shift, b + shift) for label, a, b in s.entities))
+
+
+def _with_sequel(index: OpenedIndex, s: Scored) -> Scored:
+    """``s`` quoted with the sentence after it when that one points back at it ("Americans
+    pushed through the wilderness." and "They crossed deserts …"): what the question asks
+    of ``s`` is as likely said in the sentence that goes on from it."""
+    if s.role != "prose":
+        return s
+    after = [a for a in index.sentences_within(s.source, s.end, s.end + 600)
+             if a.chunk_id == s.chunk_id and a.role == "prose"]
+    if not after or not _POINTS_BACK.search(after[0].text):
+        return s
+    nxt = after[0]
+    if index.source_text(s.source)[s.end : nxt.start].strip():
+        return s  # not the sentence right after it
+    shift = len(s.text) + 1
+    return replace(s, end=nxt.end, text=f"{s.text} {nxt.text}", entities=s.entities
+                   + tuple((label, a + shift, b + shift) for label, a, b in nxt.entities))
 
 
 def _enumeration(index: OpenedIndex, s: Scored) -> list[Scored]:
