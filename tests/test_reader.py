@@ -1020,6 +1020,16 @@ def test_a_question_names_a_document_by_words_only_its_description_holds() -> No
     assert named("What does the Quay Institute report say?") == {"outlook.txt"}  # the byline
     assert named("What does the report say about fees?") == set()  # no document in particular
     assert named("What are the harbour fees?") == set()  # no source phrase at all
+    # By its kind: "the speech" is the address, "the order" the executive order, with half
+    # of the phrase's other words ("the port fee order": "fee"); a law the question names
+    # ("the Harbour Support Act") is no document.
+    docs["statute.txt"] = {"title": "33 U.S.C. ch. 9, Harbours",
+                           "author": "Office of the Law Revision Counsel"}
+    assert named("Which epidemic did he promise to end in the speech?") == {"inaugural.txt"}
+    assert named("According to the transcript, when did he finish?") == {"inaugural.txt"}
+    assert named("Who must enforce the port fee order?") == {"order.md"}
+    assert named("What does the statute require of pilots?") == {"statute.txt"}
+    assert named("When did the Harbour Support Act pass the House?") == set()
 
 
 def test_folds_hold_each_item_out_once_and_keep_a_group_together() -> None:

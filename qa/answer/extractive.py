@@ -96,12 +96,15 @@ def score_candidates(
     order with probability NaN when ``model`` is None: features only, for fitting); with
     ``sources``, the candidates came from those documents only, and so does any passage added
     for a document the question names."""
-    pool = _reading_named(index, query, analysis, candidates[:ANSWER_POOL], sources)
+    docs = index.documents()
+    named = named_sources(analysis, docs)
+    if sources is not None:
+        named &= frozenset(sources)
+    pool = _reading_named(index, query, named, candidates[:ANSWER_POOL], sources)
     if not pool:
         return []
     stored = index.sentences([c.chunk_id for c in pool])
     vector = index.embedder.encode_query(query)
-    docs = index.documents()
     # What each passage's document says of itself, and its context: that and its section.
     dated = _names_a_month(analysis)
     abouts = [_about(docs.get(str(c.metadata["source"]), {}), dated) for c in pool]
@@ -149,6 +152,7 @@ def score_candidates(
                 heading=heading,
                 prose=s.role == "prose",
                 fused=c.score / top, chunk_cosine=c.dense, first_in_chunk=i == 0,
+                named_source=(1.0 if source in named else -1.0) if named else 0.0,
             )
             row = features(analysis, shared, view, vector)
             rows.append(row)
@@ -167,15 +171,12 @@ def score_candidates(
 
 
 def _reading_named(
-    index: OpenedIndex, query: str, analysis: QuestionAnalysis, pool: list[Candidate],
+    index: OpenedIndex, query: str, named: frozenset[str], pool: list[Candidate],
     sources: list[str] | None,
 ) -> list[Candidate]:
     """The passages to read: when the question names a document ("in his inaugural speech")
-    and none of them comes from it, its best passage for the query takes the last place (a
-    document outside the asker's choice of ``sources`` is never added)."""
-    named = named_sources(analysis, index.documents())
-    if sources is not None:
-        named &= frozenset(sources)
+    and none of them comes from it, its best passage for the query takes the last place
+    (``named`` holds only documents of the asker's choice of ``sources``)."""
     if not pool or not named or any(str(c.metadata["source"]) in named for c in pool):
         return pool
     found = search(index, query, sources=sorted(named))

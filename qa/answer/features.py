@@ -21,7 +21,7 @@ import numpy as np
 from qa.index.lexical import idf_range as range_of
 from qa.index.lexical import stem, tokenize
 from qa.retrieval.acronyms import covered
-from qa.retrieval.analysis import DATE, FRAMING_NOUNS, NUMBER, YEAR, QuestionAnalysis
+from qa.retrieval.analysis import DATE, FRAMING_NOUNS, GENRES, NUMBER, YEAR, QuestionAnalysis
 from qa.retrieval.questions import METONYMS
 
 BASE_FEATURES: tuple[str, ...] = (
@@ -61,6 +61,8 @@ BASE_FEATURES: tuple[str, ...] = (
     # passages may hold it elsewhere): "Putin met Kim three times" for a question on Trump
     "dated_rival",  # the noun the question dates ("the 2024 assessment") is in the sentence
     # dated by another year ("the 2025 assessment"), and the question's year is not
+    "named_source",  # +1 from a document the question names ("in his speech"), -1 from
+    # another when it names one, 0 when it names none
 )
 # Each of these again as its gap to the best candidate of the same question: how a sentence
 # compares with its rivals generalises better than its raw value.
@@ -91,6 +93,7 @@ class SentenceView:
     chunk_cosine: float
     first_in_chunk: bool
     prose: bool
+    named_source: float = 0.0  # +1 / -1 / 0 as the feature of that name
 
 
 @functools.lru_cache(maxsize=65536)
@@ -290,6 +293,7 @@ def features(
         float(rival),
         float(rival_here),
         float(dated_rival),
+        sentence.named_source,
     ]
 
 
@@ -344,20 +348,36 @@ def named_sources(analysis: QuestionAnalysis, documents: Mapping[str, Any]) -> f
     if not analysis.source_phrases:
         return frozenset()  # the common case, asked every question: no document to compare
     described = {
-        source: _stems(" ".join(str(doc.get(k) or "") for k in ("title", "author", "publisher"))
-                       + " " + source.replace("_", " "))
+        source: _stems(" ".join(str(doc.get(k) or "") for k in _DESCRIBING)
+                       + " " + re.sub(r"[_/.:@-]", " ", source))
         for source, doc in documents.items()
     }
     named: set[str] = set()
     for phrase in analysis.source_phrases:
         wanted = {t for w in phrase[:-1] for t in tokenize(w)} - _FRAMING
-        if wanted:
-            named |= {source for source, words in described.items() if wanted <= words}
-            continue
-        alone = [s for s, words in described.items() if set(tokenize(phrase[-1])) <= words]
-        if len(alone) == 1:
-            named |= set(alone)
+        kind = next((g for g in _GENRE_STEMS if set(tokenize(phrase[-1])) & g),
+                    frozenset(tokenize(phrase[-1])))
+        # A document is named by the words of its kind its description holds ("address",
+        # "remarks" for "the speech"), with at least half of the phrase's other words ("the
+        # India tariff order"); a capitalised head is a name ("the Ukraine Support Act"), of
+        # a document only when its description holds all of the name.
+        head = analysis.written_form(phrase[-1])
+        proper = re.search(rf"(?<!^)\b{re.escape(head.capitalize())}\b", analysis.question)
+        scores = {source: len(kind & words) + len(wanted & words)
+                  for source, words in described.items()
+                  if (kind & words and not proper and 2 * len(wanted & words) >= len(wanted))
+                  or (wanted and wanted <= words)}
+        if scores and (best := max(scores.values())):
+            top = [source for source, score in scores.items() if score == best]
+            if wanted or len(top) == 1:
+                named |= set(top)
     return frozenset(named) if len(named) < len(documents) else frozenset()
+
+
+# What a document's metadata says of it: its kind as much as its subject ("The Inaugural
+# Address", a "/remarks/" address, "Office of the Law Revision Counsel").
+_DESCRIBING = ("title", "series", "author", "publisher", "url")
+_GENRE_STEMS = tuple(frozenset(_word_stems(sorted(g))) for g in GENRES)
 
 
 def vocabulary_roots(words: Iterable[str]) -> frozenset[str]:

@@ -100,6 +100,17 @@ SOURCE_NOUNS = frozenset(
     passage passages brief statement transcript piece essay commentary column memo remarks
     briefing""".split()
 )
+# Kinds of document, each with the words that name it: "the speech" is the document whose title
+# or address says "address" or "remarks". A closed class of English; a report and an article
+# are left out (a statute speaks of the reports it requires and a treaty of its articles more
+# than any asker speaks of a report or an article as a document).
+GENRES = tuple(frozenset(kind.split()) for kind in (
+    "speech address remarks transcript oration",
+    "statute law act code codified",
+    "order proclamation executive",
+    "statement readout briefing release outcomes",
+    "outlook paper essay commentary piece column analysis",
+))
 TIME_UNITS = frozenset("second minute hour day week month year decade century".split())
 # What is measured in time ("how much notice": "15 days"): a closed class.
 TIMED_NOUNS = frozenset("time notice warning debate delay leave".split())
