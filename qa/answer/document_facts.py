@@ -124,7 +124,7 @@ def document_fact_answer(
                  if sources is None or name in sources}
     source = named_document(prepared.question, documents) or str(candidates[0].metadata["source"])
     doc = {**documents.get(source, {}), **read_sidecar(engine.settings.corpus_dir / source)}
-    if not _about_document(prepared.question, doc, source):
+    if not about_document(prepared.question, doc, source):
         return None
     value = doc.get(field) or (doc.get("author") if field == "publisher" else None)
     if not value:
@@ -151,7 +151,7 @@ _MAKING_NOUNS = frozenset({"update", "version", "edition", "publication", "relea
                            "revision", "publisher", "writer"})
 
 
-def _about_document(question: str, doc: dict[str, Any], source: str) -> bool:
+def about_document(question: str, doc: dict[str, Any], source: str) -> bool:
     """The question names nothing its document's metadata does not: "When was the outlook
     published?" asks about the document, "When was Executive Order 14024 issued?" (a number
     no title or byline holds) about something the document cites."""

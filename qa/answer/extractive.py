@@ -27,7 +27,13 @@ from qa.answer.divisions import (
     division_answer,
     titled_division,
 )
-from qa.answer.document_facts import date_words, document_fact_answer
+from qa.answer.document_facts import (
+    about_document,
+    date_words,
+    document_fact_answer,
+    iso_date,
+    locate,
+)
 from qa.answer.enumerations import enumeration_items, leads_in
 from qa.answer.features import (
     FEATURES,
@@ -40,6 +46,7 @@ from qa.answer.features import (
     vocabulary_roots,
     with_gaps,
 )
+from qa.answer.intervals import Dated, interval_answer, parse_date
 from qa.answer.markers import neutralise_markers
 from qa.answer.scorer import ANSWER_CONTEXT, ReaderModel, load_model, model_available
 from qa.answer.short import (
@@ -70,6 +77,7 @@ MAX_QUOTES = 3  # for a list or a multi-part question
 PREMISE_QUOTES = 3  # the most probable sentences searched for what stands in a false premise's
 # place (3 of 1, 3 and 5 answered the most dev questions)
 QUOTES = 2  # for any other question
+DATING_SENTENCES = 3  # the most probable sentences about an event searched for its date
 
 
 @dataclass(frozen=True)
@@ -270,6 +278,10 @@ def extractive_answer(
     if fact is not None:
         return fact
     model = load_model()
+    interval = interval_answer(prepared.question, prepared.query, prepared.notice, passages,
+                               lambda event: _date_of(index, event, model, sources))
+    if interval is not None:
+        return interval
     analysis = analysis_of(prepared)
     dividing = asks_division(analysis)
     if dividing:
@@ -295,6 +307,57 @@ def extractive_answer(
         passages,
     ) if dividing else None
     return division or _compose(index, prepared, analysis, chosen, passages)
+
+
+# Words that date a passage by the day its document was made ("Today, the President signed
+# …"): a closed class of English.
+_DEICTIC = re.compile(r"^(?:today|this day|this morning|tonight)$", re.IGNORECASE)
+
+
+def _date_of(
+    index: OpenedIndex, event: str, model: ReaderModel, sources: list[str] | None,
+) -> Dated | None:
+    """When ``event`` happened, as the sources say: a document's own date for its making
+    ("the Sejong outlook was written"), else the date the best sentence about it writes
+    (its document's date for a "today"); None when none of the sentences most likely about
+    it dates it."""
+    docs = index.documents()
+    analysis = analyse(event)
+    for source in sorted(named_sources(analysis, docs) & frozenset(sources or docs)):
+        doc = docs.get(source, {})
+        own = iso_date(doc.get("date"))
+        if own is None or not about_document(f"When was {event}?", doc, source):
+            continue
+        span = locate("date", own.isoformat(), index.source_text(source))
+        if span is not None:
+            return Dated(own, "day", own.strftime("%B %-d, %Y"),
+                         _citation_at(index, source, *span))
+    scored = score_candidates(index, event, analysis, search(index, event, sources=sources),
+                              model=model, sources=sources)
+    # (as likely about it as a further quote must be: the fitted share of the best)
+    likely = [s for s in scored[:DATING_SENTENCES]
+              if s.probability >= scored[0].probability * model.second_ratio]
+    for s in likely:
+        own = iso_date(docs.get(s.source, {}).get("date"))
+        for label, a, b in s.entities:
+            if label != "DATE":
+                continue
+            written = s.text[a:b]
+            if _DEICTIC.match(written) and own is not None:
+                return Dated(own, "day", f"{own.strftime('%B %-d, %Y')} (“{written}”)",
+                             _citation(index, s))
+            parsed = parse_date(written, own.year if own else None)
+            if parsed is not None:
+                return Dated(parsed[0], parsed[1], written, _citation(index, s))
+    return None
+
+
+def _citation_at(index: OpenedIndex, source: str, start: int, end: int) -> Citation:
+    """The citation of ``source``'s text from ``start`` to ``end``, with its title and date."""
+    meta = index.documents().get(source, {})
+    return Citation(source=source, title=str(meta.get("title", source)), section=None,
+                    quote=index.source_text(source)[start:end], start=start, end=end,
+                    date=meta.get("date") or None)
 
 
 def _named_division_answer(
@@ -433,15 +496,9 @@ def _redundant(s: Scored, chosen: Sequence[Scored]) -> bool:
 
 
 def _citation(index: OpenedIndex, s: Scored) -> Citation:
-    docs = index.documents()
-    meta = docs.get(s.source, {})
     record = index.records([s.chunk_id]).get(s.chunk_id)
     section = str(record[1].get("section")) if record and record[1].get("section") else None
-    return Citation(
-        source=s.source, title=str(meta.get("title", s.source)), section=section,
-        quote=index.source_text(s.source)[s.start : s.end], start=s.start, end=s.end,
-        date=meta.get("date") or None,
-    )
+    return replace(_citation_at(index, s.source, s.start, s.end), section=section)
 
 
 def _compose(
