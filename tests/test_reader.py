@@ -988,6 +988,20 @@ def test_an_elliptical_follow_up_asks_for_what_the_question_before_it_asked_for(
     assert own.answer_type == AGENT
 
 
+def test_a_question_without_a_content_word_of_its_own_leans_on_the_last_turn() -> None:
+    """"Mostly from what?" names nothing: it asks what the last turn was about; a question
+    that names its own subject stands alone, even after other turns."""
+    from qa.retrieval.questions import needs_context, prepare
+
+    history = [("How much did the harbour earn from the ferries?", "About $2 million [1]")]
+    for question in ("Mostly from what?", "Against whom?", "Why?"):
+        assert needs_context(question)
+        assert "harbour" in prepare(question, history, 1000).query
+    standalone = "What did the mayor say about the lighthouse?"
+    assert not needs_context(standalone)
+    assert prepare(standalone, history, 1000).query == standalone
+
+
 @pytest.mark.parametrize(("question", "field"), [
     ("When was the brief last updated?", "date"),
     ("What is the update date of the CRS report?", "date"),

@@ -99,7 +99,16 @@ def needs_context(question: str) -> bool:
         w[:1].isupper() for w in content[:1] if w.lower() not in _QUESTION_WORDS
     )
     short_and_bare = len(content) <= 1 and not names_something
-    return bool(_ANAPHORA.search(question) or _ELLIPTIC_START.search(question) or short_and_bare)
+    return bool(_ANAPHORA.search(question) or _ELLIPTIC_START.search(question) or short_and_bare
+                or not _content_of(question))
+
+
+def _content_of(question: str) -> tuple[str, ...]:
+    """The content words a question says by itself (nouns, verbs, adjectives, figures, by the
+    parse): none in "Mostly from what?", which asks what the last turn was about."""
+    from qa.retrieval.analysis import analyse
+
+    return analyse(without_symbols(question)).content
 
 
 _PERSONAL = re.compile(r"\b(he|him|she|her)\b", re.IGNORECASE)
