@@ -44,6 +44,7 @@ from qa.retrieval.analysis import (
         ("How many soldiers crossed the border?", NUMBER, "soldier"),
         ("Which news outlet reported the freeze?", ORG, "outlet"),  # a type noun that names
         ("Which analyst wrote the brief?", PERSON, "analyst"),
+        ("Which guy wrote the brief?", PERSON, "guy"),  # as a speaker says "person"
         ("Which post did the general take after the war?", OFFICE, "post"),
         ("What was the voter turnout in the regional elections?", PERCENT, "turnout"),
         ("What is the island's total population?", NUMBER, "population"),

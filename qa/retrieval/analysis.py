@@ -61,7 +61,7 @@ PRIMARY_LABELS: dict[str, frozenset[str]] = {
 TYPE_NOUNS: dict[str, str] = {
     **dict.fromkeys("year date day month decade century time week".split(), DATE),
     **dict.fromkeys("country city state region place capital town nation".split(), PLACE),
-    **dict.fromkeys("""person man woman official leader author analyst expert scholar
+    **dict.fromkeys("""person man woman guy official leader author analyst expert scholar
         researcher journalist reporter economist scientist lawyer activist""".split(), PERSON),
     # Offices and roles: filled by a person's name or by the office itself ("the Secretary"),
     # never by a country ("which minister" is not answered "Russia").
