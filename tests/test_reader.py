@@ -549,29 +549,6 @@ def test_a_list_question_gets_the_items_of_the_enumeration(tmp_path: Path) -> No
     assert [q[:3] for q in quotes[1:]] == ["(A)", "(B)", "(C)"]
 
 
-def test_a_quote_goes_on_into_the_sentence_that_points_back_at_it(tmp_path: Path) -> None:
-    """"The settlers crossed the marsh of Elwood in 1850." then "They drained it …": the
-    sentence that goes on from the best one (a pronoun, "this …" opening it) is quoted with
-    it, one citation over both; a sentence that starts afresh is not."""
-    from conftest import make_corpus
-
-    corpus = make_corpus(tmp_path / "corpus", {
-        "marsh.txt": "Marsh History\n\nThe first settlers crossed the great marsh of Elwood "
-                     "in the spring of 1850. They drained its western half with windmills and "
-                     "planted barley there.\n\nThe harbour of Elwood was dredged in 1901. "
-                     "Fishing boats moored there from the following year.\n",
-    })
-    settings = qa.Settings.from_env(env={}, corpus_dir=corpus, index_dir=tmp_path / "index")
-    answer = qa.ask("When did the first settlers cross the great marsh of Elwood?",
-                    settings=settings)
-    first = answer.citations[0]
-    assert first.quote.startswith("The first settlers crossed") and "windmills" in first.quote
-    assert (corpus / first.source).read_text(encoding="utf-8")[first.start : first.end] \
-        == first.quote
-    answer = qa.ask("When was the harbour of Elwood dredged?", settings=settings)
-    assert answer.citations[0].quote == "The harbour of Elwood was dredged in 1901."
-
-
 @pytest.mark.slow
 def test_questions_about_the_sources_as_a_set(tmp_path: Path) -> None:
     """"Which source is the most recent?" compares the metadata dates and names the newest by
@@ -1327,9 +1304,13 @@ def test_an_alternative_question_is_asked_of_each_alternative() -> None:
 
 
 @pytest.mark.slow
-def test_a_quote_that_points_back_carries_the_sentence_before_it(tmp_path: Path) -> None:
+def test_a_quote_joins_the_neighbour_it_points_back_at_or_that_points_back_at_it(
+    tmp_path: Path,
+) -> None:
     """"However, Moscow rejects this plan." names no plan: it is quoted with the sentence
-    before it, as one quote whose offsets still point into the source."""
+    before it; "They drained it …" goes on from the best sentence, and is quoted with it:
+    one quote over both, whose offsets still point into the source. A sentence that starts
+    afresh is not joined."""
     from conftest import make_corpus
 
     corpus = make_corpus(tmp_path / "corpus", {
@@ -1337,6 +1318,10 @@ def test_a_quote_that_points_back_carries_the_sentence_before_it(tmp_path: Path)
                        "One plan would fill the eastern basin with gravel from the dunes. "
                        "However, the fishermen's guild firmly rejects this plan.\n\n"
                        "The western basin stays open to ferries all year.\n",
+        "marsh.txt": "Marsh History\n\nThe first settlers crossed the great marsh of Elwood "
+                     "in the spring of 1850. They drained its western half with windmills and "
+                     "planted barley there.\n\nThe harbour of Elwood was dredged in 1901. "
+                     "Fishing boats moored there from the following year.\n",
     })
     settings = qa.Settings.from_env(env={}, corpus_dir=corpus, index_dir=tmp_path / "index")
     answer = qa.ask("Which plan does the fishermen's guild reject?", settings=settings)
@@ -1344,6 +1329,13 @@ def test_a_quote_that_points_back_carries_the_sentence_before_it(tmp_path: Path)
     first = answer.citations[0]
     assert "firmly rejects this plan" in first.quote and "eastern basin" in first.quote
     assert qa.source_text(first.source, settings=settings)[first.start:first.end] == first.quote
+    answer = qa.ask("When did the first settlers cross the great marsh of Elwood?",
+                    settings=settings)
+    first = answer.citations[0]
+    assert first.quote.startswith("The first settlers crossed") and "windmills" in first.quote
+    assert qa.source_text(first.source, settings=settings)[first.start:first.end] == first.quote
+    answer = qa.ask("When was the harbour of Elwood dredged?", settings=settings)
+    assert answer.citations[0].quote == "The harbour of Elwood was dredged in 1901."
 
 
 @pytest.mark.slow
