@@ -383,12 +383,6 @@ def _focus(wh_token: Any) -> Any:
     return None
 
 
-# What "how much" asks a sum of money for ("How much did the bridge cost?", "… are they
-# paid?"): a closed class of English.
-_MONEY_WORDS = frozenset("""money funding aid cost price pay spend earn worth fee charge salary
-    budget revenue income""".split())
-
-
 def _answer_type(doc: Any, wh: str | None, focus: Any) -> str | None:
     from spacy.tokens import Doc, Token
 
@@ -403,7 +397,7 @@ def _answer_type(doc: Any, wh: str | None, focus: Any) -> str | None:
     if wh == "how much":
         # "How much money …" wants a sum; "By how much did wages grow?" any measure (a
         # share, a sum, a quantity); "how much oil" a quantity.
-        if focus_lemma in _MONEY_WORDS or any(t.lemma_.lower() in _MONEY_WORDS for t in doc):
+        if focus_lemma in ("money", "funding", "aid"):
             return MONEY
         return MEASURE if focus_lemma is None else QUANTITY
     if wh in ("who", "whom", "whose"):
