@@ -108,7 +108,7 @@ def score_candidates(
     named = named_sources(analysis, docs)
     if sources is not None:
         named &= frozenset(sources)
-    pool = _reading_named(index, query, named, candidates[:ANSWER_POOL], sources)
+    pool = _reading_named(index, query, named, candidates[:ANSWER_POOL])
     if not pool:
         return []
     stored = index.sentences([c.chunk_id for c in pool])
@@ -180,7 +180,6 @@ def score_candidates(
 
 def _reading_named(
     index: OpenedIndex, query: str, named: frozenset[str], pool: list[Candidate],
-    sources: list[str] | None,
 ) -> list[Candidate]:
     """The passages to read: when the question names a document ("in his inaugural speech")
     and none of them comes from it, its best passage for the query takes the last place

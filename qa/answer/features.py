@@ -8,7 +8,6 @@ fits on the dev split. Adding a feature means adding it here and re-running the 
 
 from __future__ import annotations
 
-import calendar
 import functools
 import math
 import re
@@ -20,6 +19,7 @@ import numpy as np
 
 from qa.index.lexical import idf_range as range_of
 from qa.index.lexical import stem, tokenize
+from qa.ingest.months import MONTH
 from qa.retrieval.acronyms import covered
 from qa.retrieval.analysis import DATE, FRAMING_NOUNS, GENRES, NUMBER, YEAR, QuestionAnalysis
 from qa.retrieval.questions import METONYMS
@@ -297,17 +297,14 @@ def features(
     ]
 
 
-_MONTHS = "(?:" + "|".join(sorted(
-    {m.lower() for m in (*calendar.month_name[1:], *calendar.month_abbr[1:], "sept")},
-    key=len, reverse=True)) + r")\.?"
 _CLOCK = re.compile(r"\d{1,2}[:.]\d{2}|\d{1,2}\s*(?:a\.m\.|p\.m\.|am\b|pm\b)|\bnoon\b|"
                     r"\bmidnight\b", re.IGNORECASE)
-_DAY = re.compile(rf"\b{_MONTHS}\s+\d{{1,2}}\b|\b\d{{1,2}}\s+{_MONTHS}|\b\d{{4}}-\d{{2}}-\d{{2}}\b|"
+_DAY = re.compile(rf"\b{MONTH}\s+\d{{1,2}}\b|\b\d{{1,2}}\s+{MONTH}|\b\d{{4}}-\d{{2}}-\d{{2}}\b|"
                   r"\b(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)\b",
                   re.IGNORECASE)
 # How fine a date the focus noun asks for (a closed class of English)
 _GRAINS: dict[str, re.Pattern[str]] = {
-    "year": YEAR, "month": re.compile(rf"\b{_MONTHS}(?![a-z])", re.IGNORECASE),
+    "year": YEAR, "month": re.compile(rf"\b{MONTH}(?![a-z])", re.IGNORECASE),
     "date": _DAY, "day": _DAY, "hour": _CLOCK, "minute": _CLOCK, "time": _CLOCK,
 }
 

@@ -10,12 +10,12 @@ events one sentence dates alike ("180 days after August 2, 2017" dates no second
 
 from __future__ import annotations
 
-import calendar
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 
+from qa.ingest.months import MONTH_NAMES, MONTH_NUMBERS
 from qa.models import Answer, Citation, Passage
 
 # How a question asks for the time between two events: "how many months passed between A and
@@ -31,10 +31,7 @@ _AFTER = re.compile(rf"{_HOW}\s+(?P<rel>after|before|since)\s+(?P<a>.+?)\s+"
 # state that interval themselves.
 _RULE = re.compile(r"\b(?:must|shall|have to|has to|had to|required|allowed|permitted|"
                    r"deadline|due)\b|(?-i:\bmay\b)", re.IGNORECASE)  # "may", not "May 2025"
-_MONTHS = {m.lower(): n for n, m in enumerate(calendar.month_name) if m}
-_MONTHS |= {m.lower(): n for n, m in enumerate(calendar.month_abbr) if m}
-_MONTHS["sept"] = 9
-_MONTH = r"(?P<month>" + "|".join(sorted(_MONTHS, key=len, reverse=True)) + r")\.?"
+_MONTH = rf"(?P<month>{MONTH_NAMES})\.?"
 _DAY_FIRST = re.compile(rf"\b(?P<day>\d{{1,2}})\s+{_MONTH}\s+(?P<year>\d{{4}})\b", re.IGNORECASE)
 _MONTH_FIRST = re.compile(rf"\b{_MONTH}\s+(?P<day>\d{{1,2}})(?:st|nd|rd|th)?"
                           r"(?:\s*[-–]\s*\d{1,2})?(?:,?\s+(?P<year>\d{4}))?\b", re.IGNORECASE)
@@ -85,12 +82,12 @@ def parse_date(text: str, year: int | None = None) -> tuple[date, str] | None:
     if m := _ISO.search(text):
         return _day(int(m["year"]), int(m["month"]), int(m["day"]), "day")
     if m := _DAY_FIRST.search(text):
-        return _day(int(m["year"]), _MONTHS[m["month"].lower()], int(m["day"]), "day")
+        return _day(int(m["year"]), MONTH_NUMBERS[m["month"].lower()], int(m["day"]), "day")
     if (m := _MONTH_FIRST.search(text)) and (m["year"] or year):
         in_year = int(m["year"]) if m["year"] else year
-        return _day(in_year or 0, _MONTHS[m["month"].lower()], int(m["day"]), "day")
+        return _day(in_year or 0, MONTH_NUMBERS[m["month"].lower()], int(m["day"]), "day")
     if m := _MONTH_YEAR.search(text):
-        return _day(int(m["year"]), _MONTHS[m["month"].lower()], 15, "month")
+        return _day(int(m["year"]), MONTH_NUMBERS[m["month"].lower()], 15, "month")
     if m := _YEAR.search(text):
         return _day(int(m["year"]), 7, 1, "year")
     return None

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from qa.errors import IndexBuildError
+from qa.ingest.months import MONTH_NAMES
 from qa.ingest.normalize import fold_with_offsets
 from qa.ingest.roles import classify
 
@@ -139,8 +140,7 @@ _PROPER_LABELS = frozenset({"PERSON", "ORG", "GPE", "LOC", "NORP", "FAC", "EVENT
 # year (or decade), a numeric date or a clock time. "13662" (an executive order), "9561" (a
 # section) and "later than" are figures and words the statistical NER misread as dates.
 _TIME_WORD = re.compile(
-    r"\b(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|"
-    r"sept?(?:ember)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?|monday|tuesday|wednesday|"
+    rf"\b(?:{MONTH_NAMES}|monday|tuesday|wednesday|"
     r"thursday|friday|saturday|sunday|seconds?|minutes?|hours?|days?|daily|weeks?|weekly|"
     r"weekends?|months?|monthly|years?|yearly|annual(?:ly)?|decades?|century|centuries|"
     r"quarters?|quarterly|fortnight|today|tomorrow|yesterday|tonight|now|ago|spring|summer|"

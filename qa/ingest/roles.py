@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
+from qa.ingest.months import MONTH
 from qa.ingest.normalize import fold, match_key
 
 if TYPE_CHECKING:  # spaCy is imported lazily, by qa.ingest.linguistics
@@ -349,10 +350,6 @@ _SECTION_LABEL = re.compile(
     r"[0-9IVXLivxl]+[A-Za-z]?(?:[.-][0-9]+)*\.?$",
     re.IGNORECASE,
 )
-_MONTH = (
-    r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|"
-    r"sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?"
-)
 _BOILERPLATE = re.compile(
     rf"""(
       \b(?:opinions?|views?)\s+expressed\b | \bauthor'?s'?\s+own\b
@@ -377,7 +374,7 @@ _BOILERPLATE = re.compile(
     | ^\W*end\s+\d{{1,2}}:\d{{2}}
     | ^\W*\d{{1,2}}:\d{{2}}\s*(?:a\.?m\.?|p\.?m\.?)?\s*(?:[a-z]{{2,4}})?\W*$
     | ^\W*(?:updated|published|posted|last\s+(?:updated|modified|reviewed)|released|dated?)?:?\s*
-        (?:{_MONTH}\s+\d{{1,2}},?\s+\d{{4}}|\d{{1,2}}\s+{_MONTH}\s+\d{{4}}|\d{{4}}-\d\d-\d\d)
+        (?:{MONTH}\s+\d{{1,2}},?\s+\d{{4}}|\d{{1,2}}\s+{MONTH}\s+\d{{4}}|\d{{4}}-\d\d-\d\d)
         (?:\s*\([\w\s.,-]{{1,30}}\))?\W*$
     | ^\W*\[?(?:text\s+taken\s+from|source:|retrieved\s+from|available\s+(?:at|from)|
         originally\s+published|accessed\s+on)
