@@ -11,7 +11,7 @@ events one sentence dates alike ("180 days after August 2, 2017" dates no second
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
@@ -24,7 +24,7 @@ _UNIT = r"(?P<unit>days?|weeks?|months?|years?)"
 _HOW = rf"\bhow\s+(?:many\s+{_UNIT}|long|much\s+time)"
 _BETWEEN = re.compile(rf"{_HOW}\b.*?\b(?:between|separate[sd]?|separating|apart are)\s+"
                       r"(?P<a>.+?)\s+and\s+(?P<b>.+?)\s*\??$", re.IGNORECASE)
-_AFTER = re.compile(rf"{_HOW}\s+(?P<rel>after|before|since)\s+(?P<a>.+?)\s+"
+_AFTER = re.compile(rf"{_HOW}\s+(?:after|before|since)\s+(?P<a>.+?)\s+"
                     r"(?:did|does|do|was|were|is|are|had|has|have|would|could)\s+(?P<b>.+?)\s*\??$",
                     re.IGNORECASE)
 # A rule of how long something may take ("must", "have to", "is required to"): the sources
@@ -83,9 +83,8 @@ def parse_date(text: str, year: int | None = None) -> tuple[date, str] | None:
         return _day(int(m["year"]), int(m["month"]), int(m["day"]), "day")
     if m := _DAY_FIRST.search(text):
         return _day(int(m["year"]), MONTH_NUMBERS[m["month"].lower()], int(m["day"]), "day")
-    if (m := _MONTH_FIRST.search(text)) and (m["year"] or year):
-        in_year = int(m["year"]) if m["year"] else year
-        return _day(in_year or 0, MONTH_NUMBERS[m["month"].lower()], int(m["day"]), "day")
+    if (m := _MONTH_FIRST.search(text)) and (in_year := int(m["year"] or 0) or year):
+        return _day(in_year, MONTH_NUMBERS[m["month"].lower()], int(m["day"]), "day")
     if m := _MONTH_YEAR.search(text):
         return _day(int(m["year"]), MONTH_NUMBERS[m["month"].lower()], 15, "month")
     if m := _YEAR.search(text):
@@ -154,14 +153,13 @@ def interval_answer(
     if n <= 0:
         return None
     early, late = sorted((a, b), key=lambda d: d.when)
-    citations: Sequence[Citation] = [early.citation, late.citation]
     also = ""
     if asked.unit is None and unit == "day" and n >= 60:  # "how long": 198 days, and in months
         months, _, _ = count(a, b, "month")
         also = f" (about {spelled(months, 'month')})"
     text = f"{'About ' if rounded else ''}{spelled(n, unit)}{also}: from {early.text} [1] to " \
            f"{late.text} [2]."
-    return Answer(text=text[0].upper() + text[1:], abstained=False, citations=list(citations),
-                  passages=passages, query=query, backend="extractive", notice=notice,
-                  short=None)
+    return Answer(text=text[0].upper() + text[1:], abstained=False,
+                  citations=[early.citation, late.citation], passages=passages, query=query,
+                  backend="extractive", notice=notice, short=None)
 
