@@ -25,7 +25,7 @@ class ChunkSettings:
 
     max_chars: int = 500
     min_paragraph_chars: int = 160  # shorter paragraphs are merged with their neighbours
-    version: int = 10  # bump when the rules (or what a chunk id covers) change
+    version: int = 11  # bump when the rules (or what a chunk id covers) change
 
     def fingerprint(self) -> str:
         return f"sentence-chunker/v{self.version}/max{self.max_chars}/min{self.min_paragraph_chars}"

@@ -73,14 +73,22 @@ def clean_markdown(lines: Sequence[Line], *, title: str | None) -> CleanDocument
     headings: list[str] = []
     section: str | None = None
     pending = sorted(opens)
+    # The list markers that open a line ("- ", "1. ", "- - " for a nested list): the text of
+    # the item is found after them, not at a marker that looks like it ("- \xa0 -").
+    markers: dict[int, list[str]] = {}
     i = 0
     while i < len(tokens):
         tok = tokens[i]
         if tok.map is not None:
             while pending and pending[0] < tok.map[0]:
                 section = opens[pending.pop(0)]
+        if tok.type == "list_item_open" and tok.map is not None:
+            markers.setdefault(tok.map[0], []).append(tok.info + tok.markup)
+        skip: list[str] = []
+        if tok.type in ("heading_open", "paragraph_open") and tok.map is not None:
+            skip = markers.pop(tok.map[0], [])
         if tok.type == "heading_open":
-            heading = source.inline_paragraph(tokens[i + 1]).text
+            heading = source.inline_paragraph(tokens[i + 1], skip).text
             if heading and not SEPARATOR_LINE.match(heading):
                 section = heading
                 headings.append(heading)
@@ -88,7 +96,7 @@ def clean_markdown(lines: Sequence[Line], *, title: str | None) -> CleanDocument
             continue
         para: Paragraph | None = None
         if tok.type == "paragraph_open":
-            para = source.inline_paragraph(tokens[i + 1])
+            para = source.inline_paragraph(tokens[i + 1], skip)
             i += 2
         elif tok.type == "code_block" and tok.map is not None:
             para = source.literal_paragraph(tok.map[0], tok.map[1])
@@ -139,9 +147,12 @@ class _Source:
         pieces = [(ln.text, ln.start) for ln in self.lines[first:last]]
         return build_paragraph(pieces, strip_markup=False)
 
-    def inline_paragraph(self, inline: Token) -> Paragraph:
-        """The text of an inline token (a paragraph or heading), offsets into the raw text."""
+    def inline_paragraph(self, inline: Token, skip: Sequence[str] = ()) -> Paragraph:
+        """The text of an inline token (a paragraph or heading), offsets into the raw text;
+        ``skip``: the list markers its first line opens with, which its text follows."""
         cursor, limit = self._bounds(inline.map)
+        for marker in skip:
+            cursor = self._past(marker, cursor, limit)
         pieces: list[tuple[str, int]] = []  # (text, position in self.text)
         children = inline.children or []
         autolink = False
