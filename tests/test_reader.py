@@ -1022,6 +1022,13 @@ def test_a_question_names_a_document_by_words_only_its_description_holds() -> No
     assert named("Who must enforce the port fee order?") == {"order.md"}
     assert named("What does the statute require of pilots?") == {"statute.txt"}
     assert named("When did the Harbour Support Act pass the House?") == set()
+    # A word's derivation names the document too ("inauguration" / "Inaugural"); a numbered
+    # order is another order unless a description holds its number; "in order to" is no order.
+    assert named("What did he announce in his inauguration speech?") == {"inaugural.txt"}
+    assert named("When was Executive Order 13660 signed?") == set()
+    docs["eo.md"] = {"title": "Executive Order 14329 on Harbour Dues"}
+    assert named("What does Executive Order 14329 impose?") == {"eo.md"}
+    assert named("Which ports must pilots use in order to dock?") == set()
 
 
 def test_folds_hold_each_item_out_once_and_keep_a_group_together() -> None:

@@ -349,9 +349,16 @@ def named_sources(analysis: QuestionAnalysis, documents: Mapping[str, Any]) -> f
                        + " " + re.sub(r"[_/.:@-]", " ", source))
         for source, doc in documents.items()
     }
+    # The phrase's other words meet a description by their roots, so that a word's
+    # derivations meet ("his inauguration speech", "The Inaugural Address"); its kind by its
+    # own words ("the brief" is no "briefing").
+    rooted = {source: frozenset(word_root(w) for w in words) for source, words in described.items()}
     named: set[str] = set()
     for phrase in analysis.source_phrases:
-        wanted = {t for w in phrase[:-1] for t in tokenize(w)} - _FRAMING
+        wanted = {word_root(t) for w in phrase[:-1] for t in tokenize(w)} - _FRAMING_ROOTS
+        numbers = {word_root(t) for w in phrase[:-1] if w[:1].isdigit() for t in tokenize(w)}
+        if numbers and not any(numbers <= words for words in rooted.values()):
+            continue  # "Executive Order 13660": another order, which no document here is
         kind = next((g for g in _GENRE_STEMS if set(tokenize(phrase[-1])) & g),
                     frozenset(tokenize(phrase[-1])))
         # A document is named by the words of its kind its description holds ("address",
@@ -360,10 +367,11 @@ def named_sources(analysis: QuestionAnalysis, documents: Mapping[str, Any]) -> f
         # a document only when its description holds all of the name.
         head = analysis.written_form(phrase[-1])
         proper = re.search(rf"(?<!^)\b{re.escape(head.capitalize())}\b", analysis.question)
-        scores = {source: len(kind & words) + len(wanted & words)
+        scores = {source: len(kind & words) + len(wanted & rooted[source])
                   for source, words in described.items()
-                  if (kind & words and not proper and 2 * len(wanted & words) >= len(wanted))
-                  or (wanted and wanted <= words)}
+                  if (kind & words and not proper
+                      and 2 * len(wanted & rooted[source]) >= len(wanted))
+                  or (wanted and wanted <= rooted[source])}
         if scores and (best := max(scores.values())):
             top = [source for source, score in scores.items() if score == best]
             if wanted or len(top) == 1:
@@ -374,7 +382,6 @@ def named_sources(analysis: QuestionAnalysis, documents: Mapping[str, Any]) -> f
 # What a document's metadata says of it: its kind as much as its subject ("The Inaugural
 # Address", a "/remarks/" address, "Office of the Law Revision Counsel").
 _DESCRIBING = ("title", "series", "author", "publisher", "url")
-_GENRE_STEMS = tuple(frozenset(_word_stems(sorted(g))) for g in GENRES)
 
 
 def vocabulary_roots(words: Iterable[str]) -> frozenset[str]:
@@ -385,6 +392,10 @@ def vocabulary_roots(words: Iterable[str]) -> frozenset[str]:
 def word_root(token: str) -> str:
     """A word's first five letters: "Korean" meets "Korea", "Russian" meets "Russia"."""
     return token[:5]
+
+
+_GENRE_STEMS = tuple(frozenset(_word_stems(sorted(g))) for g in GENRES)
+_FRAMING_ROOTS = frozenset(word_root(w) for w in _FRAMING)
 
 
 def named_by(phrase: str, stems: set[str] | frozenset[str]) -> bool:

@@ -260,9 +260,12 @@ def analyse(question: str) -> QuestionAnalysis:
         )
     source_phrases = tuple(
         tuple(m.lemma_.lower() for c in t.lefts if c.dep_ in _MODIFIERS for m in c.subtree
-              if m.is_alpha and m.pos_ in ("NOUN", "PROPN", "ADJ")) + (t.lemma_.lower(),)
+              if m.is_alpha and m.pos_ in ("NOUN", "PROPN", "ADJ"))
+        + tuple(c.text for c in t.rights if c.like_num)  # "Executive Order 13660": its number
+        + (t.lemma_.lower(),)
         for t in tokens if t.lemma_.lower() in SOURCE_NOUNS
         and (t.pos_ == "NOUN" or role_group(t))  # "the CRS brief", tagged an adjective
+        and not _in_order(t)
     )
     return QuestionAnalysis(
         question=question, wh=wh, answer_type=answer_type,
@@ -283,6 +286,13 @@ def analyse(question: str) -> QuestionAnalysis:
 
 _COUNT_WORDS = {w: n for n, w in enumerate(
     "zero one two three four five six seven eight nine ten eleven twelve".split())}
+
+
+def _in_order(token: Any) -> bool:
+    """"order" of the fixed expressions "in order to", "in order that" and "in order" (one
+    after the other), not a document: a bare "order" right after "in"."""
+    return (token.lower_ == "order" and token.i > 0 and token.doc[token.i - 1].lower_ == "in"
+            and not any(c.dep_ in ("det", "poss", "amod", "compound") for c in token.children))
 
 
 def _count_of(phrase: Any) -> int:
