@@ -27,8 +27,9 @@ from qa.models import (
     ReaderCandidate,
     StreamEvent,
 )
-from qa.retrieval.hybrid import search
-from qa.retrieval.questions import check_history, prepare
+from qa.retrieval.hybrid import Candidate
+from qa.retrieval.named import search_named
+from qa.retrieval.questions import PreparedQuestion, analysis_of, check_history, prepare
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +50,13 @@ def retrieve(
     _check_k(k)
     index = open_index(settings)
     chosen = _check_sources(index, sources)
-    return to_passages(index, search(index, prepared.query, sources=chosen)[: k or settings.top_k])
+    return to_passages(index, _search(index, prepared, chosen)[: k or settings.top_k])
+
+
+def _search(index: OpenedIndex, prepared: PreparedQuestion,
+            sources: list[str] | None = None) -> list[Candidate]:
+    """The passages for a question: the hybrid search, and the document it names (if any)."""
+    return search_named(index, prepared.query, analysis_of(prepared), sources=sources)
 
 
 def _check_k(k: object) -> None:
@@ -108,7 +115,7 @@ def ask_stream(
     prepared = prepare(question, history, settings.max_question_chars)
     index = open_index(settings)
     chosen = _check_sources(index, sources)
-    candidates = search(index, prepared.query, sources=chosen)
+    candidates = _search(index, prepared, chosen)
     passages = to_passages(index, candidates[: settings.top_k])
     if settings.answer_backend != "extractive":
         from qa.answer.llm import generate_stream  # LangChain's chat clients load only here
@@ -147,7 +154,7 @@ def reader_candidates(
     settings = _settings(settings)
     prepared = prepare(question, history, settings.max_question_chars)
     index = open_index(settings)
-    return candidates_for(index, prepared, search(index, prepared.query))
+    return candidates_for(index, prepared, _search(index, prepared))
 
 
 def corpus_info(settings: Settings | None = None) -> CorpusInfo:

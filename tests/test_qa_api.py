@@ -162,3 +162,39 @@ def test_sources_bound_every_search_of_a_question(settings: qa.Settings) -> None
             qa.ask("Who is the envoy?", sources=bad, settings=settings)  # type: ignore[arg-type]
     with pytest.raises(qa.QuestionError, match="no document"):
         qa.retrieve("envoy", sources=["nope.md"], settings=settings)
+
+
+def test_a_named_document_is_also_searched_without_its_naming_words(
+    settings: qa.Settings,
+) -> None:
+    from qa.retrieval.analysis import analyse
+
+    order = "wh_eo_russian_oil_tariffs_2025-08-06.md"
+    question = "What does the India tariff order say about the powers it leaves untouched?"
+    assert analyse(question).source_words == (("India", "tariff", "order"),)
+    # Its passages alternate with the plain search's, the named document's own first: the
+    # best passage of the order for the question without "India tariff order" leads.
+    inside = qa.retrieve("What does the say about the powers it leaves untouched?", k=3,
+                         sources=[order], settings=settings)
+    passages = qa.retrieve(question, k=6, settings=settings)
+    assert (passages[0].source, passages[0].start) == (inside[0].source, inside[0].start)
+    assert {(p.source, p.start) for p in inside[:2]} <= {(p.source, p.start) for p in passages}
+    from qa.index.opened import open_index
+    from qa.retrieval.hybrid import search
+
+    index = open_index(settings)
+    by_words = [(str(c.metadata["source"]), int(c.metadata["start"]))
+                for c in search(index, question)[:6]]
+    assert (inside[0].source, inside[0].start) not in by_words  # what the naming words hid
+    assert [p.score for p in passages] == sorted((p.score for p in passages), reverse=True)
+    # No named document, or the asker chose it alone: the plain search as it is.
+    for q, chosen in ((question, [order]),
+                      ("Which powers stay untouched by the duty on India?", None)):
+        plain = [(str(c.metadata["source"]), int(c.metadata["start"]))
+                 for c in search(index, q, sources=chosen)]
+        got = qa.retrieve(q, k=6, sources=chosen, settings=settings)
+        assert [(p.source, p.start) for p in got] == plain[:6]
+    # Two documents named: a passage of each leads, then the plain search's best.
+    both = qa.retrieve("What do the Sejong outlook and the CRS brief say about the troops "
+                       "North Korea sent?", k=5, settings=settings)
+    assert {p.source for p in both[:2]} == {PRIMARY, "crs_IF12760_russia_north_korea_relations.md"}

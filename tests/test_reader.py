@@ -994,7 +994,7 @@ def test_questions_about_a_document_itself(question: str, field: str | None) -> 
 
 
 def test_a_question_names_a_document_by_words_only_its_description_holds() -> None:
-    from qa.answer.features import named_sources
+    from qa.retrieval.named import named_sources
 
     docs = {
         "inaugural.txt": {"title": "The Inaugural Address", "author": "The White House"},

@@ -41,7 +41,6 @@ from qa.answer.features import (
     features,
     mentions,
     named_by,
-    named_sources,
     question_pool,
     vocabulary_roots,
     with_gaps,
@@ -64,6 +63,7 @@ from qa.retrieval.acronyms import covered
 from qa.retrieval.analysis import DESCRIPTION, LIST, QuestionAnalysis, analyse
 from qa.retrieval.divisions import defined_division, division_words
 from qa.retrieval.hybrid import search
+from qa.retrieval.named import named_sources
 from qa.retrieval.questions import analysis_of
 
 if TYPE_CHECKING:

@@ -13,15 +13,14 @@ import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
 from qa.index.lexical import idf_range as range_of
-from qa.index.lexical import stem, tokenize
+from qa.index.lexical import stem, tokenize, word_root
 from qa.ingest.months import MONTH
 from qa.retrieval.acronyms import covered
-from qa.retrieval.analysis import DATE, FRAMING_NOUNS, GENRES, NUMBER, YEAR, QuestionAnalysis
+from qa.retrieval.analysis import DATE, FRAMING_NOUNS, NUMBER, YEAR, QuestionAnalysis
 from qa.retrieval.questions import METONYMS
 
 BASE_FEATURES: tuple[str, ...] = (
@@ -337,65 +336,11 @@ def _dated_otherwise(text: str, year: str, noun: str, asked: Sequence[str]) -> b
     return False
 
 
-def named_sources(analysis: QuestionAnalysis, documents: Mapping[str, Any]) -> frozenset[str]:
-    """The documents the question names by a source phrase whose words describe them: "his
-    inaugural speech" (the document whose title or byline says "inaugural"; the source noun
-    itself may be any document's), "the CRS brief"; a bare source noun only when one document
-    alone says it ("the outlook", but not "the report" where several titles are reports)."""
-    if not analysis.source_phrases:
-        return frozenset()  # the common case, asked every question: no document to compare
-    described = {
-        source: _stems(" ".join(str(doc.get(k) or "") for k in _DESCRIBING)
-                       + " " + re.sub(r"[_/.:@-]", " ", source))
-        for source, doc in documents.items()
-    }
-    # The phrase's other words meet a description by their roots, so that a word's
-    # derivations meet ("his inauguration speech", "The Inaugural Address"); its kind by its
-    # own words ("the brief" is no "briefing").
-    rooted = {source: frozenset(word_root(w) for w in words) for source, words in described.items()}
-    named: set[str] = set()
-    for phrase in analysis.source_phrases:
-        wanted = {word_root(t) for w in phrase[:-1] for t in tokenize(w)} - _FRAMING_ROOTS
-        numbers = {word_root(t) for w in phrase[:-1] if w[:1].isdigit() for t in tokenize(w)}
-        if numbers and not any(numbers <= words for words in rooted.values()):
-            continue  # "Executive Order 13660": another order, which no document here is
-        kind = next((g for g in _GENRE_STEMS if set(tokenize(phrase[-1])) & g),
-                    frozenset(tokenize(phrase[-1])))
-        # A document is named by the words of its kind its description holds ("address",
-        # "remarks" for "the speech"), with at least half of the phrase's other words ("the
-        # India tariff order"); a capitalised head is a name ("the Ukraine Support Act"), of
-        # a document only when its description holds all of the name.
-        head = analysis.written_form(phrase[-1])
-        proper = re.search(rf"(?<!^)\b{re.escape(head.capitalize())}\b", analysis.question)
-        scores = {source: len(kind & words) + len(wanted & rooted[source])
-                  for source, words in described.items()
-                  if (kind & words and not proper
-                      and 2 * len(wanted & rooted[source]) >= len(wanted))
-                  or (wanted and wanted <= rooted[source])}
-        if scores and (best := max(scores.values())):
-            top = [source for source, score in scores.items() if score == best]
-            if wanted or len(top) == 1:
-                named |= set(top)
-    return frozenset(named) if len(named) < len(documents) else frozenset()
-
-
-# What a document's metadata says of it: its kind as much as its subject ("The Inaugural
-# Address", a "/remarks/" address, "Office of the Law Revision Counsel").
-_DESCRIBING = ("title", "series", "author", "publisher", "url")
-
-
 def vocabulary_roots(words: Iterable[str]) -> frozenset[str]:
     """The roots of every word some chunk of the corpus holds (BM25's vocabulary)."""
     return frozenset(word_root(t) for t in words)
 
 
-def word_root(token: str) -> str:
-    """A word's first five letters: "Korean" meets "Korea", "Russian" meets "Russia"."""
-    return token[:5]
-
-
-_GENRE_STEMS = tuple(frozenset(_word_stems(sorted(g))) for g in GENRES)
-_FRAMING_ROOTS = frozenset(word_root(w) for w in _FRAMING)
 
 
 def named_by(phrase: str, stems: set[str] | frozenset[str]) -> bool:

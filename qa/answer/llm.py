@@ -30,7 +30,8 @@ from qa.config import Settings
 from qa.errors import BackendError, ConfigError
 from qa.ingest.roles import looks_injected
 from qa.models import Answer, Passage, StreamEvent
-from qa.retrieval.hybrid import search
+from qa.retrieval.analysis import analyse
+from qa.retrieval.named import search_named
 from qa.retrieval.questions import PreparedQuestion, check_history
 
 if TYPE_CHECKING:
@@ -115,7 +116,8 @@ def generate_stream(
             condensed = condense(llm, prepared.question, turns)
             if condensed and condensed != prepared.query:
                 prepared = replace(prepared, query=condensed)
-                candidates = search(engine, condensed, sources=sources)
+                candidates = search_named(engine, condensed, analyse(condensed),
+                                          sources=sources)
                 passages = to_passages(engine, candidates[: settings.top_k])
         numbered = prompt_passages(candidates[: settings.top_k])
         if not numbered:

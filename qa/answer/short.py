@@ -23,9 +23,9 @@ from typing import Any
 
 import numpy as np
 
-from qa.answer.features import mentions, word_root
+from qa.answer.features import mentions
 from qa.errors import ConfigError
-from qa.index.lexical import tokenize
+from qa.index.lexical import tokenize, word_root
 from qa.ingest.linguistics import (
     CLOCK_COMPONENT,
     NAME,

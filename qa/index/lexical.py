@@ -72,6 +72,11 @@ def tokenize(text: str) -> list[str]:
     return [stem(t) for t in _TOKEN.findall(text.lower()) if t not in STOPWORDS]
 
 
+def word_root(token: str) -> str:
+    """A word's first five letters: "Korean" meets "Korea", "Russian" meets "Russia"."""
+    return token[:5]
+
+
 class LexicalIndex:
     """BM25 scores over a fixed list of chunk ids."""
 

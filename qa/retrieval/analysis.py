@@ -154,6 +154,8 @@ class QuestionAnalysis:
     # The phrases by which the question names a source: a source noun with its modifiers
     # ("his inaugural speech" -> ("inaugural", "speech"), "the CRS brief" -> ("crs", "brief")).
     source_phrases: tuple[tuple[str, ...], ...] = ()
+    source_words: tuple[tuple[str, ...], ...] = ()  # each phrase's words as the question writes
+    # them ("inaugural", "speech"): what a search of the named document leaves out
     # Where the wh-phrase sits ("Which outlet said …": the subject), and whether it asks for
     # several things ("which companies"): the slot its answer fills in a sentence.
     wh_role: str | None = None
@@ -258,15 +260,20 @@ def analyse(question: str) -> QuestionAnalysis:
             if c.dep_ in ("compound", "amod", "nmod") and c.pos_ in ("NOUN", "ADJ", "PROPN")
             and c.is_alpha and not c.is_stop
         )
+    source_nouns = [t for t in tokens if t.lemma_.lower() in SOURCE_NOUNS
+                    and (t.pos_ == "NOUN" or role_group(t))  # "the CRS brief", an adjective
+                    and not _in_order(t)]
+    modifiers = [[m for c in t.lefts if c.dep_ in _MODIFIERS for m in c.subtree
+                  if m.is_alpha and m.pos_ in ("NOUN", "PROPN", "ADJ")] for t in source_nouns]
+    # Its number ("Executive Order 13660") or year ("the 2022 order"): which one it is.
+    numbers = [[c for c in t.children if c.like_num and (c.i > t.i or YEAR.fullmatch(c.text))]
+               for t in source_nouns]
     source_phrases = tuple(
-        tuple(m.lemma_.lower() for c in t.lefts if c.dep_ in _MODIFIERS for m in c.subtree
-              if m.is_alpha and m.pos_ in ("NOUN", "PROPN", "ADJ"))
-        + tuple(c.text for c in t.rights if c.like_num)  # "Executive Order 13660": its number
-        + (t.lemma_.lower(),)
-        for t in tokens if t.lemma_.lower() in SOURCE_NOUNS
-        and (t.pos_ == "NOUN" or role_group(t))  # "the CRS brief", tagged an adjective
-        and not _in_order(t)
-    )
+        (*(m.lemma_.lower() for m in mods), *(c.text for c in nums), t.lemma_.lower())
+        for t, mods, nums in zip(source_nouns, modifiers, numbers, strict=True))
+    source_words = tuple(
+        (*(m.text for m in mods), *(c.text for c in nums), t.text)
+        for t, mods, nums in zip(source_nouns, modifiers, numbers, strict=True))
     return QuestionAnalysis(
         question=question, wh=wh, answer_type=answer_type,
         focus=focus_token.lemma_.lower() if focus_token is not None else None,
@@ -277,6 +284,7 @@ def analyse(question: str) -> QuestionAnalysis:
             if t.lower_[:5] != t.lemma_.lower()[:5]  # (words match by their first five letters)
         )),
         presupposes=_presupposes(doc, wh), topic=topic, source_phrases=source_phrases,
+        source_words=source_words,
         dated_nouns=dated_nouns,
         wh_role=role_group(phrase) if phrase is not None else None,
         wh_plural=phrase is not None and phrase.tag_ in ("NNS", "NNPS"),
