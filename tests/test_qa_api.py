@@ -187,9 +187,11 @@ def test_a_named_document_is_also_searched_without_its_naming_words(
                 for c in search(index, question)[:6]]
     assert (inside[0].source, inside[0].start) not in by_words  # what the naming words hid
     assert [p.score for p in passages] == sorted((p.score for p in passages), reverse=True)
-    # No named document, or the asker chose it alone: the plain search as it is.
+    # No named document, the asker chose it alone, or nothing is asked but the document: the
+    # plain search as it is.
     for q, chosen in ((question, [order]),
-                      ("Which powers stay untouched by the duty on India?", None)):
+                      ("Which powers stay untouched by the duty on India?", None),
+                      ("What does the India tariff order say?", None)):
         plain = [(str(c.metadata["source"]), int(c.metadata["start"]))
                  for c in search(index, q, sources=chosen)]
         got = qa.retrieve(q, k=6, sources=chosen, settings=settings)

@@ -109,6 +109,11 @@ def search_named(
     named = sorted(_named(naming, documents) & set(sources or documents))
     if not named or (sources and set(sources) <= set(named)):
         return found
+    # Without them the question must still ask about something ("When did CAATSA become
+    # law?" asks about nothing else).
+    naming_lemmas = {w for n, _ in naming for w in analysis.source_phrases[n]}
+    if not set(analysis.nouns) - naming_lemmas:
+        return found
     words = {w for n, _ in naming for w in analysis.source_words[n]}
     stripped = " ".join(w for w in query.split() if w.strip(_EDGE) not in words)
     if stripped == query or not tokenize(stripped):
