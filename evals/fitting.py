@@ -66,26 +66,44 @@ def fold_means(reports: Sequence[dict[str, float]]) -> dict[str, float]:
     return {key: round(float(np.mean([r[key] for r in reports])), 3) for key in reports[0]}
 
 
-def listwise(groups: Sequence[tuple[np.ndarray, np.ndarray]], c: float) -> np.ndarray:
+def listwise(groups: Sequence[tuple[np.ndarray, np.ndarray]], c: float, *,
+             null: Sequence[float] | None = None) -> np.ndarray:
     """Linear weights under which each group's rows compete in a softmax whose target is the
     group's distribution (cross-entropy, L2 penalty ``1 / c``; convex, fitted by L-BFGS).
 
     The reader picks one sentence of a question and one span of a sentence: fitting the
     choice itself (a conditional logit) beats scoring every row alone, which spends the fit on
     separating easy negatives of other questions. ``groups`` hold standardised rows and target
-    weights that sum to one."""
+    weights that sum to one. With ``null`` (a weight per group), every group's softmax has
+    one more option, "none of these", with a fitted constant score and the target's missing
+    share (all of it for a group whose target is zero, an unanswerable question): the rows of
+    questions the sources cannot answer then count as well, as SQuAD 2.0 readers train their
+    no-answer option. The weights returned are the rows' only."""
     from scipy.optimize import minimize
 
-    def loss(w: np.ndarray) -> tuple[float, np.ndarray]:
-        total, grad = 0.5 * float(w @ w) / c, w / c
-        for x, target in groups:
+    with_null = null is not None
+    weights = list(null) if null is not None else [1.0] * len(groups)
+
+    def loss(params: np.ndarray) -> tuple[float, np.ndarray]:
+        w = params[:-1] if with_null else params
+        total = 0.5 * float(w @ w) / c
+        grad = np.zeros_like(params)
+        grad[: len(w)] = w / c
+        for (x, target), weight in zip(groups, weights, strict=True):
             z = x @ w
+            if with_null:
+                z = np.append(z, params[-1])
+                target = np.append(target, max(0.0, 1.0 - float(target.sum())))
             p = np.exp(z - z.max())
             p /= p.sum()
-            total -= float(target @ np.log(np.clip(p, 1e-300, None)))
-            grad = grad + x.T @ (p - target)
+            total -= weight * float(target @ np.log(np.clip(p, 1e-300, None)))
+            d = weight * (p - target)
+            grad[: len(w)] += x.T @ d[: x.shape[0]]
+            if with_null:
+                grad[-1] += d[-1]
         return total, grad
 
     dim = groups[0][0].shape[1] if groups else 0
-    return np.asarray(minimize(loss, np.zeros(dim), jac=True, method="L-BFGS-B",
-                               options={"maxiter": 2000}).x)
+    found = minimize(loss, np.zeros(dim + int(with_null)), jac=True, method="L-BFGS-B",
+                     options={"maxiter": 2000}).x
+    return np.asarray(found[:dim])

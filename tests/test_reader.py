@@ -1390,3 +1390,21 @@ def test_an_everyday_word_no_passage_uses_weighs_as_a_typical_word() -> None:
     b = analyse("Which statute did the delegates sign in Geneva?")
     assert question_pool(b, idf, set(idf), "", frozenset(), english=english).weights["geneva"] \
         == 4.0
+
+
+def test_listwise_null_option_lets_unanswerable_questions_pull_scores_down() -> None:
+    import numpy as np
+
+    from evals.fitting import listwise
+
+    answerable = (np.array([[1.0, 0.0], [0.0, 1.0], [0.0, 0.0]]), np.array([1.0, 0.0, 0.0]))
+    # an unanswerable question whose sentences all have the first feature
+    unanswerable = (np.array([[1.0, 0.0], [1.0, 1.0]]), np.zeros(2))
+    alone = listwise([answerable], 1.0, null=[1.0])
+    ignored = listwise([answerable, unanswerable], 1.0, null=[1.0, 0.0])
+    weighed = listwise([answerable, unanswerable], 1.0, null=[1.0, 5.0])
+    assert np.allclose(alone, ignored, atol=1e-5)  # a weight of 0 is no question at all
+    assert weighed[0] < ignored[0]  # "none of these" wins there: the feature counts for less
+    assert alone[0] > 0 > alone[1]  # the gold sentence's feature still ranks it first
+    plain = listwise([answerable], 1.0)  # no null option: as before, a softmax of rows only
+    assert plain[0] > 0
