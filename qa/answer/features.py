@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from qa.index.lexical import idf_range as range_of
-from qa.index.lexical import stem, tokenize, word_root
+from qa.index.lexical import stem, tokenize, word_root, word_stems
 from qa.ingest.months import MONTH
 from qa.retrieval.acronyms import covered
 from qa.retrieval.analysis import DATE, FRAMING_NOUNS, NUMBER, YEAR, QuestionAnalysis
@@ -100,13 +100,9 @@ def _stems(text: str) -> frozenset[str]:
     return frozenset(tokenize(text))  # tokenize stems and drops stop words
 
 
-def _word_stems(words: Sequence[str]) -> list[str]:
-    return list(dict.fromkeys(t for w in words for t in tokenize(w)))
-
-
 # Words that frame a question rather than say what it asks about ("what kind of peace", "which
 # year", "according to the report"): a passage that lacks them misses nothing.
-_FRAMING = frozenset(_word_stems(sorted(FRAMING_NOUNS)))
+_FRAMING = frozenset(word_stems(sorted(FRAMING_NOUNS)))
 # A capital stands for its country ("Kyiv" for Ukraine): present when the country is.
 _ALIASES = {stem: frozenset(tokenize(country)) for alias, country in METONYMS.items()
             for stem in tokenize(alias)}
@@ -175,8 +171,8 @@ def question_pool(
     def weight(stem_: str) -> float:
         return idf.get(stem_, typical if stem_ in everyday else unseen)
 
-    content = _word_stems(analysis.content)
-    nouns = tuple(_word_stems(analysis.nouns))
+    content = word_stems(analysis.content)
+    nouns = tuple(word_stems(analysis.nouns))
     pool_roots = {word_root(t) for t in pool_stems}
     rarest = max(nouns, key=weight) if nouns else None
     weights = {t: weight(t) for t in content}
@@ -209,7 +205,7 @@ def question_pool(
             (w for t, w in weights.items()
              if word_root(t) not in pool_roots and _lacks(t, pool_stems)), default=0.0
         ) / unseen,
-        topic_in_corpus=float(all(word_root(t) in vocabulary for t in _word_stems(analysis.topic))),
+        topic_in_corpus=float(all(word_root(t) in vocabulary for t in word_stems(analysis.topic))),
         open=open_question,
     )
 
@@ -339,8 +335,6 @@ def _dated_otherwise(text: str, year: str, noun: str, asked: Sequence[str]) -> b
 def vocabulary_roots(words: Iterable[str]) -> frozenset[str]:
     """The roots of every word some chunk of the corpus holds (BM25's vocabulary)."""
     return frozenset(word_root(t) for t in words)
-
-
 
 
 def named_by(phrase: str, stems: set[str] | frozenset[str]) -> bool:

@@ -72,6 +72,11 @@ def tokenize(text: str) -> list[str]:
     return [stem(t) for t in _TOKEN.findall(text.lower()) if t not in STOPWORDS]
 
 
+def word_stems(words: Sequence[str]) -> list[str]:
+    """The stems of ``words``, each once, in order."""
+    return list(dict.fromkeys(t for w in words for t in tokenize(w)))
+
+
 def word_root(token: str) -> str:
     """A word's first five letters: "Korean" meets "Korea", "Russian" meets "Russia"."""
     return token[:5]

@@ -18,7 +18,7 @@ from dataclasses import replace
 from itertools import zip_longest
 from typing import TYPE_CHECKING, Any
 
-from qa.index.lexical import tokenize, word_root
+from qa.index.lexical import tokenize, word_root, word_stems
 from qa.retrieval.analysis import FRAMING_NOUNS, GENRES, QuestionAnalysis
 from qa.retrieval.hybrid import Candidate, search
 
@@ -30,12 +30,8 @@ if TYPE_CHECKING:
 _DESCRIBING = ("title", "series", "author", "publisher", "url", "date")
 
 
-def _word_stems(words: Sequence[str]) -> list[str]:
-    return list(dict.fromkeys(t for w in words for t in tokenize(w)))
-
-
-_GENRE_STEMS = tuple(frozenset(_word_stems(sorted(g))) for g in GENRES)
-_FRAMING_ROOTS = frozenset(word_root(w) for w in _word_stems(sorted(FRAMING_NOUNS)))
+_GENRE_STEMS = tuple(frozenset(word_stems(sorted(g))) for g in GENRES)
+_FRAMING_ROOTS = frozenset(word_root(w) for w in word_stems(sorted(FRAMING_NOUNS)))
 
 
 def named_sources(analysis: QuestionAnalysis, documents: Mapping[str, Any]) -> frozenset[str]:
