@@ -28,8 +28,6 @@ if TYPE_CHECKING:
 # What a document's metadata says of it: its kind as much as its subject ("The Inaugural
 # Address", a "/remarks/" address, "Office of the Law Revision Counsel"), and its date.
 _DESCRIBING = ("title", "series", "author", "publisher", "url", "date")
-
-
 _GENRE_STEMS = tuple(frozenset(word_stems(sorted(g))) for g in GENRES)
 _FRAMING_ROOTS = frozenset(word_root(w) for w in word_stems(sorted(FRAMING_NOUNS)))
 
@@ -105,8 +103,8 @@ def search_named(
     named = sorted(_named(naming, documents) & set(sources or documents))
     if not named or (sources and set(sources) <= set(named)):
         return found
-    # Without them the question must still ask about something ("When did CAATSA become
-    # law?" asks about nothing else).
+    # Without them the question must still ask about something ("What does the India tariff
+    # order say?" asks about nothing else).
     naming_lemmas = {w for n, _ in naming for w in analysis.source_phrases[n]}
     if not set(analysis.nouns) - naming_lemmas:
         return found
